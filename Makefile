@@ -1,0 +1,77 @@
+# lunapbx — build, run, test.  `make run` and `make test` work on a fresh Debian 12.
+CC      ?= cc
+# libre's headers must see the -D flags libre itself was built with
+# (/usr/share/re/re.mk): a mismatch silently changes `struct sa`.
+RE_DEFS := -DHAVE_INTTYPES_H -DHAVE_STDBOOL_H -DHAVE_INET6 -DHAVE_PTHREAD \
+           -DHAVE_GETIFADDRS -DHAVE_STRERROR_R -DHAVE_GETOPT -DHAVE_EPOLL \
+           -DHAVE_SELECT -DHAVE_POLL -DHAVE_SIGNAL -DHAVE_SYS_TIME_H \
+           -DHAVE_INET_NTOP -DHAVE_INET_PTON -DHAVE_FORK -DHAVE_PWD_H \
+           -DHAVE_SETRLIMIT -DLINUX -D_GNU_SOURCE
+PKGS    := libre librem lua5.4 sndfile
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wshadow \
+           -Wmissing-prototypes -Icore $(RE_DEFS) \
+           $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -ledit
+
+BUILD   := build
+CORE_SRC := $(filter-out core/main.c,$(wildcard core/*.c core/*/*.c))
+CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
+UNIT_SRC := $(wildcard spec/unit/*.c)
+UNIT_BIN := $(UNIT_SRC:spec/unit/%.c=$(BUILD)/spec/unit/%.t)
+
+# Debian packages the build, the PBX and the tests need.
+DEB_PKGS := build-essential pkg-config libre-dev librem-dev liblua5.4-dev \
+            lua5.4 libsndfile1-dev libedit-dev sip-tester baresip-core \
+            lua-busted sox espeak-ng python3 tshark tmux
+STAMP_DEPS := $(BUILD)/.deps
+
+.PHONY: all deps run test check unit bench sounds clean
+all: $(BUILD)/lunapbx
+
+deps: $(STAMP_DEPS)
+$(STAMP_DEPS):
+	@mkdir -p $(BUILD)
+	@missing=$$(for p in $(DEB_PKGS); do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; \
+	  done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:" $$missing; \
+	  echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections 2>/dev/null || true; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	fi
+	@touch $@
+
+$(BUILD)/%.o: %.c $(STAMP_DEPS) $(wildcard core/*.h core/*/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/lunapbx: $(BUILD)/core/main.o $(CORE_OBJ)
+	$(CC) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/spec/unit/%.t: spec/unit/%.c $(CORE_OBJ) spec/support/tap.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Ispec/support -o $@ $< $(CORE_OBJ) $(LDLIBS)
+
+sounds: $(STAMP_DEPS)
+	@$(MAKE) -s -C sounds
+
+run: deps
+	@$(MAKE) --no-print-directory $(BUILD)/lunapbx sounds
+	$(BUILD)/lunapbx -c dialplans/default.lua
+
+unit: $(UNIT_BIN)
+
+# Every test speaks TAP; prove runs them all.  Dependencies first, in their
+# own make run, so that pkg-config exists when the flags are computed.
+test: deps
+	@$(MAKE) --no-print-directory check
+
+check: $(BUILD)/lunapbx $(UNIT_BIN) sounds
+	prove --timer $(UNIT_BIN) spec/lua/*.t spec/e2e/*.t
+
+bench: $(BUILD)/lunapbx sounds
+	bench/run
+
+clean:
+	rm -rf $(BUILD)/core $(BUILD)/spec $(BUILD)/lunapbx

@@ -1,0 +1,103 @@
+/**
+ * @file log.c  Logging to stderr, plus optional sinks (the console follows
+ * the log through one).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <re.h>
+#include "log.h"
+
+enum { MAX_SINKS = 16 };
+
+static struct {
+	enum log_level level;
+	struct { log_sink_h *h; void *arg; } sinks[MAX_SINKS];
+} logger = { LOG_INFO, {{0}} };
+
+static const char *names[] = { "error", "warn", "info", "debug" };
+
+
+void log_set_level(enum log_level level)
+{
+	logger.level = level;
+}
+
+
+enum log_level log_level(void)
+{
+	return logger.level;
+}
+
+
+const char *log_level_name(enum log_level level)
+{
+	return level <= LOG_DEBUG ? names[level] : "?";
+}
+
+
+int log_level_parse(const char *name, enum log_level *level)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		if (0 == str_casecmp(name, names[i])) {
+			*level = (enum log_level)i;
+			return 0;
+		}
+	}
+	return EINVAL;
+}
+
+
+void log_add_sink(log_sink_h *sinkh, void *arg)
+{
+	for (int i = 0; i < MAX_SINKS; i++) {
+		if (!logger.sinks[i].h) {
+			logger.sinks[i].h = sinkh;
+			logger.sinks[i].arg = arg;
+			return;
+		}
+	}
+}
+
+
+void log_remove_sink(log_sink_h *sinkh, void *arg)
+{
+	for (int i = 0; i < MAX_SINKS; i++) {
+		if (logger.sinks[i].h == sinkh && logger.sinks[i].arg == arg)
+			logger.sinks[i].h = NULL;
+	}
+}
+
+
+void log_msg(enum log_level level, const char *fmt, ...)
+{
+	char line[2048];
+	struct timeval tv;
+	struct tm tm;
+	va_list ap;
+	int n;
+
+	if (level > logger.level)
+		return;
+
+	gettimeofday(&tv, NULL);
+	localtime_r(&tv.tv_sec, &tm);
+	n = re_snprintf(line, sizeof(line), "%02d:%02d:%02d.%03d %-5s ",
+			tm.tm_hour, tm.tm_min, tm.tm_sec,
+			(int)(tv.tv_usec / 1000), names[level]);
+	if (n < 0)
+		n = 0;
+
+	va_start(ap, fmt);
+	(void)re_vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+	va_end(ap);
+
+	fprintf(stderr, "%s\n", line);
+
+	for (int i = 0; i < MAX_SINKS; i++) {
+		if (logger.sinks[i].h)
+			logger.sinks[i].h(level, line, logger.sinks[i].arg);
+	}
+}

@@ -1,0 +1,498 @@
+/**
+ * @file runtime.c  The Lua state, the sandbox, generations, and the
+ * scheduler that runs each call's dialplan in its own coroutine.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <re.h>
+#include <lauxlib.h>
+#include <lualib.h>
+#include "log.h"
+#include "pbx.h"
+#include "lua/runtime.h"
+#include "lua/settings.h"
+#include "sip/call.h"
+
+/* A script that runs this many VM instructions without yielding is
+ * stopped: a loop must never stall the event loop (and the other calls). */
+enum { HOOK_STEP = 10000 };
+static const uint64_t INSN_LIMIT = 50000000;
+
+struct luart {
+	struct pbx *pbx;
+	lua_State *L;
+	int gen_ref;             /* the generation in force (export table) */
+	uint32_t gen;
+	size_t mem_used, mem_limit;
+	uint64_t load_insn;      /* while a configuration runs */
+};
+
+/* What a call's coroutine carries. */
+struct script {
+	struct luart *rt;
+	struct call *call;
+	lua_State *co;
+	int co_ref;
+	struct tmr tmr;
+	uint64_t insn;
+};
+
+
+static void *l_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+	struct luart *rt = ud;
+
+	if (!ptr)
+		osize = 0;
+
+	if (nsize == 0) {
+		rt->mem_used -= osize;
+		free(ptr);
+		return NULL;
+	}
+
+	if (nsize > osize && rt->mem_used + (nsize - osize) > rt->mem_limit)
+		return NULL;   /* Lua raises "not enough memory" */
+
+	ptr = realloc(ptr, nsize);
+	if (ptr)
+		rt->mem_used = rt->mem_used - osize + nsize;
+
+	return ptr;
+}
+
+
+struct luart *luart_from_state(lua_State *L)
+{
+	struct luart *rt;
+
+	(void)lua_getallocf(L, (void **)&rt);
+
+	return rt;
+}
+
+
+static struct script *script_of(lua_State *L)
+{
+	return *(struct script **)lua_getextraspace(L);
+}
+
+
+static void count_hook(lua_State *L, lua_Debug *ar)
+{
+	struct script *sc = script_of(L);
+	uint64_t *insn = sc ? &sc->insn : &luart_from_state(L)->load_insn;
+	(void)ar;
+
+	*insn += HOOK_STEP;
+	if (*insn > INSN_LIMIT)
+		luaL_error(L, "script stopped: ran %llu instructions without"
+			   " yielding (an endless loop?)",
+			   (unsigned long long)*insn);
+}
+
+
+struct call *luart_current_call(lua_State *L)
+{
+	struct script *sc = script_of(L);
+
+	return sc ? sc->call : NULL;
+}
+
+
+static void destructor(void *arg)
+{
+	struct luart *rt = arg;
+
+	if (rt->L)
+		lua_close(rt->L);
+}
+
+
+/* print() goes to the log, as Asterisk's Verbose() does. */
+static int l_print(lua_State *L)
+{
+	luaL_Buffer b;
+	int n = lua_gettop(L);
+
+	luaL_buffinit(L, &b);
+	for (int i = 1; i <= n; i++) {
+		if (i > 1)
+			luaL_addchar(&b, '\t');
+		luaL_addvalue(&b);
+		(void)luaL_tolstring(L, i, NULL);
+		luaL_addvalue(&b);
+	}
+	luaL_pushresult(&b);
+	log_info("lua: %s", lua_tostring(L, -1));
+
+	return 0;
+}
+
+
+/*
+ * The globals every generation sees, read-only through __index.  Left out
+ * on purpose: io, dofile, loadfile, debug, and os except its clock and
+ * environment, so a dialplan cannot exit or block the PBX.
+ */
+static void build_base(lua_State *L, struct luart *rt)
+{
+	static const char *keep[] = {
+		"assert", "error", "ipairs", "next", "pairs", "pcall",
+		"rawequal", "rawget", "rawlen", "rawset", "select",
+		"setmetatable", "getmetatable", "tonumber", "tostring",
+		"type", "xpcall", "_VERSION", "string", "table", "math",
+		"utf8", "coroutine", NULL
+	};
+	static const char *os_keep[] = { "time", "clock", "date", "getenv",
+					 "difftime", NULL };
+
+	lua_newtable(L);                              /* base */
+	for (int i = 0; keep[i]; i++) {
+		lua_getglobal(L, keep[i]);
+		lua_setfield(L, -2, keep[i]);
+	}
+
+	lua_newtable(L);
+	lua_getglobal(L, "os");
+	for (int i = 0; os_keep[i]; i++) {
+		lua_getfield(L, -1, os_keep[i]);
+		lua_setfield(L, -3, os_keep[i]);
+	}
+	lua_pop(L, 1);
+	lua_setfield(L, -2, "os");
+
+	lua_pushcfunction(L, l_print);
+	lua_setfield(L, -2, "print");
+
+	luart_open_core(L, rt);                       /* base._core */
+	lua_setfield(L, -2, "_core");
+
+	lua_setfield(L, LUA_REGISTRYINDEX, "lunapbx.base");
+}
+
+
+int luart_alloc(struct luart **rtp, struct pbx *pbx)
+{
+	struct luart *rt;
+
+	rt = mem_zalloc(sizeof(*rt), destructor);
+	if (!rt)
+		return ENOMEM;
+
+	rt->pbx = pbx;
+	rt->gen_ref = LUA_NOREF;
+	rt->mem_limit = 512u << 20;
+	rt->L = lua_newstate(l_alloc, rt);
+	if (!rt->L) {
+		mem_deref(rt);
+		return ENOMEM;
+	}
+
+	*(struct script **)lua_getextraspace(rt->L) = NULL;
+	luaL_openlibs(rt->L);
+	luart_open_call(rt->L);
+	build_base(rt->L, rt);
+
+	*rtp = rt;
+
+	return 0;
+}
+
+
+/* require() of one generation: modules load once per generation, from the
+ * PBX's lua/ folder and the configuration's folder, into its environment. */
+static int l_require(lua_State *L)
+{
+	const char *name = luaL_checkstring(L, 1);
+	const char *path = lua_tostring(L, lua_upvalueindex(3));
+	char *fname;
+
+	lua_settop(L, 1);
+	lua_getfield(L, lua_upvalueindex(1), name);          /* loaded */
+	if (!lua_isnil(L, -1))
+		return 1;
+	lua_pop(L, 1);
+
+	lua_pushstring(L, name);
+	fname = (char *)luaL_gsub(L, name, ".", "/");
+	fname = (char *)luaL_gsub(L, path, "?", fname);
+	fname = (char *)luaL_gsub(L, fname, ";", "\n");
+	for (const char *p = fname; *p; ) {
+		const char *e = strchr(p, '\n');
+		size_t len = e ? (size_t)(e - p) : strlen(p);
+		char buf[1024];
+
+		if (len < sizeof(buf)) {
+			memcpy(buf, p, len);
+			buf[len] = 0;
+			FILE *f = fopen(buf, "r");
+			if (f) {
+				fclose(f);
+				if (luaL_loadfilex(L, buf, "t") != LUA_OK)
+					return lua_error(L);
+				lua_pushvalue(L, lua_upvalueindex(2)); /* env */
+				lua_setupvalue(L, -2, 1);
+				lua_pushstring(L, name);
+				lua_call(L, 1, 1);
+				if (lua_isnil(L, -1)) {
+					lua_pop(L, 1);
+					lua_pushboolean(L, 1);
+				}
+				lua_pushvalue(L, -1);
+				lua_setfield(L, lua_upvalueindex(1), name);
+				return 1;
+			}
+		}
+		p += len + (e ? 1 : 0);
+	}
+
+	return luaL_error(L, "module '%s' not found in %s", name, path);
+}
+
+
+/* A fresh environment: its own globals over the shared base. */
+static void push_env(lua_State *L, struct luart *rt, const char *cfg_dir)
+{
+	lua_newtable(L);                                  /* env */
+	lua_newtable(L);                                  /* its metatable */
+	lua_getfield(L, LUA_REGISTRYINDEX, "lunapbx.base");
+	lua_setfield(L, -2, "__index");
+	lua_setmetatable(L, -2);
+
+	lua_newtable(L);                                  /* loaded */
+	lua_pushvalue(L, -2);                             /* env */
+	lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;%s/?.lua", rt->pbx->lib_dir,
+			rt->pbx->lib_dir, cfg_dir);
+	lua_pushcclosure(L, l_require, 3);
+	lua_setfield(L, -2, "require");
+}
+
+
+static int msgh_traceback(lua_State *L)
+{
+	const char *msg = lua_tostring(L, 1);
+
+	luaL_traceback(L, L, msg ? msg : "(error object)", 1);
+
+	return 1;
+}
+
+
+static void set_err(char *buf, size_t sz, const char *msg)
+{
+	if (buf && sz)
+		str_ncpy(buf, msg ? msg : "unknown error", sz);
+}
+
+
+/* Run the configuration chunk, then ask the generation's lunapbx module
+ * for what it declared.  Leaves the export table on the stack. */
+static int run_config(struct luart *rt, const char *path, char *errbuf,
+		      size_t errsz)
+{
+	lua_State *L = rt->L;
+	char dir[512];
+	const char *slash = strrchr(path, '/');
+	int top = lua_gettop(L);
+
+	str_ncpy(dir, path, sizeof(dir));
+	if (slash && (size_t)(slash - path) < sizeof(dir))
+		dir[slash - path] = 0;
+	else
+		str_ncpy(dir, ".", sizeof(dir));
+
+	lua_pushcfunction(L, msgh_traceback);
+	push_env(L, rt, dir);                             /* msgh env */
+
+	if (luaL_loadfilex(L, path, "t") != LUA_OK)
+		goto fail;
+	lua_pushvalue(L, -2);
+	lua_setupvalue(L, -2, 1);
+
+	rt->load_insn = 0;
+	lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_STEP);
+	if (lua_pcall(L, 0, 0, top + 1) != LUA_OK) {
+		lua_sethook(L, NULL, 0, 0);
+		goto fail;
+	}
+
+	/* env.require("lunapbx")._export() */
+	lua_getfield(L, -1, "require");
+	lua_pushliteral(L, "lunapbx");
+	if (lua_pcall(L, 1, 1, top + 1) != LUA_OK) {
+		lua_sethook(L, NULL, 0, 0);
+		goto fail;
+	}
+	lua_getfield(L, -1, "_export");
+	if (lua_pcall(L, 0, 1, top + 1) != LUA_OK) {
+		lua_sethook(L, NULL, 0, 0);
+		goto fail;
+	}
+	lua_sethook(L, NULL, 0, 0);
+
+	lua_replace(L, top + 1);
+	lua_settop(L, top + 1);
+	return 0;
+
+ fail:
+	set_err(errbuf, errsz, lua_tostring(L, -1));
+	lua_settop(L, top);
+	return EINVAL;
+}
+
+
+/**
+ * Compile and run a configuration as a new generation.  On any error the
+ * generation in force stays, and @a errbuf says file:line.
+ */
+int luart_load(struct luart *rt, const char *path, char *errbuf,
+	       size_t errsz)
+{
+	lua_State *L = rt->L;
+	int err;
+
+	err = run_config(rt, path, errbuf, errsz);
+	if (err)
+		return err;
+
+	err = settings_apply(L, lua_gettop(L), rt->pbx, rt->gen == 0,
+			     errbuf, errsz);
+	if (err) {
+		lua_pop(L, 1);
+		return err;
+	}
+
+	luaL_unref(L, LUA_REGISTRYINDEX, rt->gen_ref);
+	rt->gen_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	++rt->gen;
+	lua_gc(L, LUA_GCCOLLECT);
+
+	return 0;
+}
+
+
+static void script_destructor(void *arg)
+{
+	struct script *sc = arg;
+
+	tmr_cancel(&sc->tmr);
+	if (sc->co)
+		*(struct script **)lua_getextraspace(sc->co) = NULL;
+	luaL_unref(sc->rt->L, LUA_REGISTRYINDEX, sc->co_ref);
+}
+
+
+static void script_end(struct script *sc, bool failed)
+{
+	struct call *call = sc->call;
+
+	call_set_script(call, NULL);
+	luart_forget_call(sc->rt->L, call);
+	mem_deref(sc);
+	call_script_done(call, failed);
+}
+
+
+static void script_resume(struct script *sc, int nargs)
+{
+	lua_State *co = sc->co;
+	struct call *call = sc->call;
+	int nres, status;
+
+	sc->insn = 0;
+	status = lua_resume(co, sc->rt->L, nargs, &nres);
+
+	if (status == LUA_YIELD) {
+		lua_pop(co, nres);
+		if (call_waiting(call) != WAIT_NONE)
+			return;
+		log_error("call %llu: coroutine.yield() outside a PBX"
+			  " primitive; the call ends", call_id(call));
+		script_end(sc, true);
+		return;
+	}
+
+	if (status != LUA_OK) {
+		const char *msg = lua_tostring(co, -1);
+
+		luaL_traceback(sc->rt->L, co, msg ? msg : "(error object)",
+			       0);
+		log_error("call %llu: dialplan error: %s", call_id(call),
+			  lua_tostring(sc->rt->L, -1));
+		lua_pop(sc->rt->L, 1);
+	}
+
+	script_end(sc, status != LUA_OK);
+}
+
+
+static void wake_handler(void *arg)
+{
+	script_resume(arg, 0);
+}
+
+
+/** Resume the call's coroutine on the next loop turn, never from inside
+ *  a handler that Lua itself may be running under. */
+void luart_wake(void *script)
+{
+	struct script *sc = script;
+
+	if (sc)
+		tmr_start(&sc->tmr, 0, wake_handler, sc);
+}
+
+
+/**
+ * Run the dialplan for a new call: the generation's handler, in a new
+ * coroutine, with the call object as argument.
+ */
+int luart_call_start(struct luart *rt, struct call *call)
+{
+	lua_State *L = rt->L;
+	struct script *sc;
+
+	if (rt->gen_ref == LUA_NOREF)
+		return ENOENT;
+
+	sc = mem_zalloc(sizeof(*sc), script_destructor);
+	if (!sc)
+		return ENOMEM;
+
+	sc->rt = rt;
+	sc->call = call;
+	tmr_init(&sc->tmr);
+	sc->co = lua_newthread(L);
+	sc->co_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	*(struct script **)lua_getextraspace(sc->co) = sc;
+	lua_sethook(sc->co, count_hook, LUA_MASKCOUNT, HOOK_STEP);
+
+	lua_rawgeti(sc->co, LUA_REGISTRYINDEX, rt->gen_ref);
+	lua_getfield(sc->co, -1, "handler");
+	lua_remove(sc->co, -2);
+	luart_push_call(sc->co, call);
+	call_set_script(call, sc);
+
+	script_resume(sc, 1);
+
+	return 0;
+}
+
+
+lua_State *luart_state(const struct luart *rt)
+{
+	return rt ? rt->L : NULL;
+}
+
+
+uint32_t luart_generation(const struct luart *rt)
+{
+	return rt ? rt->gen : 0;
+}
+
+
+size_t luart_memory(const struct luart *rt)
+{
+	return rt ? rt->mem_used : 0;
+}

@@ -1,0 +1,259 @@
+/**
+ * @file settings.c  Apply what a configuration declared.  Everything is
+ * checked before anything changes, so a bad reload leaves no trace.
+ */
+#include <string.h>
+#include <re.h>
+#include <lauxlib.h>
+#include "log.h"
+#include "pbx.h"
+#include "lua/settings.h"
+#include "media/codec.h"
+#include "sip/endpoint.h"
+#include "sip/registrar.h"
+
+static const char *opt_string(lua_State *L, int t, const char *key)
+{
+	const char *s;
+
+	lua_getfield(L, t, key);
+	s = lua_isstring(L, -1) ? lua_tostring(L, -1) : NULL;
+	lua_pop(L, 1);   /* the table still holds the string */
+
+	return s;
+}
+
+
+/** '"Amine" <100>' or 'Amine <100>' or '100'. */
+int settings_parse_callerid(const char *s, char **name, char **num)
+{
+	struct pl pname, pnum;
+	int err = 0;
+
+	*name = *num = NULL;
+	if (!s)
+		return 0;
+
+	if (0 == re_regex(s, strlen(s), "[ \t]*\"[^\"]*\"[ \t]*<[^>]+>",
+			  NULL, &pname, NULL, &pnum) ||
+	    0 == re_regex(s, strlen(s), "[ \t]*[^<]*<[^>]+>",
+			  NULL, &pname, &pnum)) {
+		while (pname.l && (pname.p[pname.l - 1] == ' '))
+			--pname.l;
+		if (pname.l)
+			err |= pl_strdup(name, &pname);
+		err |= pl_strdup(num, &pnum);
+	}
+	else {
+		err = str_dup(num, s);
+	}
+
+	return err;
+}
+
+
+static int set_codecs(lua_State *L, int t, struct endpoint *ep, char *errbuf,
+		      size_t errsz)
+{
+	size_t n;
+
+	lua_getfield(L, t, "allow");
+	if (lua_isnil(L, -1)) {
+		lua_pop(L, 1);
+		return 0;
+	}
+
+	n = lua_rawlen(L, -1);
+	ep->codecs = 0;
+	memset(ep->codec_order, CODEC_NONE, sizeof(ep->codec_order));
+	for (size_t i = 1; i <= n && i < ARRAY_SIZE(ep->codec_order); i++) {
+		const struct codec *c;
+
+		lua_rawgeti(L, -1, (lua_Integer)i);
+		c = codec_find(lua_tostring(L, -1), 0);
+		if (!c) {
+			re_snprintf(errbuf, errsz, "endpoint '%s': unknown"
+				    " codec '%s' (lunapbx speaks PCMU, PCMA)",
+				    ep->name, lua_tostring(L, -1));
+			lua_pop(L, 2);
+			return EINVAL;
+		}
+		lua_pop(L, 1);
+		ep->codecs |= CODEC_MASK(c->id);
+		ep->codec_order[i - 1] = (uint8_t)c->id;
+	}
+	lua_pop(L, 1);
+
+	if (!ep->codecs) {
+		re_snprintf(errbuf, errsz, "endpoint '%s': empty allow list",
+			    ep->name);
+		return EINVAL;
+	}
+
+	return 0;
+}
+
+
+static int endpoint_from_lua(lua_State *L, int t, struct endpoint **epp,
+			     char *errbuf, size_t errsz)
+{
+	struct endpoint *ep;
+	const char *name = opt_string(L, t, "name");
+	int err;
+
+	err = endpoint_alloc(&ep, name);
+	if (err) {
+		re_snprintf(errbuf, errsz, "endpoint without a name");
+		return err;
+	}
+
+	err  = str_dup(&ep->secret, opt_string(L, t, "secret"));
+	err |= str_dup(&ep->context, opt_string(L, t, "context"));
+	err |= settings_parse_callerid(opt_string(L, t, "callerid"),
+				       &ep->cid_name, &ep->cid_num);
+	if (!err)
+		err = set_codecs(L, t, ep, errbuf, errsz);
+
+	if (err)
+		mem_deref(ep);
+	else
+		*epp = ep;
+
+	return err;
+}
+
+
+static int build_endpoints(lua_State *L, int t, struct endpoint_table **tp,
+			   char *errbuf, size_t errsz)
+{
+	struct endpoint_table *tbl;
+	int err;
+
+	err = endpoint_table_alloc(&tbl);
+	if (err)
+		return err;
+
+	lua_getfield(L, t, "endpoints");
+	for (lua_Integer i = 1; !err && lua_rawgeti(L, -1, i) == LUA_TTABLE;
+	     i++) {
+		struct endpoint *ep = NULL;
+
+		err = endpoint_from_lua(L, lua_gettop(L), &ep, errbuf, errsz);
+		if (!err && endpoint_table_add(tbl, ep)) {
+			re_snprintf(errbuf, errsz, "endpoint '%s' declared"
+				    " twice", ep->name);
+			mem_deref(ep);
+			err = EEXIST;
+		}
+		lua_pop(L, 1);
+	}
+	lua_pop(L, 2);
+
+	if (err)
+		mem_deref(tbl);
+	else
+		*tp = tbl;
+
+	return err;
+}
+
+
+static int parse_ports(const char *s, uint16_t *min, uint16_t *max)
+{
+	struct pl a, b;
+
+	if (re_regex(s, strlen(s), "[0-9]+-[0-9]+", &a, &b))
+		return EINVAL;
+
+	*min = (uint16_t)pl_u32(&a);
+	*max = (uint16_t)pl_u32(&b);
+
+	return *min >= 1024 && *max > *min + 2 ? 0 : EINVAL;
+}
+
+
+/* Settings that need the sockets to be re-made apply at start only. */
+static int read_settings(lua_State *L, int t, struct pbx_settings *set,
+			 bool initial, char *errbuf, size_t errsz)
+{
+	const char *s;
+
+	lua_getfield(L, t, "settings");
+	t = lua_gettop(L);
+
+	if ((s = opt_string(L, t, "realm")))
+		str_ncpy(set->realm, s, sizeof(set->realm));
+	if ((s = opt_string(L, t, "guest_context")))
+		str_ncpy(set->guest_context, s, sizeof(set->guest_context));
+
+	if (initial && (s = opt_string(L, t, "listen")) &&
+	    sa_decode(&set->sip_addr, s, strlen(s))) {
+		re_snprintf(errbuf, errsz, "listen: '%s' is not ADDR:PORT", s);
+		goto fail;
+	}
+	if (initial && (s = opt_string(L, t, "media_address")) &&
+	    sa_set_str(&set->media_addr, s, 0)) {
+		re_snprintf(errbuf, errsz, "media_address: bad '%s'", s);
+		goto fail;
+	}
+	if (initial && (s = opt_string(L, t, "rtp_ports")) &&
+	    parse_ports(s, &set->rtp_min, &set->rtp_max)) {
+		re_snprintf(errbuf, errsz, "rtp_ports: '%s' is not MIN-MAX"
+			    " (1024-65535)", s);
+		goto fail;
+	}
+
+	lua_pop(L, 1);
+	return 0;
+
+ fail:
+	lua_pop(L, 1);
+	return EINVAL;
+}
+
+
+static bool drop_if_gone(const char *name, const struct list *contacts,
+			 void *arg)
+{
+	struct pbx *pbx = arg;
+	(void)contacts;
+
+	if (!endpoint_table_find_str(pbx->endpoints, name)) {
+		log_info("reload: endpoint %s is gone: its contacts too",
+			 name);
+		registrar_remove(pbx->registrar, name);
+		return true;   /* the hash changed: stop walking it */
+	}
+
+	return false;
+}
+
+
+int settings_apply(lua_State *L, int idx, struct pbx *pbx, bool initial,
+		   char *errbuf, size_t errsz)
+{
+	struct pbx_settings set = pbx->set;
+	struct endpoint_table *tbl = NULL;
+	int err;
+
+	err = read_settings(L, idx, &set, initial, errbuf, errsz);
+	if (!err)
+		err = build_endpoints(L, idx, &tbl, errbuf, errsz);
+	if (err)
+		return err;
+
+	pbx->set = set;
+	mem_deref(pbx->endpoints);
+	pbx->endpoints = tbl;
+
+	if (pbx->registrar) {
+		uint32_t before;
+
+		do {
+			before = registrar_count(pbx->registrar);
+			registrar_apply(pbx->registrar, drop_if_gone, pbx);
+		} while (registrar_count(pbx->registrar) != before);
+	}
+
+	return 0;
+}

@@ -1,0 +1,251 @@
+/**
+ * @file main.c  lunapbx: command line, start-up, the event loop.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <re.h>
+#include "log.h"
+#include "pbx.h"
+#include "lua/runtime.h"
+#include "sip/auth.h"
+#include "sip/endpoint.h"
+#include "sip/registrar.h"
+#include "sip/sipstack.h"
+
+struct pbx *pbx_instance;
+
+static volatile sig_atomic_t reload_requested;
+static struct tmr signal_tmr;
+
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: lunapbx -c FILE [--listen ADDR:PORT] [--state DIR] [-v]\n"
+		"\n"
+		"  -c, --config FILE     Lua configuration and dialplan\n"
+		"  -l, --listen A:P      SIP address, UDP and TCP (overrides"
+		" the config)\n"
+		"  -s, --state DIR       sockets, databases, recordings"
+		" (default ./state)\n"
+		"  -v, --verbose         debug logging\n"
+		"  -h, --help            this help\n"
+		"\n"
+		"SIGHUP reloads the configuration; calls in progress keep"
+		" their code.\n");
+}
+
+
+static void set_defaults(struct pbx *pbx)
+{
+	struct pbx_settings *set = &pbx->set;
+
+	str_ncpy(set->realm, "lunapbx", sizeof(set->realm));
+	str_ncpy(set->user_agent, "lunapbx/0.1", sizeof(set->user_agent));
+	(void)sa_set_str(&set->sip_addr, "127.0.0.1", 5060);
+	sa_init(&set->media_addr, AF_UNSPEC);
+	set->rtp_min = 10000;
+	set->rtp_max = 20000;
+}
+
+
+/* The PBX's lua/ folder: $LUNAPBX_LIB, else next to build/. */
+static int find_lib_dir(struct pbx *pbx)
+{
+	char exe[512], *slash;
+	ssize_t n;
+
+	if (getenv("LUNAPBX_LIB"))
+		return str_dup(&pbx->lib_dir, getenv("LUNAPBX_LIB"));
+
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return str_dup(&pbx->lib_dir, "lua");
+	exe[n] = 0;
+	slash = strrchr(exe, '/');
+	if (slash)
+		*slash = 0;
+
+	return re_sdprintf(&pbx->lib_dir, "%s/../lua", exe);
+}
+
+
+static void do_reload(struct pbx *pbx)
+{
+	char err[1024];
+
+	if (luart_load(pbx->lua, pbx->config_path, err, sizeof(err)))
+		log_error("reload failed, the running configuration stays:"
+			  " %s", err);
+	else
+		log_info("reload: generation %u in force (%u endpoints)",
+			 luart_generation(pbx->lua),
+			 endpoint_table_count(pbx->endpoints));
+}
+
+
+static void signal_poll(void *arg)
+{
+	struct pbx *pbx = arg;
+
+	if (reload_requested) {
+		reload_requested = 0;
+		do_reload(pbx);
+	}
+	tmr_start(&signal_tmr, 200, signal_poll, pbx);
+}
+
+
+static void on_sighup(int sig)
+{
+	(void)sig;
+	reload_requested = 1;
+}
+
+
+static void on_signal(int sig)
+{
+	log_info("signal %d: shutting down", sig);
+	re_cancel();
+}
+
+
+/* libre watches only fds below FD_SETSIZE unless told the real limit. */
+static int raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return errno;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+
+	return fd_setsize((int)rl.rlim_cur);
+}
+
+
+static int start(struct pbx *pbx, const char *listen)
+{
+	struct registrar_conf rc = { 60, 3600, 10 };
+	char err[1024];
+	int e;
+
+	if (luart_load(pbx->lua, pbx->config_path, err, sizeof(err))) {
+		log_error("configuration: %s", err);
+		return EINVAL;
+	}
+
+	if (listen && sa_decode(&pbx->set.sip_addr, listen, strlen(listen))) {
+		log_error("--listen: '%s' is not ADDR:PORT", listen);
+		return EINVAL;
+	}
+	if (!sa_isset(&pbx->set.media_addr, SA_ADDR)) {
+		pbx->set.media_addr = pbx->set.sip_addr;
+		sa_set_port(&pbx->set.media_addr, 0);
+	}
+
+	e = auth_alloc(&pbx->auth, pbx->set.realm, 300);
+	if (!e)
+		e = sipstack_alloc(&pbx->stack, pbx);
+	if (!e)
+		e = registrar_alloc(&pbx->registrar, sipstack_sip(pbx->stack),
+				    &rc);
+	if (e)
+		return e;
+
+	log_info("ready: listening on udp:%J tcp:%J, media %j, %u endpoints,"
+		 " config %s", &pbx->set.sip_addr, &pbx->set.sip_addr,
+		 &pbx->set.media_addr, endpoint_table_count(pbx->endpoints),
+		 pbx->config_path);
+
+	return 0;
+}
+
+
+static void shutdown_pbx(struct pbx *pbx)
+{
+	tmr_cancel(&signal_tmr);
+	list_flush(&pbx->calls);
+	pbx->registrar = mem_deref(pbx->registrar);
+	pbx->stack = mem_deref(pbx->stack);
+	pbx->lua = mem_deref(pbx->lua);
+	pbx->endpoints = mem_deref(pbx->endpoints);
+	pbx->auth = mem_deref(pbx->auth);
+}
+
+
+int main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "config",  required_argument, NULL, 'c' },
+		{ "listen",  required_argument, NULL, 'l' },
+		{ "state",   required_argument, NULL, 's' },
+		{ "verbose", no_argument,       NULL, 'v' },
+		{ "help",    no_argument,       NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	static struct pbx pbx;
+	const char *config = NULL, *listen = NULL, *state = "state";
+	int c, err;
+
+	while ((c = getopt_long(argc, argv, "c:l:s:vh", longopts, NULL))
+	       != -1) {
+		switch (c) {
+		case 'c': config = optarg; break;
+		case 'l': listen = optarg; break;
+		case 's': state = optarg; break;
+		case 'v': log_set_level(LOG_DEBUG); break;
+		case 'h': usage(stdout); return 0;
+		default:  usage(stderr); return 2;
+		}
+	}
+	if (!config || optind < argc) {
+		usage(stderr);
+		return 2;
+	}
+
+	setvbuf(stderr, NULL, _IOLBF, 0);
+	err = libre_init();
+	if (err)
+		return 1;
+	if (raise_fd_limit())
+		log_warn("fd_setsize failed: limited to FD_SETSIZE sockets");
+
+	pbx_instance = &pbx;
+	set_defaults(&pbx);
+	list_init(&pbx.calls);
+	if (mkdir(state, 0700) && errno != EEXIST)
+		log_warn("state folder %s: %m", state, errno);
+	err  = str_dup(&pbx.config_path, config);
+	err |= str_dup(&pbx.state_dir, state);
+	err |= find_lib_dir(&pbx);
+	if (!err)
+		err = luart_alloc(&pbx.lua, &pbx);
+	if (!err)
+		err = start(&pbx, listen);
+
+	if (!err) {
+		signal(SIGHUP, on_sighup);
+		signal(SIGPIPE, SIG_IGN);
+		tmr_start(&signal_tmr, 200, signal_poll, &pbx);
+		err = re_main(on_signal);
+	}
+
+	shutdown_pbx(&pbx);
+	mem_deref(pbx.config_path);
+	mem_deref(pbx.state_dir);
+	mem_deref(pbx.lib_dir);
+	libre_close();
+	tmr_debug();
+	mem_debug();
+
+	return err ? 1 : 0;
+}

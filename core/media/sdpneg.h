@@ -1,0 +1,28 @@
+/**
+ * @file sdpneg.h  One leg's SDP offer/answer state, on libre's sdp module.
+ *
+ * The PBX anchors media, so each leg negotiates with the PBX alone: what
+ * the leg declared tells which payload types to send it, what we declared
+ * tells which ones it sends us.
+ */
+
+struct sdpneg;
+
+enum { SDPNEG_TELEV_PT = 101 };
+
+int  sdpneg_alloc(struct sdpneg **np, const struct sa *laddr, uint16_t port,
+		  const uint8_t *codecs);
+int  sdpneg_decode(struct sdpneg *n, struct mbuf *mb, bool offer);
+int  sdpneg_encode(struct sdpneg *n, bool offer, struct mbuf **mbp);
+void sdpneg_keep_only(struct sdpneg *n, enum codec_id codec);
+size_t sdpneg_remote_codecs(const struct sdpneg *n, uint8_t *out, size_t max);
+enum codec_id sdpneg_answered_codec(const struct sdpneg *n);
+int  sdpneg_tx_pt(const struct sdpneg *n, enum codec_id codec);
+int  sdpneg_rx_pt(const struct sdpneg *n, enum codec_id codec);
+int  sdpneg_tx_telev_pt(const struct sdpneg *n);
+int  sdpneg_rx_telev_pt(const struct sdpneg *n);
+bool sdpneg_remote_addr(const struct sdpneg *n, struct sa *rtp,
+			struct sa *rtcp);
+enum sdp_dir sdpneg_remote_dir(const struct sdpneg *n);
+void sdpneg_set_local_dir(struct sdpneg *n, enum sdp_dir dir);
+void sdpneg_set_port(struct sdpneg *n, uint16_t port);

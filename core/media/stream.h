@@ -1,0 +1,39 @@
+/**
+ * @file stream.h  One leg's RTP/RTCP socket pair, anchored in the PBX.
+ *
+ * Two streams are bridged to relay media between two legs: each packet is
+ * forwarded as it came (same SSRC, sequence and time stamps), its payload
+ * type renumbered for the other leg and G.711 transcoded in place when the
+ * legs chose different laws.  RTCP is relayed untouched.  The far address
+ * latches on the first packet, since phones often send from another
+ * address than their SDP says.
+ */
+
+struct stream;
+
+struct stream_stats {
+	uint64_t rx_packets, tx_packets, rx_bytes;
+	uint64_t rx_rtcp, tx_rtcp;
+	uint32_t lost;          /**< from sequence-number gaps    */
+	uint32_t dropped;       /**< no peer, unknown payload      */
+};
+
+/** A packet for a stream that is not bridged (played or recorded). */
+typedef void (stream_rtp_h)(const struct rtp_header *hdr, struct mbuf *mb,
+			    void *arg);
+
+int  stream_alloc(struct stream **sp, const struct sa *laddr,
+		  uint16_t port_min, uint16_t port_max);
+uint16_t stream_lport(const struct stream *s);
+void stream_set_remote(struct stream *s, const struct sa *rtp,
+		       const struct sa *rtcp);
+void stream_set_pt_map(struct stream *s, uint8_t rx_pt, uint8_t tx_pt,
+		       enum codec_id from, enum codec_id to);
+void stream_clear_pt_map(struct stream *s);
+void stream_bridge(struct stream *a, struct stream *b);
+void stream_unbridge(struct stream *s);
+void stream_set_handler(struct stream *s, stream_rtp_h *rtph, void *arg);
+void stream_hold(struct stream *s, bool hold);
+int  stream_send(struct stream *s, bool marker, uint8_t pt, uint32_t ts,
+		 struct mbuf *mb);
+const struct stream_stats *stream_stats(const struct stream *s);

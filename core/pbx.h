@@ -1,0 +1,37 @@
+/**
+ * @file pbx.h  The PBX instance: what the modules share.
+ *
+ * One instance per process; everything runs on libre's single event loop,
+ * so none of it needs locking.
+ */
+
+struct auth;
+struct endpoint_table;
+struct luart;
+struct registrar;
+struct sipstack;
+
+struct pbx_settings {
+	char realm[64];
+	struct sa sip_addr;        /**< UDP and TCP listen address   */
+	struct sa media_addr;      /**< RTP address put in SDP       */
+	uint16_t rtp_min, rtp_max;
+	char guest_context[64];    /**< "" = unauthenticated calls refused */
+	char user_agent[64];
+};
+
+struct pbx {
+	struct pbx_settings set;
+	struct sipstack *stack;
+	struct registrar *registrar;
+	struct auth *auth;
+	struct endpoint_table *endpoints;   /**< the table in force     */
+	struct luart *lua;
+	struct list calls;                  /**< struct call            */
+	uint64_t call_seq;                  /**< call id counter        */
+	char *config_path;
+	char *state_dir;
+	char *lib_dir;                      /**< lua/ of the PBX        */
+};
+
+extern struct pbx *pbx_instance;

@@ -1,0 +1,396 @@
+/**
+ * @file registrar.c  REGISTER processing and the bindings it keeps.
+ */
+#include <string.h>
+#include <re.h>
+#include "log.h"
+#include "sip/registrar.h"
+
+enum { MAX_BINDINGS_IN_REQ = 16 };
+
+struct registrar {
+	struct sip *sip;
+	struct hash *aors;
+	struct registrar_conf conf;
+	uint32_t count;       /* contacts over all endpoints */
+};
+
+struct aor {
+	struct le he;
+	char *name;
+	struct list contacts;
+	struct registrar *reg;
+};
+
+/* One Contact of a REGISTER request, decoded before anything changes. */
+struct binding_req {
+	struct pl uri;
+	uint32_t expires;
+};
+
+
+static void aor_destructor(void *arg)
+{
+	struct aor *aor = arg;
+
+	hash_unlink(&aor->he);
+	list_flush(&aor->contacts);
+	mem_deref(aor->name);
+}
+
+
+static void contact_destructor(void *arg)
+{
+	struct contact *c = arg;
+
+	tmr_cancel(&c->tmr);
+	list_unlink(&c->le);
+	if (c->aor)
+		--c->aor->reg->count;
+	mem_deref(c->uri);
+	mem_deref(c->callid);
+}
+
+
+static void reg_destructor(void *arg)
+{
+	struct registrar *reg = arg;
+
+	hash_flush(reg->aors);
+	mem_deref(reg->aors);
+}
+
+
+int registrar_alloc(struct registrar **regp, struct sip *sip,
+		    const struct registrar_conf *conf)
+{
+	struct registrar *reg;
+	int err;
+
+	if (!regp || !sip)
+		return EINVAL;
+
+	reg = mem_zalloc(sizeof(*reg), reg_destructor);
+	if (!reg)
+		return ENOMEM;
+
+	reg->sip = sip;
+	reg->conf.min_expires  = conf ? conf->min_expires  : 60;
+	reg->conf.max_expires  = conf ? conf->max_expires  : 3600;
+	reg->conf.max_contacts = conf ? conf->max_contacts : 10;
+
+	err = hash_alloc(&reg->aors, 256);
+	if (err)
+		mem_deref(reg);
+	else
+		*regp = reg;
+
+	return err;
+}
+
+
+static bool aor_cmp(struct le *le, void *arg)
+{
+	const struct aor *aor = le->data;
+
+	return 0 == strcmp(aor->name, arg);
+}
+
+
+static struct aor *aor_find(const struct registrar *reg, const char *name)
+{
+	struct le *le = hash_lookup(reg->aors, hash_joaat_str(name), aor_cmp,
+				    (void *)name);
+
+	return le ? le->data : NULL;
+}
+
+
+static struct aor *aor_get(struct registrar *reg, const char *name)
+{
+	struct aor *aor = aor_find(reg, name);
+
+	if (aor)
+		return aor;
+
+	aor = mem_zalloc(sizeof(*aor), aor_destructor);
+	if (!aor || str_dup(&aor->name, name))
+		return mem_deref(aor);
+
+	aor->reg = reg;
+	hash_append(reg->aors, hash_joaat_str(name), &aor->he, aor);
+
+	return aor;
+}
+
+
+static void contact_expired(void *arg)
+{
+	struct contact *c = arg;
+	struct aor *aor = c->aor;
+
+	log_info("registrar: %s: contact %s expired", aor->name, c->uri);
+	mem_deref(c);
+	if (list_isempty(&aor->contacts))
+		mem_deref(aor);
+}
+
+
+static struct contact *contact_find(const struct aor *aor,
+				    const struct pl *uri)
+{
+	for (struct le *le = aor->contacts.head; le; le = le->next) {
+		struct contact *c = le->data;
+
+		if (0 == pl_strcmp(uri, c->uri))
+			return c;
+	}
+	return NULL;
+}
+
+
+/* The expiry of one contact: its own parameter, else Expires, else ours. */
+static uint32_t binding_expires(const struct registrar *reg,
+				const struct sip_msg *msg,
+				const struct sip_addr *addr)
+{
+	struct pl val;
+
+	if (0 == msg_param_decode(&addr->params, "expires", &val))
+		return pl_u32(&val);
+	if (pl_isset(&msg->expires))
+		return pl_u32(&msg->expires);
+
+	return reg->conf.max_expires;
+}
+
+
+struct decode_ctx {
+	const struct registrar *reg;
+	const struct sip_msg *msg;
+	struct binding_req req[MAX_BINDINGS_IN_REQ];
+	uint32_t n;
+	bool wildcard;
+	int err;
+};
+
+
+static bool decode_contact(const struct sip_hdr *hdr,
+			   const struct sip_msg *msg, void *arg)
+{
+	struct decode_ctx *ctx = arg;
+	struct sip_addr addr;
+
+	if (0 == pl_strcmp(&hdr->val, "*")) {
+		ctx->wildcard = true;
+		return false;
+	}
+
+	if (sip_addr_decode(&addr, &hdr->val) ||
+	    ctx->n >= MAX_BINDINGS_IN_REQ) {
+		ctx->err = EBADMSG;
+		return true;
+	}
+
+	ctx->req[ctx->n].uri = addr.auri;
+	ctx->req[ctx->n].expires = binding_expires(ctx->reg, msg, &addr);
+	++ctx->n;
+
+	return false;
+}
+
+
+static int contact_update(struct aor *aor, const struct sip_msg *msg,
+			  const struct binding_req *b, uint32_t expires)
+{
+	struct contact *c = contact_find(aor, &b->uri);
+	int err = 0;
+
+	if (!c) {
+		c = mem_zalloc(sizeof(*c), contact_destructor);
+		if (!c)
+			return ENOMEM;
+		err = pl_strdup(&c->uri, &b->uri);
+		if (err) {
+			mem_deref(c);
+			return err;
+		}
+		c->aor = aor;
+		++aor->reg->count;
+		list_append(&aor->contacts, &c->le, c);
+		log_info("registrar: %s: new contact %s from %J", aor->name,
+			 c->uri, &msg->src);
+	}
+
+	c->src = msg->src;
+	c->tp = msg->tp;
+	c->cseq = msg->cseq.num;
+	c->callid = mem_deref(c->callid);
+	err = pl_strdup(&c->callid, &msg->callid);
+	c->expires = tmr_jiffies() + expires * 1000ULL;
+	tmr_start(&c->tmr, expires * 1000ULL, contact_expired, c);
+
+	return err;
+}
+
+
+static int reply_ok(struct registrar *reg, const struct sip_msg *msg,
+		    const struct aor *aor)
+{
+	struct mbuf *mb = mbuf_alloc(256);
+	uint64_t now = tmr_jiffies();
+	int err = 0;
+
+	if (!mb)
+		return ENOMEM;
+
+	for (struct le *le = aor ? aor->contacts.head : NULL; le;
+	     le = le->next) {
+		const struct contact *c = le->data;
+
+		err |= mbuf_printf(mb, "Contact: <%s>;expires=%llu\r\n",
+				   c->uri, (c->expires - now + 500) / 1000);
+	}
+	if (!err)
+		err = sip_replyf(reg->sip, msg, 200, "OK",
+				 "%bDate: %H\r\nContent-Length: 0\r\n\r\n",
+				 mb->buf, mb->end, fmt_gmtime, NULL);
+	mem_deref(mb);
+
+	return err;
+}
+
+
+static void remove_all(struct registrar *reg, const char *name)
+{
+	struct aor *aor = aor_find(reg, name);
+
+	if (aor) {
+		log_info("registrar: %s: all contacts removed", name);
+		mem_deref(aor);
+	}
+}
+
+
+/**
+ * Apply a REGISTER of an authenticated endpoint and answer it.  Nothing
+ * changes unless the whole request is acceptable.
+ */
+int registrar_handle(struct registrar *reg, const struct sip_msg *msg,
+		     const char *name)
+{
+	struct decode_ctx ctx;
+	struct aor *aor;
+	uint32_t added = 0;
+	int err = 0;
+
+	if (!reg || !msg || !name)
+		return EINVAL;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.reg = reg;
+	ctx.msg = msg;
+	(void)sip_msg_hdr_apply(msg, true, SIP_HDR_CONTACT, decode_contact,
+				&ctx);
+	if (ctx.err || (ctx.wildcard && (ctx.n || !pl_isset(&msg->expires) ||
+					 pl_u32(&msg->expires) != 0)))
+		return sip_reply(reg->sip, msg, 400, "Bad Contact");
+
+	if (ctx.wildcard) {
+		remove_all(reg, name);
+		return reply_ok(reg, msg, NULL);
+	}
+
+	for (uint32_t i = 0; i < ctx.n; i++) {
+		if (ctx.req[i].expires &&
+		    ctx.req[i].expires < reg->conf.min_expires)
+			return sip_replyf(reg->sip, msg, 423,
+					  "Interval Too Brief",
+					  "Min-Expires: %u\r\n"
+					  "Content-Length: 0\r\n\r\n",
+					  reg->conf.min_expires);
+		if (ctx.req[i].expires)
+			++added;
+	}
+
+	aor = aor_find(reg, name);
+	if (added && !aor)
+		aor = aor_get(reg, name);
+	if (added && !aor)
+		return sip_reply(reg->sip, msg, 500, "Out of Memory");
+
+	for (uint32_t i = 0; aor && i < ctx.n; i++) {
+		const struct binding_req *b = &ctx.req[i];
+		struct contact *c = contact_find(aor, &b->uri);
+
+		if (!b->expires) {
+			if (c)
+				log_info("registrar: %s: contact %s removed",
+					 name, c->uri);
+			mem_deref(c);
+			continue;
+		}
+		if (!c && list_count(&aor->contacts) >=
+		    reg->conf.max_contacts)
+			continue;
+		err = contact_update(aor, msg, b,
+				     min(b->expires, reg->conf.max_expires));
+		if (err)
+			break;
+	}
+
+	if (aor && list_isempty(&aor->contacts))
+		aor = mem_deref(aor);
+
+	if (err)
+		return sip_reply(reg->sip, msg, 500, "Server Error");
+
+	return reply_ok(reg, msg, aor);
+}
+
+
+const struct list *registrar_contacts(const struct registrar *reg,
+				      const char *name)
+{
+	const struct aor *aor = reg && name ? aor_find(reg, name) : NULL;
+
+	return aor ? &aor->contacts : NULL;
+}
+
+
+void registrar_remove(struct registrar *reg, const char *name)
+{
+	if (reg && name)
+		remove_all(reg, name);
+}
+
+
+uint32_t registrar_count(const struct registrar *reg)
+{
+	return reg ? reg->count : 0;
+}
+
+
+struct apply_ctx {
+	registrar_apply_h *h;
+	void *arg;
+};
+
+
+static bool apply_aor(struct le *le, void *arg)
+{
+	const struct aor *aor = le->data;
+	struct apply_ctx *ctx = arg;
+
+	return ctx->h(aor->name, &aor->contacts, ctx->arg);
+}
+
+
+void registrar_apply(const struct registrar *reg, registrar_apply_h *h,
+		     void *arg)
+{
+	struct apply_ctx ctx = { h, arg };
+
+	if (reg && h)
+		(void)hash_apply(reg->aors, apply_aor, &ctx);
+}

@@ -1,0 +1,315 @@
+/**
+ * @file sipstack.c  Transports, and what happens to each request before a
+ * call or the registrar sees it.
+ */
+#include <string.h>
+#include <re.h>
+#include "log.h"
+#include "pbx.h"
+#include "media/codec.h"
+#include "sip/auth.h"
+#include "sip/call.h"
+#include "sip/endpoint.h"
+#include "sip/registrar.h"
+#include "sip/sipstack.h"
+
+#define ALLOWED "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO"
+
+struct sipstack {
+	struct pbx *pbx;
+	struct sip *sip;
+	struct dnsc *dnsc;
+	struct sip_lsnr *lsnr;
+	struct sipsess_sock *sock;
+	bool trace;
+};
+
+
+static void destructor(void *arg)
+{
+	struct sipstack *s = arg;
+
+	mem_deref(s->lsnr);
+	mem_deref(s->sock);
+	mem_deref(s->sip);
+	mem_deref(s->dnsc);
+}
+
+
+static const char *endpoint_secret(const struct pl *user, void *arg)
+{
+	struct pbx *pbx = arg;
+	const struct endpoint *ep = endpoint_table_find(pbx->endpoints, user);
+
+	return ep ? ep->secret : NULL;
+}
+
+
+/**
+ * Authenticate a request against the endpoints.  Answers the challenge or
+ * the refusal itself; returns the endpoint only when it may go on.
+ */
+static struct endpoint *authenticate(struct sipstack *s,
+				     const struct sip_msg *msg, bool proxy)
+{
+	struct pbx *pbx = s->pbx;
+	struct pl user = PL_INIT;
+
+	switch (auth_verify(pbx->auth, msg, proxy, endpoint_secret, pbx,
+			    &user)) {
+
+	case AUTH_OK:
+		return endpoint_table_find(pbx->endpoints, &user);
+
+	case AUTH_MISSING:
+		(void)auth_challenge(pbx->auth, s->sip, msg, proxy, false);
+		return NULL;
+
+	case AUTH_STALE:
+		(void)auth_challenge(pbx->auth, s->sip, msg, proxy, true);
+		return NULL;
+
+	case AUTH_FAILED:
+	default:
+		log_info("auth: %r from %J refused (user '%r')", &msg->met,
+			 &msg->src, &user);
+		(void)sip_treply(NULL, s->sip, msg, 403, "Forbidden");
+		return NULL;
+	}
+}
+
+
+static void handle_register(struct sipstack *s, const struct sip_msg *msg)
+{
+	struct endpoint *ep = authenticate(s, msg, false);
+
+	if (!ep)
+		return;
+
+	/* An endpoint registers its own address of record, no other. */
+	if (pl_strcmp(&msg->to.uri.user, ep->name)) {
+		(void)sip_reply(s->sip, msg, 403, "Forbidden");
+		return;
+	}
+
+	(void)registrar_handle(s->pbx->registrar, msg, ep->name);
+}
+
+
+static void handle_options(struct sipstack *s, const struct sip_msg *msg)
+{
+	(void)sip_replyf(s->sip, msg, 200, "OK",
+			 "Allow: " ALLOWED "\r\n"
+			 "Accept: application/sdp\r\n"
+			 "Content-Length: 0\r\n\r\n");
+}
+
+
+/* Require: we support no extension (RFC 3261 8.2.2.3). */
+static bool require_ok(struct sipstack *s, const struct sip_msg *msg)
+{
+	const struct sip_hdr *hdr = sip_msg_hdr(msg, SIP_HDR_REQUIRE);
+
+	if (!hdr || 0 == pl_strcmp(&msg->met, "ACK") ||
+	    0 == pl_strcmp(&msg->met, "CANCEL"))
+		return true;
+
+	(void)sip_treplyf(NULL, NULL, s->sip, msg, false, 420, "Bad Extension",
+			  "Unsupported: %r\r\nContent-Length: 0\r\n\r\n",
+			  &hdr->val);
+	return false;
+}
+
+
+/* Checks every out-of-dialog request; true when it was answered here. */
+static bool request_handler(const struct sip_msg *msg, void *arg)
+{
+	struct sipstack *s = arg;
+	const bool in_dialog = pl_isset(&msg->to.tag);
+
+	if (pl_isset(&msg->maxfwd) && 0 == pl_u32(&msg->maxfwd) &&
+	    pl_strcmp(&msg->met, "ACK") && pl_strcmp(&msg->met, "OPTIONS")) {
+		(void)sip_treply(NULL, s->sip, msg, 483, "Too Many Hops");
+		return true;
+	}
+
+	if (!require_ok(s, msg))
+		return true;
+
+	if (in_dialog)
+		return false;   /* the session layer knows its dialogs */
+
+	if (0 == pl_strcmp(&msg->met, "REGISTER")) {
+		handle_register(s, msg);
+		return true;
+	}
+	if (0 == pl_strcmp(&msg->met, "OPTIONS")) {
+		handle_options(s, msg);
+		return true;
+	}
+	if (0 == pl_strcmp(&msg->met, "INVITE") ||
+	    0 == pl_strcmp(&msg->met, "ACK") ||
+	    0 == pl_strcmp(&msg->met, "CANCEL") ||
+	    0 == pl_strcmp(&msg->met, "BYE"))
+		return false;
+
+	if (0 == pl_strcmp(&msg->met, "SUBSCRIBE") ||
+	    0 == pl_strcmp(&msg->met, "NOTIFY") ||
+	    0 == pl_strcmp(&msg->met, "MESSAGE") ||
+	    0 == pl_strcmp(&msg->met, "PUBLISH") ||
+	    0 == pl_strcmp(&msg->met, "REFER") ||
+	    0 == pl_strcmp(&msg->met, "INFO") ||
+	    0 == pl_strcmp(&msg->met, "UPDATE") ||
+	    0 == pl_strcmp(&msg->met, "PRACK")) {
+		(void)sip_treplyf(NULL, NULL, s->sip, msg, false, 405,
+				  "Method Not Allowed",
+				  "Allow: " ALLOWED "\r\n"
+				  "Content-Length: 0\r\n\r\n");
+		return true;
+	}
+
+	return false;  /* libre answers 501 Not Implemented */
+}
+
+
+/* A new INVITE: who calls, and may they? */
+static void connect_handler(const struct sip_msg *msg, void *arg)
+{
+	struct sipstack *s = arg;
+	struct pbx *pbx = s->pbx;
+	struct endpoint *ep = NULL;
+	const char *context;
+
+	/* Known callers always prove who they are; strangers land in the
+	 * guest context when there is one (Asterisk's allowguest). */
+	if (sip_msg_hdr(msg, SIP_HDR_PROXY_AUTHORIZATION) ||
+	    !pbx->set.guest_context[0] ||
+	    endpoint_table_find(pbx->endpoints, &msg->from.uri.user)) {
+		ep = authenticate(s, msg, true);
+		if (!ep)
+			return;
+		context = ep->context;
+	}
+	else {
+		context = pbx->set.guest_context;
+	}
+
+	(void)call_incoming(pbx, msg, ep, context);
+}
+
+
+static void trace_handler(bool tx, enum sip_transp tp,
+			  const struct sa *src, const struct sa *dst,
+			  const uint8_t *pkt, size_t len, void *arg)
+{
+	(void)arg;
+
+	log_info("sip %s %s %J -> %J (%zu bytes)\n%b", tx ? "send" : "recv",
+		 sip_transp_name(tp), src, dst, len, pkt, len);
+}
+
+
+static void exit_handler(void *arg)
+{
+	(void)arg;
+	re_cancel();
+}
+
+
+int sipstack_alloc(struct sipstack **sp, struct pbx *pbx)
+{
+	struct sa nsv[4];
+	uint32_t nsn = ARRAY_SIZE(nsv);
+	char domain[64] = "";
+	struct sipstack *s;
+	int err;
+
+	s = mem_zalloc(sizeof(*s), destructor);
+	if (!s)
+		return ENOMEM;
+	s->pbx = pbx;
+
+	/* Names in URIs (trunks) need DNS; numeric addresses do not. */
+	if (0 == dns_srv_get(domain, sizeof(domain), nsv, &nsn) && nsn)
+		(void)dnsc_alloc(&s->dnsc, NULL, nsv, nsn);
+
+	err = sip_alloc(&s->sip, s->dnsc, 32, 32, 32, pbx->set.user_agent,
+			exit_handler, NULL);
+	if (err)
+		goto out;
+
+	err = sip_transp_add(s->sip, SIP_TRANSP_UDP, &pbx->set.sip_addr);
+	if (err) {
+		log_error("sip: cannot listen on udp:%J: %m",
+			  &pbx->set.sip_addr, err);
+		goto out;
+	}
+	err = sip_transp_add(s->sip, SIP_TRANSP_TCP, &pbx->set.sip_addr);
+	if (err) {
+		log_error("sip: cannot listen on tcp:%J: %m",
+			  &pbx->set.sip_addr, err);
+		goto out;
+	}
+
+	/* ours first: it checks requests before the session layer */
+	err = sip_listen(&s->lsnr, s->sip, true, request_handler, s);
+	if (err)
+		goto out;
+
+	err = sipsess_listen(&s->sock, s->sip, 1024, connect_handler, s);
+
+ out:
+	if (err)
+		mem_deref(s);
+	else
+		*sp = s;
+
+	return err;
+}
+
+
+struct sip *sipstack_sip(const struct sipstack *s)
+{
+	return s ? s->sip : NULL;
+}
+
+
+struct sipsess_sock *sipstack_sessock(const struct sipstack *s)
+{
+	return s ? s->sock : NULL;
+}
+
+
+/** sip:user@our-address, for From and Contact of calls we place. */
+int sipstack_local_uri(const struct sipstack *s, char *buf, size_t sz,
+		       const char *user)
+{
+	return re_snprintf(buf, sz, "sip:%s@%J", user ? user : "lunapbx",
+			   &s->pbx->set.sip_addr) < 0 ? ENOMEM : 0;
+}
+
+
+void sipstack_trace(struct sipstack *s, bool enable)
+{
+	if (!s)
+		return;
+
+	s->trace = enable;
+	sip_set_trace_handler(s->sip, enable ? trace_handler : NULL);
+}
+
+
+bool sipstack_tracing(const struct sipstack *s)
+{
+	return s && s->trace;
+}
+
+
+void sipstack_close(struct sipstack *s)
+{
+	if (!s)
+		return;
+
+	sipsess_close_all(s->sock);
+	sip_close(s->sip, false);
+}

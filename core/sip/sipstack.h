@@ -1,0 +1,18 @@
+/**
+ * @file sipstack.h  The SIP side of the PBX: transports, the request
+ * dispatcher (REGISTER, OPTIONS, INVITE, the rest), and the session socket
+ * every call leg lives on.
+ */
+
+struct sipstack;
+struct sip;
+struct sipsess_sock;
+
+int  sipstack_alloc(struct sipstack **sp, struct pbx *pbx);
+struct sip *sipstack_sip(const struct sipstack *s);
+struct sipsess_sock *sipstack_sessock(const struct sipstack *s);
+int  sipstack_local_uri(const struct sipstack *s, char *buf, size_t sz,
+			const char *user);
+void sipstack_trace(struct sipstack *s, bool enable);
+bool sipstack_tracing(const struct sipstack *s);
+void sipstack_close(struct sipstack *s);

@@ -1,0 +1,125 @@
+-- lunapbx: the configuration language and the call runner.
+--
+--   local pbx = require "lunapbx"
+--   pbx.settings { realm = "lunapbx", listen = "127.0.0.1:5060" }
+--   pbx.endpoint "amine" { secret = "test", context = "internal",
+--                          callerid = '"Amine" <100>', allow = { "PCMU" } }
+--   pbx.context "internal" {
+--     ["100"]   = function(call) call:dial("amine", { timeout = 20 }) end,
+--     ["_6XXX"] = function(call, exten) call:dial("u" .. exten) end,
+--     include   = { "features" },
+--   }
+--
+-- Each configuration load (start and every reload) gets a fresh copy of
+-- this module, so what one generation declares never leaks into the next.
+
+local dialplan = require "lunapbx.dialplan"
+local core = _core
+
+local pbx = {}
+local state = {
+  settings = {},
+  endpoints = {},       -- in declaration order, for the C side
+  endpoint_names = {},
+  dp = dialplan.new(),
+}
+
+local SETTINGS = {
+  realm = "string", listen = "string", media_address = "string",
+  rtp_ports = "string", guest_context = "string", log_level = "string",
+}
+
+--- pbx.settings { key = value, ... }: PBX-wide settings (see README).
+function pbx.settings(t)
+  if type(t) ~= "table" then error("pbx.settings expects a table", 2) end
+  for k, v in pairs(t) do
+    local want = SETTINGS[k]
+    if not want then error(("pbx.settings: unknown setting '%s'"):format(tostring(k)), 2) end
+    if type(v) ~= want then
+      error(("pbx.settings: '%s' must be a %s"):format(k, want), 2)
+    end
+    state.settings[k] = v
+  end
+end
+
+local ENDPOINT = {
+  secret = "string", context = "string", callerid = "string", allow = "table",
+}
+
+--- pbx.endpoint "name" { secret=, context=, callerid=, allow= }
+-- Templates are plain Lua: build the table with a function or a merge.
+function pbx.endpoint(name)
+  if type(name) ~= "string" or name == "" or name:find("[%s@:;<>\"]") then
+    error("pbx.endpoint: a name without spaces or SIP punctuation is needed", 2)
+  end
+  return function(t)
+    if type(t) ~= "table" then error(("pbx.endpoint '%s': expects a table"):format(name), 2) end
+    if state.endpoint_names[name] then
+      error(("pbx.endpoint '%s' declared twice"):format(name), 2)
+    end
+    local ep = { name = name }
+    for k, v in pairs(t) do
+      local want = ENDPOINT[k]
+      if not want then error(("pbx.endpoint '%s': unknown field '%s'"):format(name, tostring(k)), 2) end
+      if type(v) ~= want then error(("pbx.endpoint '%s': '%s' must be a %s"):format(name, k, want), 2) end
+      ep[k] = v
+    end
+    if not ep.secret or #ep.secret == 0 then
+      error(("pbx.endpoint '%s': a secret is required"):format(name), 2)
+    end
+    ep.context = ep.context or "default"
+    state.endpoint_names[name] = true
+    state.endpoints[#state.endpoints + 1] = ep
+    return ep
+  end
+end
+
+--- pbx.context "name" { [exten] = function(call, exten) ... end, include = {...} }
+function pbx.context(name)
+  return function(t)
+    local ok, err = pcall(state.dp.add_context, state.dp, name, t)
+    if not ok then error(err, 2) end
+  end
+end
+
+--- pbx.log(level, fmt, ...): "error" | "warn" | "info" | "debug"
+function pbx.log(level, fmt, ...)
+  local msg = select("#", ...) > 0 and fmt:format(...) or tostring(fmt)
+  core.log(level, msg)
+end
+
+--- pbx.sleep(ms): wait in the current call; false if the caller hung up.
+pbx.sleep = core.sleep
+--- pbx.now(): milliseconds of the PBX clock.
+pbx.now = core.now
+--- pbx.trace(on): SIP trace to the log.
+pbx.trace = core.trace
+
+--- pbx.match(context, exten): the function that would run, and where.
+function pbx.match(context, exten)
+  return state.dp:match(context, exten)
+end
+
+-- The core calls this in a new coroutine for every call.
+local function run_call(call)
+  local fn, info = state.dp:match(call.context, call.exten)
+  if not fn then
+    pbx.log("info", "call %d: no extension %s in context %s", call.id,
+            call.exten, call.context)
+    call:hangup(404)
+    return
+  end
+  call.vars.pattern = info.pattern
+  fn(call, call.exten)
+end
+
+-- What this generation declared, for the core.
+function pbx._export()
+  return {
+    settings = state.settings,
+    endpoints = state.endpoints,
+    handler = run_call,
+  }
+end
+
+return pbx
