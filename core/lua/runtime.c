@@ -86,9 +86,8 @@ static void count_hook(lua_State *L, lua_Debug *ar)
 
 	*insn += HOOK_STEP;
 	if (*insn > INSN_LIMIT)
-		luaL_error(L, "script stopped: ran %llu instructions without"
-			   " yielding (an endless loop?)",
-			   (unsigned long long)*insn);
+		luaL_error(L, "script stopped: ran %I instructions without"
+			   " yielding (an endless loop?)", (lua_Integer)*insn);
 }
 
 
