@@ -4,6 +4,7 @@
 # other directly each receive the other's tone.
 import os
 import sys
+import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from harness import *  # noqa: E402,F401
 
@@ -30,7 +31,6 @@ with Tap(timeout=90) as t:
     uas_addr, uac_addr = "%s:5060" % net.ip(1), "%s:5060" % net.ip(2)
     uas = Sipp("uas", local=uas_addr, media="%s:%d" % (net.ip(1), net.media_port(0)),
                timeout=10).start()
-    wait_until(lambda: os.path.exists(uas.screen_file), 2)
     uac = Sipp("uac", local=uac_addr, remote=uas_addr,
                media="%s:%d" % (net.ip(2), net.media_port(1)), timeout=10).run()
     ruas = uas.wait()
@@ -45,7 +45,6 @@ with Tap(timeout=90) as t:
     # a scenario rendered from a template, expecting 486 from a UAS that answers 200
     uas = Sipp("uas", local=uas_addr, media="%s:%d" % (net.ip(1), net.media_port(0)),
                timeout=5).start()
-    wait_until(lambda: os.path.exists(uas.screen_file), 2)
     path = render_template("uac_reject.xml", code=486, media="m=audio [media_port] RTP/AVP 0\na=rtpmap:0 PCMU/8000")
     bad = Sipp(path, local=uac_addr, remote=uas_addr, service="100", keys={"user": "x"},
                media="%s:%d" % (net.ip(2), net.media_port(1)), timeout=5, name="must-fail").run()
@@ -68,8 +67,7 @@ with Tap(timeout=90) as t:
     alice.send_dtmf("1")
     dt = bob.wait_event("CALL_DTMF_START", 5)
     t.is_(dt and dt.get("param"), "1", "DTMF sent by alice (sndcode) reaches bob")
-    import time as _time
-    _time.sleep(3)
+    time.sleep(3)
     alice.hangup()
     t.ok(bob.wait_event("CALL_CLOSED", 10), "bob sees the call closed after alice hangs up")
     t.ok(alice.wait_event("CALL_CLOSED", 5), "alice sees the call closed")

@@ -72,8 +72,7 @@ with Tap(timeout=150) as t:
     t.ok(inv is not None and inv.sdp_payloads(), "... alice's INVITE carries an SDP offer",
          diag=lambda: inv and inv.text)
     frm = inv.header("from") if inv else ""
-    t.ok(re.search(r"203|Carol", frm or ""), "... and presents carol's callerid in From (%s)" % frm,
-         todo="callerid presentation is not among the specified behaviours yet")
+    t.ok(re.search(r"203|Carol", frm or ""), "... and presents carol's callerid in From (%s)" % frm)
 
     # -- answered; callee hangs up -------------------------------------------
     uas = callee("uas_answer_bye.xml", "alice", "callee-bye", template={"hold_ms": 800})
