@@ -45,12 +45,22 @@ const struct codec *codec_find(const char *name, uint32_t srate)
 }
 
 
+const struct codec *codec_by_pt(uint8_t pt)
+{
+	for (int i = CODEC_NONE + 1; i < CODEC_MAX; i++) {
+		if (codecs[i].pt == pt)
+			return &codecs[i];
+	}
+	return NULL;
+}
+
+
 void codec_transcode(enum codec_id from, enum codec_id to,
 		     uint8_t *buf, size_t len)
 {
 	const uint8_t *table;
 
-	if (from == to)
+	if (from == to || codec_get(from) == NULL || codec_get(to) == NULL)
 		return;
 	if (!tables_ready)
 		tables_init();

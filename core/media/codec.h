@@ -23,6 +23,7 @@ struct codec {
 };
 
 const struct codec *codec_get(enum codec_id id);
+const struct codec *codec_by_pt(uint8_t pt);
 const struct codec *codec_find(const char *name, uint32_t srate);
 void codec_transcode(enum codec_id from, enum codec_id to,
 		     uint8_t *buf, size_t len);

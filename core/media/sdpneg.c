@@ -113,6 +113,18 @@ void sdpneg_keep_only(struct sdpneg *n, enum codec_id codec)
 
 
 /** The codecs the remote side offered that we support, in its order. */
+/* A static payload type may come without a=rtpmap (RFC 3551): then its
+ * number says which codec it is. */
+static const struct codec *format_codec(const struct sdp_format *fmt)
+{
+	if (fmt->name)
+		return codec_find(fmt->name, fmt->srate);
+
+	return fmt->pt >= 0 && fmt->pt < 96 ? codec_by_pt((uint8_t)fmt->pt)
+					    : NULL;
+}
+
+
 size_t sdpneg_remote_codecs(const struct sdpneg *n, uint8_t *out, size_t max)
 {
 	size_t cnt = 0;
@@ -128,7 +140,7 @@ size_t sdpneg_remote_codecs(const struct sdpneg *n, uint8_t *out, size_t max)
 
 		if (!fmt->sup)
 			continue;
-		c = codec_find(fmt->name, fmt->srate);
+		c = format_codec(fmt);
 		if (c)
 			out[cnt++] = (uint8_t)c->id;
 	}
@@ -165,9 +177,21 @@ static int local_pt(const struct sdpneg *n, const char *name)
 
 int sdpneg_tx_pt(const struct sdpneg *n, enum codec_id codec)
 {
-	const struct codec *c = codec_get(codec);
+	struct le *le;
 
-	return n && c ? remote_pt(n, c->name) : -1;
+	if (!n || !sdp_media_rport(n->audio))
+		return -1;
+
+	le = list_head(sdp_media_format_lst(n->audio, false));
+	for (; le; le = le->next) {
+		const struct sdp_format *fmt = le->data;
+		const struct codec *c = fmt->sup ? format_codec(fmt) : NULL;
+
+		if (c && c->id == codec)
+			return fmt->pt;
+	}
+
+	return -1;
 }
 
 

@@ -95,6 +95,11 @@ bool auth_nonce_check(const struct auth *auth, const struct pl *nonce,
 	ts_pl.l = 16;
 	ts = pl_x64(&ts_pl);
 
+	/* our nonces are lower-case hex: anything else is not ours */
+	for (size_t i = 0; i < nonce->l; i++) {
+		if (!strchr("0123456789abcdef", nonce->p[i]))
+			return false;
+	}
 	for (size_t i = 0; i < NONCE_MAC; i++) {
 		const char *p = nonce->p + 16 + 2 * i;
 		got[i] = (uint8_t)(ch_hex(p[0]) << 4 | ch_hex(p[1]));
@@ -167,6 +172,11 @@ enum auth_result auth_verify(const struct auth *auth,
 		return AUTH_FAILED;
 
 	if (pl_isset(&ctx.resp.qop) && pl_strcasecmp(&ctx.resp.qop, "auth"))
+		return AUTH_FAILED;
+
+	/* the digest covers this request's URI, not one replayed from
+	 * elsewhere (RFC 2617 3.2.2.5) */
+	if (pl_cmp(&ctx.resp.uri, &msg->ruri))
 		return AUTH_FAILED;
 
 	if (md5_printf(ha1, "%r:%s:%s", &ctx.resp.username, auth->realm,

@@ -363,27 +363,39 @@ int call_incoming(struct pbx *pbx, const struct sip_msg *msg,
 }
 
 
-int call_answer(struct call *call)
+/**
+ * 200 or 183 to the caller with our SDP answer; the caller's media is set
+ * up first when the PBX itself terminates it (no far leg bridged yet).
+ */
+int call_reply_sdp(struct call *call, uint16_t scode, const char *reason,
+		   bool own_media)
 {
 	struct mbuf *mb = NULL;
-	int err;
+	int err = 0;
 
 	if (call->state == CALL_ENDED)
 		return ENOTCONN;
 	if (call->state == CALL_ANSWERED)
 		return 0;
 
-	err = caller_media(call);
+	if (own_media)
+		err = caller_media(call);
 	if (!err)
 		err = sdpneg_encode(call->a.sdp, false, &mb);
 	if (!err)
-		err = call_reply(call, 200, "OK", mb);
+		err = call_reply(call, scode, reason, mb);
 	mem_deref(mb);
 
 	if (!err)
-		call->state = CALL_ANSWERED;
+		call->state = scode >= 200 ? CALL_ANSWERED : CALL_EARLY;
 
 	return err;
+}
+
+
+int call_answer(struct call *call)
+{
+	return call_reply_sdp(call, 200, "OK", true);
 }
 
 
@@ -404,24 +416,7 @@ int call_ringing(struct call *call)
 /** 183 with SDP: early media from the PBX (tones, prompts). */
 int call_progress(struct call *call)
 {
-	struct mbuf *mb = NULL;
-	int err;
-
-	if (call->state == CALL_ENDED)
-		return ENOTCONN;
-	if (call->state == CALL_ANSWERED)
-		return 0;
-
-	err = caller_media(call);
-	if (!err)
-		err = sdpneg_encode(call->a.sdp, false, &mb);
-	if (!err)
-		err = call_reply(call, 183, "Session Progress", mb);
-	mem_deref(mb);
-	if (!err)
-		call->state = CALL_EARLY;
-
-	return err;
+	return call_reply_sdp(call, 183, "Session Progress", true);
 }
 
 

@@ -52,6 +52,8 @@ struct call {
 
 int  call_reply(struct call *call, uint16_t scode, const char *reason,
 		struct mbuf *desc);
+int  call_reply_sdp(struct call *call, uint16_t scode, const char *reason,
+		    bool own_media);
 int  leg_media_alloc(struct call *call, struct leg *leg);
 void leg_close(struct leg *leg);
 void call_wake(struct call *call);

@@ -165,28 +165,6 @@ static int bridge_media(struct call *call, struct leg *b)
 }
 
 
-/* Answer or progress the caller with our SDP for its leg. */
-static int reply_caller(struct call *call, uint16_t scode, const char *reason)
-{
-	struct mbuf *mb = NULL;
-	int err;
-
-	if (call->state == CALL_ANSWERED)
-		return 0;
-
-	err = sdpneg_encode(call->a.sdp, false, &mb);
-	if (err)
-		return err;
-
-	err = call_reply(call, scode, reason, mb);
-	if (!err)
-		call->state = scode >= 200 ? CALL_ANSWERED : CALL_EARLY;
-	mem_deref(mb);
-
-	return err;
-}
-
-
 static bool is_sdp(const struct sip_msg *msg)
 {
 	return msg && mbuf_get_left(msg->mb) &&
@@ -206,7 +184,7 @@ static void b_progress(const struct sip_msg *msg, void *arg)
 	if (is_sdp(msg) && call->state != CALL_ANSWERED &&
 	    0 == sdpneg_decode(leg->sdp, msg->mb, false) &&
 	    0 == bridge_media(call, leg)) {
-		(void)reply_caller(call, 183, "Session Progress");
+		(void)call_reply_sdp(call, 183, "Session Progress", false);
 		return;
 	}
 
@@ -251,7 +229,8 @@ static void b_estab(const struct sip_msg *msg, void *arg)
 	call->dial_status = DIAL_ANSWER;
 	call->dial_code = 200;
 
-	if (bridge_media(call, leg) || reply_caller(call, 200, "OK")) {
+	if (bridge_media(call, leg) ||
+	    call_reply_sdp(call, 200, "OK", false)) {
 		log_warn("call %llu: cannot bridge %s", call->id, leg->uri);
 		leg_close(leg);
 		call->peer = mem_deref(leg);

@@ -1,0 +1,311 @@
+/**
+ * @file sdpneg.c  Spec of one leg's SDP offer/answer (core/media/sdpneg.h).
+ *
+ * The remote side is SDP text, as a phone would send it; what we send is
+ * checked line by line on the text sdpneg_encode() makes.
+ */
+#include <string.h>
+#include <re.h>
+#include "pbx.h"
+#include "media/codec.h"
+#include "media/sdpneg.h"
+#include "tap.h"
+
+struct pbx *pbx_instance;  /* core/main.c's, which is not linked in */
+
+#define SESSION "v=0\r\no=phone 1 1 IN IP4 192.0.2.10\r\ns=-\r\n" \
+		"c=IN IP4 192.0.2.10\r\nt=0 0\r\n"
+#define RTPMAP_0   "a=rtpmap:0 PCMU/8000\r\n"
+#define RTPMAP_8   "a=rtpmap:8 PCMA/8000\r\n"
+#define RTPMAP_101 "a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\n"
+#define ULAW_ALAW  {CODEC_PCMU, CODEC_PCMA, CODEC_NONE}
+
+enum { LPORT = 10000 };
+
+
+/* A leg allowing `allow`, fed a remote offer: the session part then
+ * `media`, or nothing when `media` is NULL. */
+static int leg_offered(struct sdpneg **np, const uint8_t *allow,
+		       const char *media)
+{
+	struct mbuf *mb;
+	struct sa laddr;
+	int err;
+
+	err = sa_set_str(&laddr, "198.51.100.1", 0);
+	err |= sdpneg_alloc(np, &laddr, LPORT, allow);
+	if (err || !media)
+		return err;
+
+	mb = mbuf_alloc(512);
+	if (!mb)
+		return ENOMEM;
+	err = mbuf_printf(mb, "%s%s", SESSION, media);
+	mb->pos = 0;
+	if (!err)
+		err = sdpneg_decode(*np, mb, true);
+
+	mem_deref(mb);
+	return err;
+}
+
+
+/* Our SDP, as text. */
+static void our_sdp(struct sdpneg *n, bool offer, char *buf, size_t sz)
+{
+	struct mbuf *mb = NULL;
+
+	buf[0] = '\0';
+	if (0 == sdpneg_encode(n, offer, &mb))
+		re_snprintf(buf, sz, "%b", mb->buf, mb->end);
+
+	mem_deref(mb);
+}
+
+
+static bool has_line(const char *sdp, const char *line)
+{
+	char needle[128];
+
+	re_snprintf(needle, sizeof(needle), "\n%s\r\n", line);
+
+	return strstr(sdp, needle) != NULL;
+}
+
+
+/* The m= lines, joined with " | ": the shape of an SDP at a glance. */
+static void m_lines(const char *sdp, char *out, size_t sz)
+{
+	size_t len = 0;
+
+	out[0] = '\0';
+	for (const char *p = sdp; (p = strstr(p, "\nm=")); ++p)
+		len += re_snprintf(out + len, sz - len, "%s%b",
+				   len ? " | " : "", p + 1,
+				   strcspn(p + 1, "\r\n"));
+}
+
+
+static void codecs_named(const uint8_t *codecs, size_t n, char *out,
+			 size_t sz)
+{
+	size_t len = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < n; i++)
+		len += re_snprintf(out + len, sz - len, "%s%s",
+				   i ? "," : "", codec_get(codecs[i])->name);
+}
+
+
+/* (a)-(d): a phone's offer, and our answer to it */
+
+static const struct offer_case {
+	const char *name;
+	uint8_t allow[3];          /* codecs the leg may use          */
+	const char *media;         /* the offer after the session part */
+	const char *exp_codecs;    /* in the phone's order             */
+	enum codec_id exp_answered;
+	int exp_telev;             /* payload type of DTMF events      */
+	const char *exp_mline;     /* of our answer                    */
+	const char *todo;
+} offer_cases[] = {
+	{"PCMU PCMA events offered: both codecs, the phone's order",
+	 ULAW_ALAW, "m=audio 4000 RTP/AVP 0 8 101\r\n"
+	 RTPMAP_0 RTPMAP_8 RTPMAP_101,
+	 "PCMU,PCMA", CODEC_PCMU, 101, "m=audio 10000 RTP/AVP 0 101", NULL},
+	{"PCMA first in the offer: PCMA first",
+	 ULAW_ALAW, "m=audio 4000 RTP/AVP 8 0 101\r\n"
+	 RTPMAP_8 RTPMAP_0 RTPMAP_101,
+	 "PCMA,PCMU", CODEC_PCMA, 101, "m=audio 10000 RTP/AVP 8 101", NULL},
+	{"PCMA alone offered: PCMA answered",
+	 ULAW_ALAW, "m=audio 4000 RTP/AVP 8 101\r\n" RTPMAP_8 RTPMAP_101,
+	 "PCMA", CODEC_PCMA, 101, "m=audio 10000 RTP/AVP 8 101", NULL},
+	{"a codec the leg may not use is left out",
+	 {CODEC_PCMU, CODEC_NONE}, "m=audio 4000 RTP/AVP 8 0 101\r\n"
+	 RTPMAP_8 RTPMAP_0 RTPMAP_101,
+	 "PCMU", CODEC_PCMU, 101, "m=audio 10000 RTP/AVP 0 101", NULL},
+	{"G722 alone offered: nothing in common, audio refused (port 0)",
+	 ULAW_ALAW, "m=audio 4000 RTP/AVP 9\r\na=rtpmap:9 G722/8000\r\n",
+	 "", CODEC_NONE, -1, "m=audio 0 RTP/AVP 0", NULL},
+	{"telephone-event at 96: sent with 96, answered with 96",
+	 ULAW_ALAW, "m=audio 4000 RTP/AVP 0 96\r\n" RTPMAP_0
+	 "a=rtpmap:96 telephone-event/8000\r\n",
+	 "PCMU", CODEC_PCMU, 96, "m=audio 10000 RTP/AVP 0 96", NULL},
+	{"static payload types need no a=rtpmap (RFC 3551)",
+	 ULAW_ALAW, "m=audio 4000 RTP/AVP 0 8 101\r\n" RTPMAP_101,
+	 "PCMU,PCMA", CODEC_PCMU, 101, "m=audio 10000 RTP/AVP 0 101", NULL},
+};
+
+
+static void test_offer(const struct offer_case *c)
+{
+	struct sdpneg *n = NULL;
+	uint8_t codecs[CODEC_MAX];
+	char sdp[1024], line[256];
+	size_t cnt;
+
+	if (!is_int(leg_offered(&n, c->allow, c->media), 0, "offer decoded"))
+		goto out;
+
+	todo_start(c->todo);
+	cnt = sdpneg_remote_codecs(n, codecs, ARRAY_SIZE(codecs));
+	codecs_named(codecs, cnt, line, sizeof(line));
+	is_str(line, c->exp_codecs, c->name);
+	is_int(sdpneg_answered_codec(n), c->exp_answered, "  answered codec");
+	is_int(sdpneg_tx_pt(n, c->exp_answered), c->exp_answered ?
+	       codec_get(c->exp_answered)->pt : -1, "  sent with its type");
+
+	sdpneg_keep_only(n, sdpneg_answered_codec(n));
+	our_sdp(n, false, sdp, sizeof(sdp));
+	m_lines(sdp, line, sizeof(line));
+	is_str(line, c->exp_mline, "  our answer's m= line");
+	todo_end();
+
+	is_int(sdpneg_tx_telev_pt(n), c->exp_telev, "  events sent with");
+	if (c->exp_telev > 0)
+		is_int(sdpneg_rx_telev_pt(n), c->exp_telev,
+		       "  events received with the same");
+ out:
+	mem_deref(n);
+}
+
+
+/* (e): our offer, and the answer to it */
+
+static void test_our_offer(void)
+{
+	static const uint8_t alaw_ulaw[] = {CODEC_PCMA, CODEC_PCMU, 0};
+	struct sdpneg *n = NULL;
+	struct mbuf *mb = NULL;
+	struct sa rtp, rtcp;
+	char sdp[1024], line[256];
+	int err;
+
+	if (!is_int(leg_offered(&n, alaw_ulaw, NULL), 0, "leg allocated"))
+		return;
+
+	ok(!sdpneg_remote_addr(n, &rtp, &rtcp), "no remote SDP: no address");
+	is_int(sdpneg_answered_codec(n), CODEC_NONE, "  no codec answered");
+	is_int(sdpneg_tx_pt(n, CODEC_PCMA), -1, "  nothing to send with");
+
+	our_sdp(n, true, sdp, sizeof(sdp));
+	m_lines(sdp, line, sizeof(line));
+	is_str(line, "m=audio 10000 RTP/AVP 8 0 101",
+	       "our offer: codecs in our order, then events at 101");
+	ok(has_line(sdp, "c=IN IP4 198.51.100.1"), "  at our media address");
+	ok(has_line(sdp, "a=rtpmap:101 telephone-event/8000") &&
+	   has_line(sdp, "a=fmtp:101 0-15"), "  events 0-15 (DTMF)");
+	ok(has_line(sdp, "a=sendrecv"), "  both ways");
+	is_int(sdpneg_rx_pt(n, CODEC_PCMU), 0, "  PCMU received with 0");
+	is_int(sdpneg_rx_telev_pt(n), 101, "  events received with 101");
+
+	mb = mbuf_alloc(512);
+	err = mbuf_write_str(mb, SESSION "m=audio 5000 RTP/AVP 8 101\r\n"
+			     RTPMAP_8 RTPMAP_101);
+	mb->pos = 0;
+	err |= sdpneg_decode(n, mb, false);
+	is_int(err, 0, "answer choosing PCMA decoded");
+	is_int(sdpneg_answered_codec(n), CODEC_PCMA, "  PCMA answered");
+	is_int(sdpneg_tx_pt(n, CODEC_PCMA), 8, "  PCMA sent with 8");
+	is_int(sdpneg_tx_pt(n, CODEC_PCMU), -1, "  PCMU not sent at all");
+	is_int(sdpneg_tx_telev_pt(n), 101, "  events sent with 101");
+
+	mem_deref(mb);
+	mem_deref(n);
+}
+
+
+/* (f) where media goes, (g) which way, seen from our side, (h) streams we
+ * do not relay are refused (port 0), in their place */
+
+#define AUDIO "m=audio 4000 RTP/AVP 0 101\r\n" RTPMAP_101
+#define VIDEO "m=video 4002 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n"
+#define PHONE "192.0.2.10:4000 192.0.2.10:4001"  /* RTP, RTCP */
+#define AUDIO_ANSWER "m=audio 10000 RTP/AVP 0 101"
+
+static const struct answer_case {
+	const char *name;
+	const char *media;
+	const char *exp_addrs;     /* RTP and RTCP               */
+	enum sdp_dir exp_dir;      /* sdpneg_remote_dir()        */
+	const char *exp_line;      /* in our answer              */
+	const char *exp_mlines;
+} answer_cases[] = {
+	{"RTCP at the next port by default", AUDIO,
+	 PHONE, SDP_SENDRECV, "a=sendrecv", AUDIO_ANSWER},
+	{"a=rtcp: port", AUDIO "a=rtcp:5005\r\n",
+	 "192.0.2.10:4000 192.0.2.10:5005",
+	 SDP_SENDRECV, "a=sendrecv", AUDIO_ANSWER},
+	{"a=rtcp: port and address", AUDIO "a=rtcp:5005 IN IP4 192.0.2.99\r\n",
+	 "192.0.2.10:4000 192.0.2.99:5005",
+	 SDP_SENDRECV, "a=sendrecv", AUDIO_ANSWER},
+	{"a media c= line overrides the session's",
+	 AUDIO "c=IN IP4 203.0.113.5\r\n", "203.0.113.5:4000 203.0.113.5:4001",
+	 SDP_SENDRECV, "a=sendrecv", AUDIO_ANSWER},
+	{"a=sendonly: we only receive", AUDIO "a=sendonly\r\n",
+	 PHONE, SDP_RECVONLY, "a=recvonly", AUDIO_ANSWER},
+	{"a=recvonly: we only send", AUDIO "a=recvonly\r\n",
+	 PHONE, SDP_SENDONLY, "a=sendonly", AUDIO_ANSWER},
+	{"a=inactive: neither", AUDIO "a=inactive\r\n",
+	 PHONE, SDP_INACTIVE, "a=inactive", AUDIO_ANSWER},
+	{"video after audio: refused", AUDIO VIDEO,
+	 PHONE, SDP_SENDRECV, "a=sendrecv",
+	 AUDIO_ANSWER " | m=video 0 RTP/AVP 0"},
+	{"video before audio: refused, the order kept", VIDEO AUDIO,
+	 PHONE, SDP_SENDRECV, "a=sendrecv",
+	 "m=video 0 RTP/AVP 0 | " AUDIO_ANSWER},
+};
+
+
+static void test_answer(const struct answer_case *c)
+{
+	static const uint8_t allow[] = ULAW_ALAW;
+	struct sdpneg *n = NULL;
+	char sdp[1024], got[256];
+	struct sa rtp, rtcp;
+
+	if (!is_int(leg_offered(&n, allow, c->media), 0, "offer decoded"))
+		goto out;
+
+	ok(sdpneg_remote_addr(n, &rtp, &rtcp), "%s", c->name);
+	re_snprintf(got, sizeof(got), "%J %J", &rtp, &rtcp);
+	is_str(got, c->exp_addrs, "  RTP and RTCP addresses");
+	is_int(sdpneg_remote_dir(n), c->exp_dir, "  direction");
+
+	our_sdp(n, false, sdp, sizeof(sdp));
+	ok(has_line(sdp, c->exp_line), "  answered with %s", c->exp_line);
+	m_lines(sdp, got, sizeof(got));
+	is_str(got, c->exp_mlines, "  our answer's m= lines");
+ out:
+	mem_deref(n);
+}
+
+
+/* Each row of a table is a test case, checked for leaks on its own. */
+#define EACH(table, fn, title) \
+	for (size_t i = 0; i < ARRAY_SIZE(table); i++) { \
+		leak_begin(&lc); \
+		fn(&table[i]); \
+		leak_end(&lc, table[i].title); \
+	}
+
+int main(void)
+{
+	struct leakcheck lc;
+
+	if (libre_init())
+		return 255;
+
+	EACH(offer_cases, test_offer, name);
+
+	leak_begin(&lc);
+	test_our_offer();
+	leak_end(&lc, "our offer");
+
+	EACH(answer_cases, test_answer, name);
+
+	libre_close();
+
+	return done_testing();
+}
