@@ -11,6 +11,7 @@
 #include "sip/call.h"
 #include "sip/endpoint.h"
 #include "sip/registrar.h"
+#include "sip/reqcheck.h"
 #include "sip/sipstack.h"
 
 #define ALLOWED "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO"
@@ -105,27 +106,12 @@ static void handle_options(struct sipstack *s, const struct sip_msg *msg)
 }
 
 
-/* Require: we support no extension (RFC 3261 8.2.2.3). */
-static bool require_ok(struct sipstack *s, const struct sip_msg *msg)
-{
-	const struct sip_hdr *hdr = sip_msg_hdr(msg, SIP_HDR_REQUIRE);
-
-	if (!hdr || 0 == pl_strcmp(&msg->met, "ACK") ||
-	    0 == pl_strcmp(&msg->met, "CANCEL"))
-		return true;
-
-	(void)sip_treplyf(NULL, NULL, s->sip, msg, false, 420, "Bad Extension",
-			  "Unsupported: %r\r\nContent-Length: 0\r\n\r\n",
-			  &hdr->val);
-	return false;
-}
-
-
 /* Checks every out-of-dialog request; true when it was answered here. */
 static bool request_handler(const struct sip_msg *msg, void *arg)
 {
 	struct sipstack *s = arg;
 	const bool in_dialog = pl_isset(&msg->to.tag);
+	struct reqcheck rc;
 
 	if (pl_isset(&msg->maxfwd) && 0 == pl_u32(&msg->maxfwd) &&
 	    pl_strcmp(&msg->met, "ACK") && pl_strcmp(&msg->met, "OPTIONS")) {
@@ -133,8 +119,14 @@ static bool request_handler(const struct sip_msg *msg, void *arg)
 		return true;
 	}
 
-	if (!require_ok(s, msg))
+	if (!reqcheck_request(msg, &rc)) {
+		if (pl_strcmp(&msg->met, "ACK"))
+			(void)sip_treplyf(NULL, NULL, s->sip, msg, false,
+					  rc.scode, rc.reason,
+					  "%sContent-Length: 0\r\n\r\n",
+					  rc.hdrs);
 		return true;
+	}
 
 	if (in_dialog)
 		return false;   /* the session layer knows its dialogs */
