@@ -20,6 +20,16 @@ pbx.context "internal" {
   ["202"] = function(call) local st, code = call:dial("bob", { timeout = 5 }) pbx.log("info", "dial status " .. st) end,
   ["_3XX"] = function(call, exten) call:answer() pbx.sleep(1000) call:hangup() end,
   ["500"] = function(call) error("boom") end,
+  -- ringing, early media, INVITE headers and per-call variables
+  ["400"] = function(call)
+    call:ringing()
+    pbx.sleep(100)
+    call:progress()
+    call.vars.agent = call:header("User-Agent") or "none"
+    pbx.log("info", "call %%d from %%s via %%s in %%s", call.id, call.caller, call.vars.agent, call.context)
+    call:answer()
+    call:hangup()
+  end,
 }
 """ % net.pbx_rtp
 
@@ -80,6 +90,19 @@ with Tap(timeout=120) as t:
 
     r = call("uac_wait_bye.xml", "303", "after-error", template={"bye_within_ms": 4000})
     t.sipp_ok(r, "the next call (303) works after the Lua error")
+
+    # -- ringing(), progress(), header(), vars, log -------------------------
+    mark = pbx.log_mark()
+    r = call("uac_wait_bye.xml", "400", "ring-progress", template={"bye_within_ms": 4000})
+    t.sipp_ok(r, "call to 400: 180, then 183, then answered and hung up by the PBX")
+    t.ok(r.first(180) is not None, "... call:ringing() sent 180 Ringing")
+    p183 = r.first(183)
+    t.ok(p183 is not None and p183.sdp_payloads()[:1] in (["0"], ["8"]),
+         "... call:progress() sent 183 with an SDP answer (early media)",
+         diag=lambda: p183 and p183.text)
+    t.ok(pbx.wait_log(r"pbx\.lua:\d+: call \d+ from 201 via \S+ in internal", timeout=3, since=mark),
+         "... call:header(), call.vars, call.caller, call.context and pbx.log with file:line",
+         diag=lambda: tail(pbx.log_since(mark), 10))
 
     # -- concurrency: 4 calls at once, each sleeping 1 s in Lua --------------
     t0 = time.time()
