@@ -340,6 +340,20 @@ static int l_tostring(lua_State *L)
 }
 
 
+/**
+ * Add methods to the `call` object.  Each feature's binding file
+ * (bind_media.c, ...) registers its own from its opener, so this file
+ * holds only what every call has.
+ */
+void luart_call_methods(lua_State *L, const luaL_Reg *fns)
+{
+	luaL_getmetatable(L, CALL_MT);
+	lua_getfield(L, -1, "methods");
+	luaL_setfuncs(L, fns, 0);
+	lua_pop(L, 2);
+}
+
+
 void luart_open_call(lua_State *L)
 {
 	static const luaL_Reg methods[] = {

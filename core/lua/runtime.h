@@ -8,6 +8,7 @@
  * ends, since its coroutine holds that generation's functions.
  */
 #include <lua.h>
+#include <lauxlib.h>
 
 struct luart;
 struct call;
@@ -26,6 +27,7 @@ size_t luart_memory(const struct luart *rt);
 struct call *luart_current_call(lua_State *L);
 int  luart_push_call(lua_State *L, struct call *call);
 void luart_open_call(lua_State *L);
+void luart_call_methods(lua_State *L, const luaL_Reg *fns);
 void luart_open_core(lua_State *L, struct luart *rt);
 struct luart *luart_from_state(lua_State *L);
 void luart_forget_call(lua_State *L, struct call *call);

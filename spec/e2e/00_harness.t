@@ -8,7 +8,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from harness import *  # noqa: E402,F401
 
-net = Net(0)            # 127.0.0.100-109
+net = Net(0)          # 127.S.0.10-19
 
 with Tap(timeout=90) as t:
     # ---- audio analysis -------------------------------------------------

@@ -6,7 +6,7 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from harness import *  # noqa: E402,F401
 
-net = Net(10)           # 127.0.0.110-119
+net = Net(10)         # 127.S.10.10-19
 CONFIG = """\
 local pbx = require "lunapbx"
 pbx.settings { realm = "lunapbx", rtp_ports = "%s" }

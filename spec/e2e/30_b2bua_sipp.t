@@ -8,7 +8,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from harness import *  # noqa: E402,F401
 
-net = Net(30)           # 127.0.0.130-139
+net = Net(30)         # 127.S.30.10-19
 CONFIG = """\
 local pbx = require "lunapbx"
 pbx.settings { realm = "lunapbx", rtp_ports = "%s" }

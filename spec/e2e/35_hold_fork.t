@@ -11,36 +11,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from harness import *  # noqa: E402,F401
 
 
-class _Net35:
-    """File 35's addresses when the harness only hands out blocks of ten:
-    the upper half of block 30 (127.0.S.135-139), which 30_b2bua_sipp.t does
-    not use (it takes ip(0..3) and media_port(0..2)).  The PBX binds its RTP
-    ports on its own address (ip(0)), so sharing block 30's RTP port range
-    cannot clash with 30's PBX on 127.0.S.130."""
-
-    def __init__(self):
-        self.base = Net(30)
-        self.slot = self.base.slot
-
-    def ip(self, i):
-        if not (0 <= i <= 4):
-            raise ValueError("ip index 0..4")
-        return self.base.ip(5 + i)
-
-    @property
-    def pbx_rtp(self):
-        return self.base.pbx_rtp
-
-    def media_port(self, k):
-        if not (0 <= k <= 4):
-            raise ValueError("media index 0..4")
-        return self.base.media_port(5 + k)
-
-
-try:
-    net = Net(35)       # 127.0.S.135-144, should the harness allow it
-except ValueError:
-    net = _Net35()      # 127.0.S.135-139
+net = Net(35)           # 127.S.35.10-19
 
 CONFIG = """\
 local pbx = require "lunapbx"

@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from harness import *  # noqa: E402,F401
 from torture import *  # noqa: E402,F401
 
-net = Net(50)           # 127.0.0.150-159
+net = Net(50)         # 127.S.50.10-19
 CONFIG = """\
 local pbx = require "lunapbx"
 pbx.settings { realm = "lunapbx", rtp_ports = "%s" }

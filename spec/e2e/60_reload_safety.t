@@ -9,7 +9,7 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from harness import *  # noqa: E402,F401
 
-net = Net(60)           # 127.0.0.160-169
+net = Net(60)         # 127.S.60.10-19
 OLD = """\
 local pbx = require "lunapbx"
 pbx.settings { rtp_ports = "%s" }

@@ -1,0 +1,140 @@
+"""Audio made and measured for tests: tones, WAV reading, Goertzel."""
+
+import subprocess
+import sys
+import wave
+from array import array
+from math import cos, pi, sqrt
+
+
+def make_tone(path, freq_hz, seconds, pad=30, volume=0.5):
+    """8 kHz mono 16-bit sine of freq_hz for `seconds`, then `pad` s of silence
+    (baresip's aufile hangs up ~1 s after the file ends)."""
+    subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer",
+                    path, "synth", str(seconds), "sine", str(freq_hz), "vol", str(volume),
+                    "pad", "0", str(pad)],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return path
+
+
+def make_silence(path, seconds):
+    subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer",
+                    path, "trim", "0", str(seconds)],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return path
+
+
+def read_wav(path, max_seconds=60):
+    """(samples as array('h') of the first channel, rate).  Falls back to sox
+    conversion for WAV flavours the wave module does not read."""
+    try:
+        w = wave.open(path, "rb")
+    except (wave.Error, EOFError):
+        conv = path + ".pcm16.wav"
+        subprocess.run(["sox", path, "-b", "16", "-e", "signed-integer", conv],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        w = wave.open(conv, "rb")
+    with w:
+        rate, ch, width = w.getframerate(), w.getnchannels(), w.getsampwidth()
+        nframes = min(w.getnframes(), int(rate * max_seconds))
+        raw = w.readframes(nframes)
+    if width != 2:
+        raise ValueError("%s: %d-byte samples unsupported" % (path, width))
+    a = array("h")
+    a.frombytes(raw[:len(raw) - len(raw) % 2])
+    if sys.byteorder == "big":
+        a.byteswap()
+    if ch > 1:
+        a = a[0::ch]
+    return a, rate
+
+
+def goertzel_power(samples, freq, rate):
+    """Power of samples at freq (Goertzel), normalised as 2|X|^2/N^2 so that a
+    sine of amplitude A at freq gives A^2/2, its mean power."""
+    n = len(samples)
+    if n == 0:
+        return 0.0
+    coeff = 2.0 * cos(2.0 * pi * freq / rate)
+    s1 = s2 = 0.0
+    for x in samples:
+        s0 = x + coeff * s1 - s2
+        s2 = s1
+        s1 = s0
+    p = s1 * s1 + s2 * s2 - coeff * s1 * s2
+    return 2.0 * p / (n * n)
+
+
+def tone_powers(samples, rate, freqs, block=400):
+    """Per-frequency power summed over blocks, plus the total signal power.
+    Blocks (50 ms at 8 kHz) keep the measure robust to phase jumps from jitter
+    buffers and packet loss concealment."""
+    powers = {f: 0.0 for f in freqs}
+    total = 0.0
+    nblocks = 0
+    for i in range(0, len(samples) - block + 1, block):
+        b = samples[i:i + block]
+        total += sum(x * x for x in b) / block
+        for f in freqs:
+            powers[f] += goertzel_power(b, f, rate)
+        nblocks += 1
+    return powers, total, nblocks
+
+
+SILENCE_RMS = 100.0   # of 32767: below this the recording counts as silence
+
+
+def dominant_tone(wav_path, candidates, skip=0.0):
+    """(freq, ratio, info): the candidate frequency with most energy in the file
+    and its energy divided by the strongest other candidate's.  freq is None when
+    the file is silent or no candidate carries at least 30 % of the signal."""
+    samples, rate = read_wav(wav_path)
+    samples = samples[int(skip * rate):]
+    powers, total, nblocks = tone_powers(samples, rate, candidates)
+    info = {"powers": powers, "total": total, "blocks": nblocks,
+            "rms": sqrt(total / nblocks) if nblocks else 0.0}
+    if not nblocks or info["rms"] < SILENCE_RMS:
+        return (None, 0.0, info)
+    best = max(candidates, key=lambda f: powers[f])
+    others = [powers[f] for f in candidates if f != best]
+    ratio = powers[best] / max(max(others) if others else 0.0, 1e-9)
+    info["fraction"] = powers[best] / total if total else 0.0
+    if info["fraction"] < 0.3:
+        return (None, ratio, info)
+    return (best, ratio, info)
+
+
+def tone_present(wav_path, freq, min_fraction=0.3, skip=0.0):
+    """True when the file is not silent and at least min_fraction of its power
+    (over blocks with signal) sits at freq."""
+    samples, rate = read_wav(wav_path)
+    samples = samples[int(skip * rate):]
+    block = 400
+    p = 0.0
+    total = 0.0
+    active = 0
+    for i in range(0, len(samples) - block + 1, block):
+        b = samples[i:i + block]
+        e = sum(x * x for x in b) / block
+        if e < SILENCE_RMS * SILENCE_RMS:
+            continue
+        total += e
+        p += goertzel_power(b, freq, rate)
+        active += 1
+    if not active:
+        return False
+    return p / total >= min_fraction
+
+
+def tone_duration(wav_path, freq, min_fraction=0.5):
+    """Seconds of the file (in 50 ms blocks) where freq carries at least
+    min_fraction of a non-silent block's power."""
+    samples, rate = read_wav(wav_path)
+    block = 400
+    n = 0
+    for i in range(0, len(samples) - block + 1, block):
+        b = samples[i:i + block]
+        e = sum(x * x for x in b) / block
+        if e >= SILENCE_RMS * SILENCE_RMS and goertzel_power(b, freq, rate) / e >= min_fraction:
+            n += 1
+    return n * block / float(rate)

@@ -1,0 +1,270 @@
+"""baresip as a headless test phone, driven over ctrl_tcp."""
+
+import json
+import os
+import re
+import socket
+import threading
+import time
+
+from . import proc
+from .audio import make_tone
+from .proc import kill_proc, read_text, spawn, tail, wait_until, workdir
+
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+class Phone:
+    """A headless baresip 1.0 driven over ctrl_tcp.
+
+    Phone(user, ip, registrar="127.0.0.1:5070", password="pw", rtp_ports=(a,b),
+          tone_hz=700, answermode="auto", extra=";dtmfmode=info", regint=600)
+    registrar=None makes a regint=0 account `<sip:user@ip:sip_port>` for direct calls.
+    """
+
+    _all = []
+
+    def __init__(self, user, ip, registrar=None, password=None, sip_port=5060,
+                 ctrl_port=4444, rtp_ports=(30000, 30019), tone_hz=700, audio_file=None,
+                 answermode="auto", regint=600, codecs="PCMU,PCMA", extra="",
+                 limit=120, name=None, start=True):
+        self.user = user
+        self.ip = ip
+        self.sip_port = sip_port
+        self.ctrl_port = ctrl_port
+        self.name = name or user
+        self.dir = workdir("phone-" + self.name)
+        self.rec_dir = os.path.join(self.dir, "rec")
+        os.makedirs(self.rec_dir)
+        if audio_file is None:
+            audio_file = os.path.join(self.dir, "tone-%d.wav" % tone_hz)
+            make_tone(audio_file, tone_hz, 15)
+        self.audio_file = audio_file
+        self.tone_hz = tone_hz
+        self.log_path = os.path.join(self.dir, "baresip.log")
+        cfg = [
+            ("poll_method", "epoll"),
+            ("sip_listen", "%s:%d" % (ip, sip_port)),
+            ("net_interface", ip),
+            ("call_local_timeout", "30"),
+            ("audio_buffer", "20-160"),
+            ("audio_source", "aufile," + audio_file),
+            ("audio_player", "nullplay,nil"),
+            ("audio_alert", "nullplay,nil"),
+            ("rtp_ports", "%d-%d" % tuple(rtp_ports)),
+            ("rtcp_mux", "no"),
+            ("jitter_buffer_delay", "1-10"),
+            ("rtp_stats", "yes"),
+            ("module_path", "/usr/lib/baresip/modules"),
+            ("module", "g711.so"),
+            ("module", "aufile.so"),
+            ("module", "sndfile.so"),
+            ("module_tmp", "account.so"),
+            ("module_app", "menu.so"),
+            ("module_app", "ctrl_tcp.so"),
+            ("ctrl_tcp_listen", "%s:%d" % (ip, ctrl_port)),
+            ("snd_path", self.rec_dir),
+        ]
+        with open(os.path.join(self.dir, "config"), "w") as f:
+            for k, v in cfg:
+                f.write("%-20s%s\n" % (k, v))
+        if registrar:
+            aor = "<sip:%s@%s>" % (user, registrar)
+            params = ""
+            if password is not None:
+                params += ";auth_pass=%s" % password
+            params += ";answermode=%s;audio_codecs=%s;regint=%d" % (answermode, codecs, regint)
+        else:
+            aor = "<sip:%s@%s:%d>" % (user, ip, sip_port)
+            params = ";answermode=%s;audio_codecs=%s;regint=0" % (answermode, codecs)
+        self.account = aor + params + extra
+        with open(os.path.join(self.dir, "accounts"), "w") as f:
+            f.write(self.account + "\n")
+        self.uri = "sip:%s@%s:%d" % (user, ip, sip_port)
+        self.limit = limit
+        self.proc = None
+        self.sock = None
+        self.events = []
+        self._consumed = set()
+        self.responses = {}
+        self._cv = threading.Condition()
+        self._token = 0
+        self._send_lock = threading.Lock()
+        self._reader = None
+        Phone._all.append(self)
+        proc.before_kill.append(self._close_ctrl)
+        proc.on_fail(self._dump_log)
+        if start:
+            self.start()
+
+    # -- process --
+    def start(self, connect_timeout=5.0):
+        self.proc = spawn(["baresip", "-f", self.dir, "-t", str(int(self.limit))],
+                          self.log_path, cwd=self.dir)
+        deadline = time.time() + connect_timeout
+        while True:
+            try:
+                self.sock = socket.create_connection((self.ip, self.ctrl_port), timeout=1)
+                break
+            except OSError:
+                if self.proc.poll() is not None or time.time() > deadline:
+                    raise RuntimeError("baresip %s: ctrl_tcp %s:%d not reachable (rc %s); log:\n%s"
+                                       % (self.name, self.ip, self.ctrl_port, self.proc.poll(),
+                                          tail(self.log_text(), 20)))
+                time.sleep(0.05)
+        self.sock.settimeout(None)
+        self._reader = threading.Thread(target=self._read_loop, daemon=True)
+        self._reader.start()
+        return self
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self):
+        self._close_ctrl()
+        if self.proc is not None:
+            return kill_proc(self.proc, grace=3)
+
+    def _close_ctrl(self):
+        s, self.sock = self.sock, None
+        if s is not None:
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+
+    def log_text(self):
+        return read_text(self.log_path)
+
+    def _dump_log(self):
+        tap = proc.current_tap
+        if tap is None:
+            return
+        tap.diag("---- tail of baresip %s log (%s) ----" % (self.name, self.log_path))
+        tap.diag(tail(self.log_text(), 25))
+        tap.diag("events: %s" % [(e.get("type"), e.get("param")) for e in self.events])
+
+    # -- ctrl_tcp: netstrings of JSON --
+    def _read_loop(self):
+        buf = b""
+        sock = self.sock
+        while True:
+            try:
+                data = sock.recv(65536)
+            except OSError:
+                break
+            if not data:
+                break
+            buf += data
+            while True:
+                c = buf.find(b":")
+                if c < 0 or not buf[:c].isdigit():
+                    if c > 12:          # garbage; resync
+                        buf = b""
+                    break
+                n = int(buf[:c])
+                if len(buf) < c + 1 + n + 1:
+                    break
+                payload = buf[c + 1:c + 1 + n]
+                buf = buf[c + 1 + n + 1:]
+                try:
+                    msg = json.loads(payload.decode("utf-8", "replace"))
+                except ValueError:
+                    continue
+                msg["_t"] = time.time()
+                with self._cv:
+                    if msg.get("response"):
+                        self.responses[msg.get("token")] = msg
+                    elif msg.get("event"):
+                        self.events.append(msg)
+                    self._cv.notify_all()
+
+    def command(self, cmd, params=None, timeout=5.0):
+        """Send a ctrl_tcp command; returns the response dict or None on timeout."""
+        if self.sock is None:
+            raise RuntimeError("baresip %s: not connected" % self.name)
+        with self._send_lock:
+            self._token += 1
+            tok = "%s-%d" % (self.name, self._token)
+            d = {"command": cmd, "token": tok}
+            if params is not None:
+                d["params"] = params
+            b = json.dumps(d).encode()
+            self.sock.sendall(str(len(b)).encode() + b":" + b + b",")
+        with self._cv:
+            self._cv.wait_for(lambda: tok in self.responses, timeout)
+            return self.responses.pop(tok, None)
+
+    def reginfo(self):
+        r = self.command("reginfo")
+        return _ANSI.sub("", r.get("data", "")) if r else ""
+
+    def registered(self, timeout=10.0):
+        """Poll `reginfo` until the account shows OK; True/False."""
+        return bool(wait_until(lambda: re.search(r"\bOK\b", self.reginfo()), timeout, 0.2))
+
+    def dial(self, uri):
+        return self.command("dial", uri)
+
+    def hangup(self):
+        return self.command("hangup")
+
+    def accept(self):
+        return self.command("accept")
+
+    def send_dtmf(self, digits):
+        return self.command("sndcode", digits)
+
+    def callstat(self):
+        r = self.command("callstat")
+        return _ANSI.sub("", r.get("data", "")) if r else ""
+
+    def wait_event(self, etype, timeout=10.0):
+        """Wait for the next not-yet-consumed event of this type; returns it or None."""
+        def find():
+            for i, e in enumerate(self.events):
+                if i not in self._consumed and e.get("type") == etype:
+                    self._consumed.add(i)
+                    return e
+            return None
+        with self._cv:
+            found = [None]
+
+            def pred():
+                found[0] = find()
+                return found[0] is not None
+            self._cv.wait_for(pred, timeout)
+            return found[0]
+
+    def event_types(self):
+        with self._cv:
+            return [e.get("type") for e in self.events]
+
+    # -- recordings (module sndfile) --
+    def recordings(self):
+        """[{'enc': path, 'dec': path}, ...] oldest first.  -dec.wav is what this
+        phone received (decoded), -enc.wav what it sent."""
+        recs = {}
+        for fn in sorted(os.listdir(self.rec_dir)):
+            m = re.match(r"(.*)-(enc|dec)\.wav$", fn)
+            if m:
+                recs.setdefault(m.group(1), {})[m.group(2)] = os.path.join(self.rec_dir, fn)
+        return [recs[k] for k in sorted(recs)]
+
+    def wait_recording(self, count=1, timeout=5.0):
+        """Wait until `count` recordings with both files exist and stopped growing."""
+        def sizes():
+            recs = self.recordings()
+            if len(recs) < count or not all("enc" in r and "dec" in r for r in recs):
+                return None
+            return tuple(os.path.getsize(p) for r in recs for p in (r["enc"], r["dec"]))
+        deadline = time.time() + timeout
+        last = None
+        while time.time() < deadline:
+            s = sizes()
+            if s is not None and s == last:
+                return self.recordings()[-1]
+            last = s
