@@ -5,14 +5,14 @@ File NN (0..99) of slot S owns the addresses 127.S.NN.10 .. 127.S.NN.19
 every file has its own addresses, the PBX's RTP range and sipp's media
 ports may repeat from file to file: they bind those addresses.  baresip
 binds its RTP sockets to 0.0.0.0, so the phones' ranges are unique per
-file and slot.  S is 0 unless LUNAPBX_E2E_SLOT=1..4 asks for another one:
+file and slot.  S is 0 unless LUNAPBX_E2E_SLOT=1..7 asks for another one:
 two runs of the suite in different slots do not clash.
 """
 
 import os
 
 PHONES = 5          # phone_rtp(k), k 0..4
-PHONE_PORTS = 12    # audio and video, RTP and RTCP, with room to spare
+PHONE_PORTS = 8     # audio and video, RTP and RTCP, with room to spare
 
 
 class Net:
@@ -21,8 +21,8 @@ class Net:
             raise ValueError("file number must be 0..99")
         self.nn = nn
         self.slot = int(os.environ.get("LUNAPBX_E2E_SLOT", "0") or 0)
-        if not (0 <= self.slot <= 4):
-            raise ValueError("LUNAPBX_E2E_SLOT must be 0..4")
+        if not (0 <= self.slot <= 7):
+            raise ValueError("LUNAPBX_E2E_SLOT must be 0..7")
 
     def ip(self, i):
         if not (0 <= i <= 9):
@@ -37,7 +37,7 @@ class Net:
     def phone_rtp(self, k):
         if not (0 <= k < PHONES):
             raise ValueError("phone index 0..%d" % (PHONES - 1))
-        b = 30000 + 6000 * self.slot + PHONES * PHONE_PORTS * self.nn + PHONE_PORTS * k
+        b = 30000 + 4000 * self.slot + PHONES * PHONE_PORTS * self.nn + PHONE_PORTS * k
         return (b, b + PHONE_PORTS - 1)
 
     def media_port(self, k):
