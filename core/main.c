@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <re.h>
 #include "log.h"
@@ -76,17 +77,28 @@ static int find_lib_dir(struct pbx *pbx)
 }
 
 
+static uint64_t usec_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+
 static void do_reload(struct pbx *pbx)
 {
+	uint64_t t0 = usec_now();
 	char err[1024];
 
 	if (luart_load(pbx->lua, pbx->config_path, err, sizeof(err)))
 		log_error("reload failed, the running configuration stays:"
 			  " %s", err);
 	else
-		log_info("reload: generation %u in force (%u endpoints)",
-			 luart_generation(pbx->lua),
-			 endpoint_table_count(pbx->endpoints));
+		log_info("reload: generation %u in force (%u endpoints)"
+			 " in %llu us", luart_generation(pbx->lua),
+			 endpoint_table_count(pbx->endpoints),
+			 (unsigned long long)(usec_now() - t0));
 }
 
 

@@ -7,6 +7,8 @@
  *   _core.now()               milliseconds of the PBX's clock
  *   _core.trace([on])         SIP trace on/off; returns the state
  *   _core.generation()        configuration generation in force
+ *   _core.stats([collect])    { calls=, lua_bytes= } (a full GC first
+ *                             when collect is true)
  */
 #include <string.h>
 #include <re.h>
@@ -93,6 +95,24 @@ static int l_generation(lua_State *L)
 }
 
 
+/* What the PBX holds now: the benchmarks read memory per call from it. */
+static int l_stats(lua_State *L)
+{
+	struct luart *rt = luart_from_state(L);
+
+	if (lua_toboolean(L, 1))
+		lua_gc(L, LUA_GCCOLLECT);
+
+	lua_createtable(L, 0, 2);
+	lua_pushinteger(L, (lua_Integer)list_count(&pbx_instance->calls));
+	lua_setfield(L, -2, "calls");
+	lua_pushinteger(L, (lua_Integer)luart_memory(rt));
+	lua_setfield(L, -2, "lua_bytes");
+
+	return 1;
+}
+
+
 void luart_open_core(lua_State *L, struct luart *rt)
 {
 	static const luaL_Reg funcs[] = {
@@ -101,6 +121,7 @@ void luart_open_core(lua_State *L, struct luart *rt)
 		{ "now",        l_now },
 		{ "trace",      l_trace },
 		{ "generation", l_generation },
+		{ "stats",      l_stats },
 		{ NULL, NULL }
 	};
 	(void)rt;

@@ -94,6 +94,9 @@ pbx.sleep = core.sleep
 pbx.now = core.now
 --- pbx.trace(on): SIP trace to the log.
 pbx.trace = core.trace
+--- pbx.stats([collect]): { calls = N, lua_bytes = B }; collect = true runs
+-- a full garbage collection first (B is then what is really in use).
+pbx.stats = core.stats
 
 --- pbx.match(context, exten): the function that would run, and where.
 function pbx.match(context, exten)
