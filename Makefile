@@ -25,14 +25,15 @@ DEB_PKGS := build-essential pkg-config libre-dev librem-dev liblua5.4-dev \
             lua5.4 libsndfile1-dev libedit-dev sip-tester baresip-core \
             lua-busted sox espeak-ng python3 tshark tmux
 STAMP_DEPS := $(BUILD)/.deps
+# What only `make bench` needs: the reference it is compared with.
+BENCH_PKGS := kamailio kamailio-lua-modules
+BENCH_BIN := $(BUILD)/bench/relay $(BUILD)/bench/rtpload
 
 .PHONY: all deps run test check unit bench sounds clean
 all: $(BUILD)/lunapbx
 
-deps: $(STAMP_DEPS)
-$(STAMP_DEPS):
-	@mkdir -p $(BUILD)
-	@missing=$$(for p in $(DEB_PKGS); do \
+# $(call apt_install,PACKAGES): install those not installed yet.
+apt_install = missing=$$(for p in $(1); do \
 	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; \
 	  done); \
 	if [ -n "$$missing" ]; then \
@@ -40,6 +41,11 @@ $(STAMP_DEPS):
 	  echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections 2>/dev/null || true; \
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
 	fi
+
+deps: $(STAMP_DEPS)
+$(STAMP_DEPS):
+	@mkdir -p $(BUILD)
+	@$(call apt_install,$(DEB_PKGS))
 	@touch $@
 
 $(BUILD)/%.o: %.c $(STAMP_DEPS) $(wildcard core/*.h core/*/*.h)
@@ -67,11 +73,19 @@ unit: $(UNIT_BIN)
 test: deps
 	@$(MAKE) --no-print-directory check
 
-check: $(BUILD)/lunapbx $(UNIT_BIN) sounds
+check: $(BUILD)/lunapbx $(UNIT_BIN) $(BENCH_BIN) sounds
 	prove --timer $(UNIT_BIN) spec/lua/*.t spec/e2e/*.t
 
-bench: $(BUILD)/lunapbx sounds
-	bench/run
+# The benchmark's own UDP tools (bench/relay/): plain C, no libre.
+$(BUILD)/bench/%: bench/relay/%.c bench/relay/udpaddr.c bench/relay/udpaddr.h
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -g -std=gnu11 -Wall -Wextra -Wshadow -o $@ $< bench/relay/udpaddr.c
+
+# `make bench` (full run, ~1 h), `make bench BENCH_ARGS="--mode quick"`.
+bench: deps
+	@$(call apt_install,$(BENCH_PKGS))
+	@$(MAKE) --no-print-directory $(BUILD)/lunapbx $(BENCH_BIN) sounds
+	bench/run $(BENCH_ARGS)
 
 clean:
-	rm -rf $(BUILD)/core $(BUILD)/spec $(BUILD)/lunapbx
+	rm -rf $(BUILD)/core $(BUILD)/spec $(BUILD)/bench $(BUILD)/lunapbx

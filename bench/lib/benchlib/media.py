@@ -1,0 +1,268 @@
+"""Figures 3 and 4 (concurrent calls with RTP flowing), and the bare UDP
+relay that gives this machine's packet-rate ceiling.
+
+Figure 3: each call's RTP is sent by rtpload (one socket, one SSRC per
+call) to the PBX, relayed to the callee's side where the relay in echo
+mode sends it back, relayed again, and checked by rtpload: loss from
+per-call counters, lateness from the time stamp each packet carries.
+Figure 4: the PBX plays music on hold to every call; rtpload listens and
+checks sequence numbers and arrival times against the RTP clock.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import time
+
+from lunatest import proc
+from lunatest.proc import kill_proc, spawn, workdir
+
+from .common import RELAY, RTPLOAD, Addr, CpuMeter, say
+from .servers import BenchPbx, Callee, register_uas, sip_invite_once
+from .sippload import SippLoad
+
+MEDIA_PORT = 7000
+HOLD_MS = 3600000          # calls stay up until the run ends
+SETUP_RATE = 200           # calls/s while a step adds its calls
+LOSS_MAX = 0.001           # < 0.1 %
+LATE_MS = 50               # a packet this late is a late packet
+
+
+def _json_lines(path):
+    try:
+        with open(path) as f:
+            return [json.loads(l) for l in f if l.startswith("{")]
+    except FileNotFoundError:
+        return []
+
+
+class Relay:
+    """build/bench/relay: echo (-e) or forward (-t) mode."""
+
+    def __init__(self, listen, to=None, name="relay"):
+        self.dir = workdir(name)
+        self.out = os.path.join(self.dir, "relay.log")
+        argv = [RELAY, "-l", listen] + (["-t", to] if to else ["-e"])
+        self.proc = spawn(argv, self.out, cwd=self.dir)
+        proc.wait_until(lambda: _json_lines(self.out) or self.proc.poll() is not None, 3)
+        if self.proc.poll() is not None:
+            raise RuntimeError("relay did not start: %s" % open(self.out).read()[-300:])
+
+    def counters(self):
+        n = len(_json_lines(self.out))
+        os.kill(self.proc.pid, 10)          # SIGUSR1
+        proc.wait_until(lambda: len(_json_lines(self.out)) > n, 2)
+        return _json_lines(self.out)[-1]
+
+    def pids(self):
+        return [self.proc.pid] if self.proc.poll() is None else []
+
+    def stop(self):
+        kill_proc(self.proc, grace=1)
+
+
+class RtpLoad:
+    """build/bench/rtpload, driven through its stdin."""
+
+    def __init__(self, listen, mode, name="rtpload"):
+        self.dir = workdir(name)
+        err = open(os.path.join(self.dir, "stderr.log"), "ab")
+        self.proc = subprocess.Popen([RTPLOAD, "-l", listen, "-m", mode, "-L", str(LATE_MS)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=err, start_new_session=True, text=True)
+        proc._procs.append(self.proc)       # killed by lunatest's cleanup
+        ready = self.proc.stdout.readline()
+        if "ready" not in ready:
+            raise RuntimeError("rtpload did not start (%r)" % ready)
+        self.next_id = 0
+
+    def add(self, addr):
+        self.proc.stdin.write("add %d %s\n" % (self.next_id, addr))
+        self.next_id += 1
+
+    def report(self):
+        self.proc.stdin.write("report\n")
+        self.proc.stdin.flush()
+        return json.loads(self.proc.stdout.readline())
+
+    def pids(self):
+        return [self.proc.pid] if self.proc.poll() is None else []
+
+    def stop(self):
+        try:
+            self.proc.stdin.write("quit\n")
+            self.proc.stdin.flush()
+        except (BrokenPipeError, ValueError):
+            pass
+        kill_proc(self.proc, grace=1)
+
+
+def relay_ceiling(addr, mode):
+    """Packets one core forwards with recvmmsg/sendmmsg: the relay is fed
+    as fast as rtpload sends; its output goes to a socket nobody reads.
+    Packets per CPU second of the relay, so a busy machine lowers the rate
+    but not (much) the ceiling."""
+    sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sink.bind((addr.ip(Addr.LOAD), 9001))
+    relay = Relay("%s:9000" % addr.ip(Addr.ECHO), to="%s:9001" % addr.ip(Addr.LOAD),
+                  name="relay-ceiling")
+    try:
+        c0 = relay.counters()
+        meter = CpuMeter(relay.pids)
+        secs = mode.relay_s
+        subprocess.run([RTPLOAD, "-l", "%s:9002" % addr.ip(Addr.LOAD), "-b",
+                        "%s:9000" % addr.ip(Addr.ECHO), "-s", str(secs)],
+                       stdout=subprocess.DEVNULL, timeout=secs + 10)
+        cpu_s, wall = meter.read()
+        c1 = relay.counters()
+    finally:
+        relay.stop()
+        sink.close()
+    moved = c1["out"] - c0["out"]
+    per_core = moved / cpu_s if cpu_s > 0 else 0
+    res = {"packets": moved, "cpu_s": round(cpu_s, 2), "wall_s": round(wall, 2),
+           "per_core": int(per_core), "cpu_share": round(cpu_s / wall, 2) if wall else 0,
+           "batch": round((c1["in"] - c0["in"]) / max(1, c1["recv_calls"] - c0["recv_calls"]), 1)}
+    say("relay ceiling: %d packets forwarded per CPU second (%.0f%% of a core for %.1f s,"
+        " %.1f packets per recvmmsg)" % (res["per_core"], 100 * res["cpu_share"], wall,
+                                         res["batch"]))
+    return res
+
+
+class MediaRun:
+    """Concurrent held calls, added step by step: kind "bridged" (figure 3,
+    extension 200), "moh" (figure 4, extension 400) or "answered" (held by
+    the dialplan, extension 300).  rtp=False: no RTP at all (memory)."""
+
+    SERVICE = {"bridged": "200", "moh": "400", "answered": "300"}
+
+    def __init__(self, kind, addr, rtp=True):
+        self.kind, self.addr, self.with_rtp = kind, addr, rtp
+        self.rtp = "%s:%d" % (addr.ip(Addr.LOAD), MEDIA_PORT)
+        self.echo_addr = "%s:%d" % (addr.ip(Addr.ECHO), MEDIA_PORT)
+        self.pbx = self.echo = self.callee = self.load = None
+        self.callers = []
+        self.calls = 0
+
+    def start(self):
+        self.pbx = BenchPbx(self.addr)
+        if self.kind == "bridged":
+            if self.with_rtp:
+                self.echo = Relay(self.echo_addr, name="echo")
+            register_uas(self.pbx, self.addr)
+            ip, port = self.echo_addr.split(":")
+            self.callee = Callee(self.addr, "uas_hold.xml",
+                                 media="%s:%d" % (self.addr.ip(Addr.UAS), 6000),
+                                 template={"rtp_ip": ip, "rtp_port": port}).start()
+        if self.with_rtp:
+            self.load = RtpLoad(self.rtp, "echo" if self.kind == "bridged" else "listen")
+        return self
+
+    def stop(self):
+        for x in self.callers + [self.callee, self.echo, self.load, self.pbx]:
+            if x is not None:
+                x.stop()
+        self.callers = []
+
+    def add_calls(self, n):
+        """n more calls, held; True when all were answered and their media
+        handed to rtpload."""
+        k = len(self.callers)
+        ip, port = self.rtp.split(":")
+        uac = SippLoad("uac_hold.xml", local="%s:%d" % (self.addr.ip(Addr.UAC), 5060 + k),
+                       media="%s:%d" % (self.addr.ip(Addr.UAC), 10000 + 10 * k),
+                       remote=self.pbx.sip, service=self.SERVICE[self.kind],
+                       rate=SETUP_RATE, calls=n, limit=n,
+                       template={"hold_ms": HOLD_MS, "rtp_ip": ip, "rtp_port": port},
+                       log_media=True, name="uac-%s-%d" % (self.kind, k))
+        self.callers.append(uac.start())
+        done = 0
+        deadline = time.time() + n / SETUP_RATE + 20
+        while time.time() < deadline and uac.running():
+            lines = uac.media_lines()
+            for _, media in lines[done:]:
+                if self.load:
+                    self.load.add(media)
+            done = len(lines)
+            if done >= n:
+                break
+            time.sleep(0.2)
+        if self.load:
+            self.load.proc.stdin.flush()
+        self.calls += done
+        return done >= n
+
+    def measure(self, window_s):
+        """Loss, lateness and the PBX's CPU over a window."""
+        time.sleep(2)                       # new calls' first packets settle
+        r0 = self.load.report()
+        meters = {"pbx": CpuMeter(self.pbx.pids), "load": CpuMeter(self.load.pids),
+                  "echo": CpuMeter(self.echo.pids if self.echo else list)}
+        time.sleep(window_s)
+        r1 = self.load.report()
+        cpu = {k: m.share() for k, m in meters.items()}
+        lost, rx = r1["lost"] - r0["lost"], r1["rx"] - r0["rx"]
+        return {"calls": self.calls, "rx": rx, "lost": lost,
+                "loss": lost / (rx + lost) if rx + lost else 1.0,
+                "late": r1["late"] - r0["late"], "silent": r1["silent"],
+                "delay_max_ms": r1["delay_max_us"] / 1000.0,
+                "delay_avg_ms": r1["delay_avg_us"] / 1000.0,
+                "pbx_cpu": cpu["pbx"], "load_cpu": cpu["load"], "echo_cpu": cpu["echo"],
+                "pps": rx / window_s}
+
+
+def step_ok(m):
+    if m["rx"] == 0:
+        return False, "no packet came back"
+    if m["silent"]:
+        return False, "%d calls got nothing for 1 s" % m["silent"]
+    if m["loss"] >= LOSS_MAX:
+        return False, "loss %.3f%%" % (100 * m["loss"])
+    if m["late"]:
+        return False, "%d late packets (> %d ms)" % (m["late"], LATE_MS)
+    return True, ""
+
+
+def describe(m):
+    return ("%5d calls: loss %.4f%%, %d late, delay avg %.1f max %.1f ms; PBX %.0f%% CPU"
+            " (%.3f%% per call), rtpload %.0f%%, echo %.0f%%"
+            % (m["calls"], 100 * m["loss"], m["late"], m["delay_avg_ms"], m["delay_max_ms"],
+               100 * m["pbx_cpu"], 100 * m["pbx_cpu"] / max(1, m["calls"]),
+               100 * m["load_cpu"], 100 * m["echo_cpu"]))
+
+
+def has_moh(pbx):
+    """The dialplan's extension 400 says so in the log when call:moh is
+    missing (and refuses the call)."""
+    mark = pbx.log_mark()
+    code = sip_invite_once(pbx.sip, "400", pbx.addr.ip(Addr.LOAD))
+    return not (code == 501 and pbx.wait_log("has no call:moh", 2, since=mark))
+
+
+def find_max_calls(kind, addr, mode):
+    """Add calls (x1.5 each step) until loss, lateness or silence shows;
+    the last good step is the figure."""
+    run = MediaRun(kind, addr).start()
+    steps, best = [], None
+    try:
+        if kind == "moh" and not has_moh(run.pbx):
+            say("  moh: skipped, this PBX has no call:moh yet")
+            return {"skipped": "this lunapbx has no call:moh (the media work is not merged)"}
+        target = mode.conc_start
+        for _ in range(mode.conc_steps):
+            if not run.add_calls(target - run.calls):
+                steps.append({"calls": target, "ok": False, "reason": "calls not answered"})
+                say("  %s: %d calls: FAILED (calls not answered)" % (kind, target))
+                break
+            m = run.measure(mode.conc_window_s)
+            m["ok"], m["reason"] = step_ok(m)
+            steps.append(m)
+            say("  %s: %s%s" % (kind, describe(m), "" if m["ok"] else " FAILED: " + m["reason"]))
+            if not m["ok"]:
+                break
+            best = m
+            target = int(target * 1.5)
+    finally:
+        run.stop()
+    return {"best": best, "steps": steps}

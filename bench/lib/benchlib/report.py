@@ -1,0 +1,140 @@
+"""The table bench/run prints (Markdown, so it pastes into the README), and
+the same results as JSON."""
+
+TARGETS = {
+    "answer": ("calls/s answered by the Lua dialplan", 0.6, ">= 0.6 x Kamailio"),
+    "b2bua": ("calls/s through Lua call:dial (B2BUA)", 0.3, ">= 0.3 x Kamailio"),
+}
+
+
+def _rate_cell(fig):
+    if not fig or "skipped" in fig:
+        return "skipped" + (": " + fig["skipped"] if fig else "")
+    b = fig.get("best")
+    if not b:
+        first = fig["steps"][0] if fig.get("steps") else None
+        return "failed at the first step" + (" (%s)" % first.reason if first else "")
+    return "**%d** (%.0f%% CPU, %.0f us/call)" % (b.rate, 100 * b.cpu, b.us_per_call)
+
+
+def _rate(fig):
+    return fig["best"].rate if fig and fig.get("best") else None
+
+
+def _ratio_row(num, den, target, fmt="%.2f"):
+    if num is None or not den:
+        return "-", "?"
+    r = num / den
+    return fmt % r, "yes" if r >= target else "**no**"
+
+
+def _media_rows(results):
+    out = []
+    relay = results.get("relay")
+    ceiling = relay["per_core"] / 200.0 if relay and relay.get("per_core") else None
+    ref = ("relay: %d packets/s per core / 200 = %d calls" % (relay["per_core"], ceiling)
+           if ceiling else "-")
+    for key, name, target in (("bridged", "concurrent bridged G.711 calls, RTP both ways", 0.7),
+                              ("moh", "concurrent calls hearing music on hold", None)):
+        fig = results.get(key)
+        if fig is None:
+            continue
+        if "skipped" in fig:
+            out.append((name, "skipped: " + fig["skipped"], ref, "-", "-", "-"))
+            continue
+        b = fig.get("best")
+        if not b:
+            last = fig["steps"][-1] if fig.get("steps") else {}
+            out.append((name, "failed at the first step (%s)" % last.get("reason", "?"),
+                        ref, "-", "-", "**no**" if target else "-"))
+            continue
+        per_core = b["calls"] / b["pbx_cpu"] if b["pbx_cpu"] > 0 else 0
+        cell = ("**%d** (PBX %.0f%% CPU, %.3f%% per call: %d per core)"
+                % (b["calls"], 100 * b["pbx_cpu"], 100 * b["pbx_cpu"] / b["calls"], per_core))
+        ratio, met = _ratio_row(per_core, ceiling, target or 0)
+        out.append((name, cell, ref, ratio,
+                    ">= 0.7 x relay / 200 (per core)" if target else "same criteria",
+                    met if target else "-"))
+    return out
+
+
+def _memory_rows(fig):
+    if "skipped" in fig:
+        return [("memory per call", "skipped: " + fig["skipped"], "-", "-", "-", "-")]
+    b, a = fig.get("bridged", {}), fig.get("answered", {})
+    if "error" in b or "error" in a:
+        return [("memory per call", "error: %s" % (b.get("error") or a.get("error")),
+                 "-", "-", "-", "-")]
+
+    def yes(ok):
+        return "yes" if ok else "**no**"
+    return [
+        ("memory per bridged call (RSS)", "**%.1f KB**" % b["rss_kb"], "-", "-", "<= 32 KB",
+         yes(b["rss_kb"] <= 32)),
+        ("memory per call answered by the PBX (RSS)", "**%.1f KB**" % a["rss_kb"], "-", "-",
+         "-", "-"),
+        ("Lua memory per call", "**%d B** bridged, **%d B** answered"
+         % (b["lua_bytes"], a["lua_bytes"]), "-", "-", "<= 2 KB",
+         yes(max(b["lua_bytes"], a["lua_bytes"]) <= 2048)),
+        ("file descriptors per call", "%.1f bridged, %.1f answered" % (b["fds"], a["fds"]),
+         "-", "-", "few (20000 open files)", "-"),
+    ]
+
+
+def _reload_row(fig):
+    name = "hot reload, %d extensions" % fig.get("extensions", 1000)
+    if "skipped" in fig or "error" in fig:
+        return [(name, fig.get("skipped") or fig.get("error"), "-", "-", "<= 20 ms", "-")]
+    return [(name + " + %d endpoints" % fig["endpoints"],
+             "**%.1f ms** (max %.1f, %d runs)" % (fig["median_ms"], fig["max_ms"], fig["runs"]),
+             "-", "-", "<= 20 ms", "yes" if fig["median_ms"] <= 20 else "**no**")]
+
+
+def rows(results):
+    out = []
+    kam = results.get("kamailio")
+    ref = _rate(kam)
+    for key in ("answer", "b2bua"):
+        if key not in results:
+            continue
+        name, target, tdesc = TARGETS[key]
+        ratio, met = _ratio_row(_rate(results[key]), ref, target)
+        out.append((name, _rate_cell(results[key]),
+                    "Kamailio: " + _rate_cell(kam) if kam else "-", ratio, tdesc, met))
+    if "kamailio" in results and not ("answer" in results or "b2bua" in results):
+        out.append(("Kamailio calls/s", _rate_cell(kam), "-", "-", "-", "-"))
+    out.extend(_media_rows(results))
+    if "memory" in results:
+        out.extend(_memory_rows(results["memory"]))
+    if "reload" in results:
+        out.extend(_reload_row(results["reload"]))
+    return out
+
+
+def table(results):
+    c = results["conditions"]
+    lines = ["",
+             "lunapbx benchmarks, mode %s, %s: %s CPUs (%s), kernel %s, load %.2f before,"
+             " %.2f after, %.1f min" % (results["mode"], c["date"], c["cpus"], c["cpu"],
+                                        c["kernel"], c["load_before"], c.get("load_after", 0),
+                                        c.get("minutes", 0)),
+             "",
+             "| figure | lunapbx | reference | ratio | target | met |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for r in rows(results):
+        lines.append("| " + " | ".join(str(x) for x in r) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _plain(x):
+    if hasattr(x, "__dict__"):
+        return {k: _plain(v) for k, v in vars(x).items()}
+    if isinstance(x, dict):
+        return {k: _plain(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_plain(v) for v in x]
+    return x
+
+
+def as_json(results):
+    return _plain(results)

@@ -1,0 +1,85 @@
+#!/usr/bin/env python3
+# The benchmark scripts still work: bench/run --mode smoke puts a few calls
+# through every scenario (answered, B2BUA, Kamailio when installed, the
+# relay ceiling, bridged calls with RTP, music on hold when the PBX has it,
+# memory per call, reload) and prints its table.  No figure is judged here:
+# benchmarks print numbers, they are not timed tests.
+import json
+import os
+import shutil
+import subprocess
+import sys
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from harness import *  # noqa: E402,F401
+
+net = Net(90)         # bench/run --net 90: 127.S.90.10-15
+
+with Tap(timeout=170) as t:
+    t.require_pbx()
+    for tool in ("relay", "rtpload"):
+        if not os.access(os.path.join(ROOT, "build", "bench", tool), os.X_OK):
+            t.skip_all("build/bench/%s not built (make check builds it)" % tool)
+
+    out = os.path.join(workdir("bench"), "results.json")
+    p = subprocess.run([os.path.join(ROOT, "bench", "run"), "--mode", "smoke", "--net", "90",
+                        "--json", out], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       text=True, timeout=150)
+    progress = lambda: "---- progress ----\n%s\n---- table ----\n%s" % (tail(p.stderr, 40),
+                                                                       p.stdout)
+    t.is_(p.returncode, 0, "bench/run --mode smoke exits 0", diag=progress)
+    t.like(p.stdout, r"\| figure \| lunapbx \| reference", "... and prints the table")
+    res = json.load(open(out)) if os.path.exists(out) else {}
+
+    def best(name):
+        return (res.get(name) or {}).get("best") or {}
+
+    # -- call rates: 10 calls/s for 1 s, no call may fail -------------------
+    for name, what in (("answer", "answered by the Lua dialplan"),
+                       ("b2bua", "through call:dial to a sipp callee")):
+        b = best(name)
+        t.ok(b.get("ok") and b.get("rate") == 10 and b.get("answered") == 10,
+             "10 calls/s %s: all 10 answered (%s)" % (what, b.get("reason") or "ok"),
+             diag=progress)
+        t.ok("us_per_call" in b, "... with the PBX's CPU per call (%s us)"
+             % round(b.get("us_per_call", 0)))
+    if shutil.which("kamailio"):
+        b = best("kamailio")
+        t.ok(b.get("ok") and b.get("answered") == 10,
+             "Kamailio, the reference, proxies the same 10 calls", diag=progress)
+    else:
+        t.skip("Kamailio proxies the same 10 calls", "kamailio not installed (make bench does)")
+    t.like(p.stdout, r"calls/s answered by the Lua dialplan \| \*\*10\*\*",
+           "the table shows the answered calls/s")
+
+    # -- media ---------------------------------------------------------------
+    r = res.get("relay") or {}
+    t.ok(r.get("per_core", 0) > 1000, "the UDP relay moved packets (%s per CPU second)"
+         % r.get("per_core"), diag=progress)
+    b = best("bridged")
+    t.ok(b.get("calls") == 10 and b.get("rx", 0) > 0 and b.get("ok"),
+         "10 bridged calls: RTP sent by rtpload came back through the PBX and the echo"
+         " (%s packets, loss %s)" % (b.get("rx"), b.get("loss")), diag=progress)
+    moh = res.get("moh") or {}
+    if "skipped" in moh:
+        t.like(p.stdout, r"music on hold \| skipped: .*call:moh",
+               "music on hold: skipped with its reason in the table (%s)" % moh["skipped"])
+    else:
+        b = best("moh")
+        t.ok(b.get("calls") == 10 and b.get("rx", 0) > 0,
+             "10 calls hear music on hold from the PBX (%s packets)" % b.get("rx"),
+             diag=progress)
+
+    # -- memory, reload --------------------------------------------------------
+    m = res.get("memory") or {}
+    for kind in ("bridged", "answered"):
+        k = m.get(kind) or {}
+        t.ok(k.get("calls") == 10 and k.get("rss_kb") is not None and k.get("lua_bytes", 0) > 0,
+             "memory per %s call: %s KB RSS, %s bytes of Lua" % (kind, k.get("rss_kb"),
+                                                               k.get("lua_bytes")),
+             diag=lambda: "%r\n%s" % (k, progress()))
+    t.is_((m.get("bridged") or {}).get("fds"), 4.0,
+          "a bridged call holds 4 file descriptors (RTP + RTCP per leg)")
+    rl = res.get("reload") or {}
+    t.ok(rl.get("endpoints") == 1000 and rl.get("median_ms", 0) > 0,
+         "reload of a generated 1000-extension dialplan timed from the log (%s ms)"
+         % rl.get("median_ms"), diag=progress)
