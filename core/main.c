@@ -214,7 +214,7 @@ int main(int argc, char *argv[])
 		case 'c': config = optarg; break;
 		case 'l': listen = optarg; break;
 		case 's': state = optarg; break;
-		case 'v': log_set_level(LOG_DEBUG); break;
+		case 'v': log_set_level(LOG_DEBUG); pbx.verbose = true; break;
 		case 'h': usage(stdout); return 0;
 		default:  usage(stderr); return 2;
 		}

@@ -32,6 +32,8 @@ struct pbx {
 	char *config_path;
 	char *state_dir;
 	char *lib_dir;                      /**< lua/ of the PBX        */
+	bool verbose;                       /**< -v: debug whatever the
+					         config's log_level says */
 };
 
 extern struct pbx *pbx_instance;

@@ -174,7 +174,8 @@ static int parse_ports(const char *s, uint16_t *min, uint16_t *max)
 
 /* Settings that need the sockets to be re-made apply at start only. */
 static int read_settings(lua_State *L, int t, struct pbx_settings *set,
-			 bool initial, char *errbuf, size_t errsz)
+			 enum log_level *level, bool initial, char *errbuf,
+			 size_t errsz)
 {
 	const char *s;
 
@@ -185,6 +186,12 @@ static int read_settings(lua_State *L, int t, struct pbx_settings *set,
 		str_ncpy(set->realm, s, sizeof(set->realm));
 	if ((s = opt_string(L, t, "guest_context")))
 		str_ncpy(set->guest_context, s, sizeof(set->guest_context));
+	if ((s = opt_string(L, t, "log_level")) &&
+	    log_level_parse(s, level)) {
+		re_snprintf(errbuf, errsz, "log_level: '%s' is not error, warn,"
+			    " info or debug", s);
+		goto fail;
+	}
 
 	if (initial && (s = opt_string(L, t, "listen")) &&
 	    sa_decode(&set->sip_addr, s, strlen(s))) {
@@ -234,15 +241,18 @@ int settings_apply(lua_State *L, int idx, struct pbx *pbx, bool initial,
 {
 	struct pbx_settings set = pbx->set;
 	struct endpoint_table *tbl = NULL;
+	enum log_level level = log_level();
 	int err;
 
-	err = read_settings(L, idx, &set, initial, errbuf, errsz);
+	err = read_settings(L, idx, &set, &level, initial, errbuf, errsz);
 	if (!err)
 		err = build_endpoints(L, idx, &tbl, errbuf, errsz);
 	if (err)
 		return err;
 
 	pbx->set = set;
+	if (!pbx->verbose)
+		log_set_level(level);
 	mem_deref(pbx->endpoints);
 	pbx->endpoints = tbl;
 
