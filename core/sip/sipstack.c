@@ -16,6 +16,8 @@
 
 #define ALLOWED "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO"
 
+enum { TRANS_HASH = 32768, SESS_HASH = 8192 };   /* buckets, powers of 2 */
+
 struct sipstack {
 	struct pbx *pbx;
 	struct sip *sip;
@@ -225,8 +227,10 @@ int sipstack_alloc(struct sipstack **sp, struct pbx *pbx)
 	if (0 == dns_srv_get(domain, sizeof(domain), nsv, &nsn) && nsn)
 		(void)dnsc_alloc(&s->dnsc, NULL, nsv, nsn);
 
-	err = sip_alloc(&s->sip, s->dnsc, 32, 32, 32, pbx->set.user_agent,
-			exit_handler, NULL);
+	/* Hash sizes for a PBX: a finished transaction lingers 32 s (64*T1),
+	 * so at 1000 calls/s some 100000 are alive at once. */
+	err = sip_alloc(&s->sip, s->dnsc, TRANS_HASH, TRANS_HASH, 256,
+			pbx->set.user_agent, exit_handler, NULL);
 	if (err)
 		goto out;
 
@@ -248,7 +252,7 @@ int sipstack_alloc(struct sipstack **sp, struct pbx *pbx)
 	if (err)
 		goto out;
 
-	err = sipsess_listen(&s->sock, s->sip, 1024, connect_handler, s);
+	err = sipsess_listen(&s->sock, s->sip, SESS_HASH, connect_handler, s);
 
  out:
 	if (err)
