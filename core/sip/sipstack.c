@@ -17,6 +17,7 @@
 #define ALLOWED "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO"
 
 enum { TRANS_HASH = 32768, SESS_HASH = 8192 };   /* buckets, powers of 2 */
+enum { UDP_SOCKBUF = 4 << 20 };   /* capped by net.core.rmem_max */
 
 struct sipstack {
 	struct pbx *pbx;
@@ -25,6 +26,7 @@ struct sipstack {
 	struct sip_lsnr *lsnr;
 	struct sipsess_sock *sock;
 	bool trace;
+	bool udp_buffered;
 };
 
 
@@ -114,6 +116,14 @@ static bool request_handler(const struct sip_msg *msg, void *arg)
 	struct sipstack *s = arg;
 	const bool in_dialog = pl_isset(&msg->to.tag);
 	struct reqcheck rc;
+
+	/* The loop busy for a few ms at thousands of calls/s: the default
+	 * 200 KB of socket buffer drops the burst.  libre hands out the UDP
+	 * socket only with a message, so the first request sizes it. */
+	if (!s->udp_buffered && msg->tp == SIP_TRANSP_UDP) {
+		(void)udp_sockbuf_set(msg->sock, UDP_SOCKBUF);
+		s->udp_buffered = true;
+	}
 
 	if (pl_isset(&msg->maxfwd) && 0 == pl_u32(&msg->maxfwd) &&
 	    pl_strcmp(&msg->met, "ACK") && pl_strcmp(&msg->met, "OPTIONS")) {
