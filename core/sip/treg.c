@@ -1,11 +1,15 @@
 /**
  * @file treg.c  One outbound registration: attempts, back-off, state.
  *
- * A failed registration is dropped and made again after the back-off
- * (trunk_backoff()), rather than left to sipreg's own retry (30 s to 30
- * min, not configurable in this libre): the schedule is the user's, and
- * each attempt has a time limit of its own, so a registrar that does not
- * answer is seen in seconds, not after the 32 s of a SIP transaction.
+ * A registration that failed (an error answer, or a transaction that timed
+ * out) is dropped and made again after the back-off (trunk_backoff()),
+ * rather than left to sipreg's own retry (30 s to 30 min, not configurable
+ * in this libre): the schedule is the user's.
+ *
+ * A REGISTER that gets no answer within the time limit shows as failed at
+ * once, but its sipreg stays until the transaction ends (SIP retransmits it
+ * for 32 s): a sipreg dropped with its request in flight, answered later,
+ * would send an un-REGISTER for the very contact a newer one registered.
  */
 #include <string.h>
 #include <re.h>
@@ -28,6 +32,8 @@ struct treg {
 	uint64_t retry_at;       /* tmr_jiffies(), when failed     */
 	char last_error[96];
 	struct tmr tmr;          /* attempt limit, expiry, retry   */
+	bool waiting;            /* no answer in time; still sent  */
+	bool dropping;           /* the sipreg goes next turn      */
 };
 
 
@@ -142,48 +148,70 @@ static void attempt(void *arg);
 static void retry_after_drop(void *arg)
 {
 	struct treg *r = arg;
-	uint32_t wait = trunk_backoff(r->failures, r->spec->retry_min,
-				      r->spec->retry_max);
 
+	uint64_t now = tmr_jiffies();
+
+	r->dropping = false;
 	r->reg = mem_deref(r->reg);
-	r->retry_at = tmr_jiffies() + wait * 1000ULL;
-	tmr_start(&r->tmr, wait * 1000ULL, attempt, r);
+	tmr_start(&r->tmr, r->retry_at > now ? r->retry_at - now : 0, attempt,
+		  r);
 }
 
 
-/* Called from sipreg's handler too: the sipreg goes on the next turn. */
+/* The attempt is over and failed (from sipreg's handler too): the sipreg
+ * goes on the next turn, the next attempt after the back-off. */
 static void fail(struct treg *r, const char *fmt, ...)
 {
+	uint32_t wait;
 	va_list ap;
 
 	va_start(ap, fmt);
 	(void)re_vsnprintf(r->last_error, sizeof(r->last_error), fmt, ap);
 	va_end(ap);
 
+	if (!r->waiting)
+		++r->failures;   /* a timed-out attempt was counted then */
+	r->waiting = false;
 	r->state = TREG_FAILED;
-	++r->failures;
+	r->dropping = true;
+	wait = trunk_backoff(r->failures, r->spec->retry_min,
+			     r->spec->retry_max);
+	r->retry_at = tmr_jiffies() + wait * 1000ULL;
 	log_warn("register %s: failed (%s), attempt %u; next in %u s",
-		 r->spec->name, r->last_error, r->failures,
-		 trunk_backoff(r->failures, r->spec->retry_min,
-			       r->spec->retry_max));
+		 r->spec->name, r->last_error, r->failures, wait);
 	tmr_start(&r->tmr, 0, retry_after_drop, r);
+}
+
+
+/* No answer in time: failed as far as anyone can tell, but the REGISTER
+ * goes on being retransmitted (see the top of this file). */
+static void no_answer(struct treg *r, const char *why)
+{
+	r->state = TREG_FAILED;
+	r->waiting = true;
+	++r->failures;
+	str_ncpy(r->last_error, why, sizeof(r->last_error));
+	log_warn("register %s: %s, attempt %u; still retransmitted until"
+		 " its transaction times out", r->spec->name, why,
+		 r->failures);
 }
 
 
 static void attempt_timeout(void *arg)
 {
 	struct treg *r = arg;
+	char why[64];
 
-	fail(r, "no answer within %u s", r->spec->timeout_s);
+	re_snprintf(why, sizeof(why), "no answer within %u s",
+		    r->spec->timeout_s);
+	no_answer(r, why);
 }
 
 
 /* Registered, but no successful refresh by the time it expired. */
 static void expired(void *arg)
 {
-	struct treg *r = arg;
-
-	fail(r, "expired without a successful refresh");
+	no_answer(arg, "expired without a successful refresh");
 }
 
 
@@ -198,6 +226,7 @@ static void registered(struct treg *r, const struct sip_msg *msg)
 	}
 
 	r->state = TREG_REGISTERED;
+	r->waiting = false;
 	r->failures = 0;   /* last_error stays: what went wrong before */
 	r->expires_at = tmr_jiffies() + granted * 1000ULL;
 	/* sipreg refreshes at 90%: by expiry, that must have worked */
@@ -212,7 +241,7 @@ static void resp_handler(int err, const struct sip_msg *msg, void *arg)
 {
 	struct treg *r = arg;
 
-	if (r->state == TREG_FAILED)
+	if (r->dropping)
 		return;   /* already given up on this sipreg */
 
 	if (err)
@@ -296,7 +325,7 @@ void treg_info(const struct treg *r, struct treg_info *info)
 	info->last_error = r->last_error;
 	if (r->state == TREG_REGISTERED)
 		info->expires_in = secs_until(r->expires_at);
-	else if (r->state == TREG_FAILED)
+	else if (r->state == TREG_FAILED && !r->waiting)
 		info->retry_in = secs_until(r->retry_at);
 }
 
