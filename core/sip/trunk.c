@@ -536,8 +536,13 @@ int trunk_dial(struct trunks *t, struct call *call, const char *name,
 {
 	const struct tpeer *p = peer_find(t, name);
 
-	if (!p)
+	if (!p) {
+		if (opts && opts->number)
+			log_info("call %llu: %s is no peer: number %s"
+				 " ignored", call_id(call), name,
+				 opts->number);
 		return -1;
+	}
 
 	return p->host ? dial_static(t, call, p, opts)
 		: dial_dynamic(t, call, p, opts);
