@@ -17,6 +17,7 @@
 #include "sip/endpoint.h"
 #include "sip/registrar.h"
 #include "sip/sipstack.h"
+#include "sip/trunk.h"
 
 struct pbx *pbx_instance;
 
@@ -165,6 +166,8 @@ static int start(struct pbx *pbx, const char *listen)
 	if (!e)
 		e = registrar_alloc(&pbx->registrar, sipstack_sip(pbx->stack),
 				    &rc);
+	if (!e)
+		e = trunks_start(pbx->trunks);
 	if (e)
 		return e;
 
@@ -181,6 +184,9 @@ static void shutdown_pbx(struct pbx *pbx)
 {
 	tmr_cancel(&signal_tmr);
 	list_flush(&pbx->calls);
+	pbx->trunks = mem_deref(pbx->trunks);
+	/* un-REGISTERs and OPTIONS went out; their answers are not awaited */
+	sip_close(sipstack_sip(pbx->stack), true);
 	pbx->registrar = mem_deref(pbx->registrar);
 	pbx->stack = mem_deref(pbx->stack);
 	pbx->lua = mem_deref(pbx->lua);

@@ -10,6 +10,7 @@ struct endpoint_table;
 struct luart;
 struct registrar;
 struct sipstack;
+struct trunks;
 
 struct pbx_settings {
 	char realm[64];
@@ -26,6 +27,7 @@ struct pbx {
 	struct registrar *registrar;
 	struct auth *auth;
 	struct endpoint_table *endpoints;   /**< the table in force     */
+	struct trunks *trunks;              /**< registrations, peers   */
 	struct luart *lua;
 	struct list calls;                  /**< struct call            */
 	uint64_t call_seq;                  /**< call id counter        */

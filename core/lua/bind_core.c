@@ -13,6 +13,7 @@
 #include <lauxlib.h>
 #include "log.h"
 #include "pbx.h"
+#include "lua/bind_trunk.h"
 #include "lua/runtime.h"
 #include "sip/call.h"
 #include "sip/sipstack.h"
@@ -106,4 +107,5 @@ void luart_open_core(lua_State *L, struct luart *rt)
 	(void)rt;
 
 	luaL_newlib(L, funcs);
+	luart_open_trunks(L);
 }

@@ -13,6 +13,7 @@
 #include "sip/registrar.h"
 #include "sip/reqcheck.h"
 #include "sip/sipstack.h"
+#include "sip/trunk.h"
 
 #define ALLOWED "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO"
 
@@ -171,6 +172,12 @@ static void connect_handler(const struct sip_msg *msg, void *arg)
 	struct pbx *pbx = s->pbx;
 	struct endpoint *ep = NULL;
 	const char *context;
+
+	/* a peer trusted by its address (insecure=invite) */
+	if (trunk_inbound(pbx->trunks, msg, &ep, &context)) {
+		(void)call_incoming(pbx, msg, ep, context);
+		return;
+	}
 
 	/* Known callers always prove who they are; strangers land in the
 	 * guest context when there is one (Asterisk's allowguest). */
