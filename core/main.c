@@ -52,6 +52,8 @@ static void set_defaults(struct pbx *pbx)
 	sa_init(&set->media_addr, AF_UNSPEC);
 	set->rtp_min = 10000;
 	set->rtp_max = 20000;
+	set->lua_mem_mb = 512;
+	set->call_mem_mb = 64;
 }
 
 
