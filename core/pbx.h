@@ -6,6 +6,7 @@
  */
 
 struct auth;
+struct console;
 struct endpoint_table;
 struct luart;
 struct registrar;
@@ -30,6 +31,7 @@ struct pbx {
 	struct auth *auth;
 	struct endpoint_table *endpoints;   /**< the table in force     */
 	struct luart *lua;
+	struct console *console;            /**< lunapbx -r             */
 	struct list calls;                  /**< struct call            */
 	uint64_t call_seq;                  /**< call id counter        */
 	char *config_path;
