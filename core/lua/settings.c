@@ -184,6 +184,32 @@ static int parse_ports(const char *s, uint16_t *min, uint16_t *max)
 }
 
 
+/* A whole number of megabytes in [min, 65536]; absent keeps *mb. */
+static int opt_mb(lua_State *L, int t, const char *key, uint32_t min,
+		  uint32_t *mb, char *errbuf, size_t errsz)
+{
+	lua_Integer v;
+	int isint;
+
+	lua_getfield(L, t, key);
+	v = lua_tointegerx(L, -1, &isint);
+	if (lua_isnil(L, -1)) {
+		lua_pop(L, 1);
+		return 0;
+	}
+	lua_pop(L, 1);
+
+	if (!isint || v < (lua_Integer)min || v > 65536) {
+		re_snprintf(errbuf, errsz, "%s: a whole number of MB from %u"
+			    " to 65536", key, min);
+		return EINVAL;
+	}
+	*mb = (uint32_t)v;
+
+	return 0;
+}
+
+
 /* Settings that need the sockets to be re-made apply at start only. */
 static int read_settings(lua_State *L, int t, struct pbx_settings *set,
 			 bool initial, char *errbuf, size_t errsz)
@@ -197,6 +223,14 @@ static int read_settings(lua_State *L, int t, struct pbx_settings *set,
 		str_ncpy(set->realm, s, sizeof(set->realm));
 	if ((s = opt_string(L, t, "guest_context")))
 		str_ncpy(set->guest_context, s, sizeof(set->guest_context));
+	if (opt_mb(L, t, "lua_memory_mb", 16, &set->lua_mem_mb, errbuf,
+		   errsz) ||
+	    opt_mb(L, t, "call_memory_mb", 0, &set->call_mem_mb, errbuf,
+		   errsz))
+		goto fail;
+	lua_getfield(L, t, "reload_on_change");
+	set->reload_on_change = lua_toboolean(L, -1);
+	lua_pop(L, 1);
 
 	if (initial && (s = opt_string(L, t, "listen")) &&
 	    sa_decode(&set->sip_addr, s, strlen(s))) {

@@ -28,6 +28,8 @@ local state = {
 local SETTINGS = {
   realm = "string", listen = "string", media_address = "string",
   rtp_ports = "string", guest_context = "string", log_level = "string",
+  lua_memory_mb = "number", call_memory_mb = "number",
+  reload_on_change = "boolean",
 }
 
 --- pbx.settings { key = value, ... }: PBX-wide settings (see README).
