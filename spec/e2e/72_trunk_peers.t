@@ -6,6 +6,8 @@
 #  - gw calls in without credentials (insecure=invite): trusted by its
 #    address:port, it lands in its own context; the same address from
 #    another port, or another address, is challenged (407) and goes nowhere;
+#  - a friend (host=dynamic, with a secret, no insecure) registers and its
+#    calls, challenged like an endpoint's, land in its own context;
 #  - qualify: peer "q" answers OPTIONS (reachable), then goes silent
 #    (unreachable), and a dial to it fails at once with CHANUNAVAIL;
 #  - qualify on an endpoint: baresip bob is reachable, then dies without
@@ -31,6 +33,7 @@ pbx.peer "gw" { host = "%s", port = 5060, defaultuser = "1040", secret = "vitryg
                 fromuser = "1040", fromdomain = "sip.kaiba.corp", insecure = "invite",
                 context = "from-gw" }
 pbx.peer "q" { host = "%s", port = 5060, qualify = 300, qualifyfreq = 1 }
+pbx.peer "f" { host = "dynamic", secret = "fpw", context = "from-f" }
 pbx.context "internal" {
   -- exten => _0.,1,Dial(SIP/siptrunk/${EXTEN:1},20)
   ["_0X."] = function(call, exten)
@@ -49,6 +52,7 @@ pbx.context "internal" {
     pbx.log("info", "dial bob: %%s %%d after %%d ms", st, code, pbx.now() - t0)
   end,
 }
+pbx.context "from-f" { include = { "from-gw" } }
 pbx.context "from-gw" {
   ["9999"] = function(call)
     pbx.log("info", "landed %%s in %%s from peer %%s, caller %%s", call.exten, call.context,
@@ -142,6 +146,19 @@ with Tap(timeout=100) as t:
         t.sipp_ok(r, "a call from %s without credentials is challenged (407) and goes"
                   " nowhere" % what)
         t.unlike(pbx.log_since(mark), r"landed|trusted", "... not taken for gw")
+
+    # -- a friend: registers, authenticates, lands in its context ------------
+    F = "%s:5060" % net.ip(7)
+    r = Sipp("register.xml", local=F, remote=pbx.sip, keys={"user": "f"}, auth=("f", "fpw"),
+             name="f-register", template={"expires": 60, "code": 200, "direct": ""}).run()
+    t.sipp_ok(r, "friend f registers with its secret (401, then 200)")
+    mark = pbx.log_mark()
+    r = Sipp("uac_wait_bye.xml", local=F, remote=pbx.sip, service="9999", keys={"user": "f"},
+             auth=("f", "fpw"), timeout=10, name="f-call",
+             template={"media": SDP["pcmu"], "bye_within_ms": 3000}).run()
+    t.sipp_ok(r, "f calls 9999: challenged (407), authenticated, answered")
+    t.like(pbx.log_since(mark), r"landed 9999 in from-f from peer f, caller f",
+           "... it lands in f's own context, from-f")
 
     # -- qualify: q goes silent, a dial to it fails at once -----------------
     mark = pbx.log_mark()
