@@ -34,14 +34,13 @@ static const char *field_str(lua_State *L, int t, const char *key)
 }
 
 
-/* An optional whole number in [min, max]; absent leaves *out alone. */
-static int field_uint(lua_State *L, int t, const char *key, uint32_t min,
-		      uint32_t max, uint32_t *out)
+/* The value on top, popped: a whole number in [min, max], or nil (which
+ * leaves *out alone). */
+static int pop_uint(lua_State *L, uint32_t min, uint32_t max, uint32_t *out)
 {
 	lua_Integer v;
 	int isint;
 
-	lua_getfield(L, t, key);
 	if (lua_isnil(L, -1)) {
 		lua_pop(L, 1);
 		return 0;
@@ -53,6 +52,14 @@ static int field_uint(lua_State *L, int t, const char *key, uint32_t min,
 
 	*out = (uint32_t)v;
 	return 0;
+}
+
+
+static int field_uint(lua_State *L, int t, const char *key, uint32_t min,
+		      uint32_t max, uint32_t *out)
+{
+	lua_getfield(L, t, key);
+	return pop_uint(L, min, max, out);
 }
 
 
@@ -107,16 +114,12 @@ static int reg_options(lua_State *L, int t, struct treg_spec *s)
 	err |= field_uint(L, t, "expires", 1, 604800, &s->expires);
 	err |= field_uint(L, t, "timeout", 1, 300, &s->timeout_s);
 
-	lua_getfield(L, t, "retry");
+	lua_getfield(L, t, "retry");   /* { min, max } */
 	if (lua_istable(L, -1)) {
-		int r = lua_gettop(L);
-
-		lua_rawgeti(L, r, 1);
-		lua_setfield(L, r, "min");
-		lua_rawgeti(L, r, 2);
-		lua_setfield(L, r, "max");
-		err |= field_uint(L, r, "min", 1, 86400, &s->retry_min);
-		err |= field_uint(L, r, "max", 1, 86400, &s->retry_max);
+		lua_rawgeti(L, -1, 1);
+		err |= pop_uint(L, 1, 86400, &s->retry_min);
+		lua_rawgeti(L, -1, 2);
+		err |= pop_uint(L, 1, 86400, &s->retry_max);
 		if (s->retry_max < s->retry_min)
 			err = EINVAL;
 	}

@@ -83,7 +83,8 @@ int qualify_alloc(struct qualify **qp, struct sip *sip, const char *from_uri)
 }
 
 
-static void set_state(struct probe *p, enum qualify_state st, uint32_t rtt)
+static void set_state(struct probe *p, enum qualify_state st, uint32_t rtt,
+		      int err)
 {
 	enum qualify_state old = p->state;
 
@@ -92,7 +93,10 @@ static void set_state(struct probe *p, enum qualify_state st, uint32_t rtt)
 	if (st == old)
 		return;
 
-	if (st == QUALIFY_UNREACHABLE)
+	if (st == QUALIFY_UNREACHABLE && err)
+		log_warn("qualify: %s (%s) is unreachable (%m)", p->owner,
+			 p->uri, err);
+	else if (st == QUALIFY_UNREACHABLE)
 		log_warn("qualify: %s (%s) is unreachable (no answer in"
 			 " %u ms)", p->owner, p->uri, 2 * p->maxms);
 	else
@@ -120,7 +124,7 @@ static void no_answer(void *arg)
 	struct probe *p = arg;
 
 	p->req = mem_deref(p->req);
-	set_state(p, QUALIFY_UNREACHABLE, 0);
+	set_state(p, QUALIFY_UNREACHABLE, 0, 0);
 	schedule(p);
 }
 
@@ -135,12 +139,11 @@ static void resp_handler(int err, const struct sip_msg *msg, void *arg)
 
 	p->req = NULL;
 	if (err) {
-		log_debug("qualify: %s (%s): %m", p->owner, p->uri, err);
-		set_state(p, QUALIFY_UNREACHABLE, 0);
+		set_state(p, QUALIFY_UNREACHABLE, 0, err);
 	}
 	else {
 		set_state(p, rtt <= p->maxms ? QUALIFY_REACHABLE
-			  : QUALIFY_LAGGED, rtt);
+			  : QUALIFY_LAGGED, rtt, 0);
 	}
 	schedule(p);
 }
@@ -161,9 +164,7 @@ static void send_probe(void *arg)
 				    "Accept: application/sdp\r\n"
 				    "Content-Length: 0\r\n\r\n");
 	if (err) {
-		log_warn("qualify: %s (%s): cannot send OPTIONS: %m",
-			 p->owner, p->uri, err);
-		set_state(p, QUALIFY_UNREACHABLE, 0);
+		set_state(p, QUALIFY_UNREACHABLE, 0, err);
 		schedule(p);
 		return;
 	}
