@@ -12,11 +12,13 @@
 #include <re.h>
 #include "log.h"
 #include "pbx.h"
+#include "capture/capture.h"
 #include "lua/runtime.h"
 #include "sip/auth.h"
 #include "sip/endpoint.h"
 #include "sip/registrar.h"
 #include "sip/sipstack.h"
+#include "sip/siptrace.h"
 
 struct pbx *pbx_instance;
 
@@ -27,13 +29,18 @@ static struct tmr signal_tmr;
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: lunapbx -c FILE [--listen ADDR:PORT] [--state DIR] [-v]\n"
+		"usage: lunapbx -c FILE [--listen ADDR:PORT] [--state DIR]"
+		" [--sip-trace] [--capture NAME] [-v]\n"
 		"\n"
 		"  -c, --config FILE     Lua configuration and dialplan\n"
 		"  -l, --listen A:P      SIP address, UDP and TCP (overrides"
 		" the config)\n"
 		"  -s, --state DIR       sockets, databases, recordings"
 		" (default ./state)\n"
+		"  -t, --sip-trace       print every SIP message in and out\n"
+		"  -w, --capture NAME    write SIP (and the RTP of every call)"
+		" to\n"
+		"                        DIR/captures/NAME, a pcap file\n"
 		"  -v, --verbose         debug logging\n"
 		"  -h, --help            this help\n"
 		"\n"
@@ -179,6 +186,7 @@ static void shutdown_pbx(struct pbx *pbx)
 	pbx->lua = mem_deref(pbx->lua);
 	pbx->endpoints = mem_deref(pbx->endpoints);
 	pbx->auth = mem_deref(pbx->auth);
+	pbx->capture = mem_deref(pbx->capture);
 }
 
 
@@ -188,20 +196,25 @@ int main(int argc, char *argv[])
 		{ "config",  required_argument, NULL, 'c' },
 		{ "listen",  required_argument, NULL, 'l' },
 		{ "state",   required_argument, NULL, 's' },
+		{ "sip-trace", no_argument,     NULL, 't' },
+		{ "capture", required_argument, NULL, 'w' },
 		{ "verbose", no_argument,       NULL, 'v' },
 		{ "help",    no_argument,       NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	static struct pbx pbx;
 	const char *config = NULL, *listen = NULL, *state = "state";
+	const char *capture = NULL;
 	int c, err;
 
-	while ((c = getopt_long(argc, argv, "c:l:s:vh", longopts, NULL))
+	while ((c = getopt_long(argc, argv, "c:l:s:tw:vh", longopts, NULL))
 	       != -1) {
 		switch (c) {
 		case 'c': config = optarg; break;
 		case 'l': listen = optarg; break;
 		case 's': state = optarg; break;
+		case 't': siptrace_enable(true); break;
+		case 'w': capture = optarg; break;
 		case 'v': log_set_level(LOG_DEBUG); break;
 		case 'h': usage(stdout); return 0;
 		default:  usage(stderr); return 2;
@@ -227,6 +240,12 @@ int main(int argc, char *argv[])
 	err  = str_dup(&pbx.config_path, config);
 	err |= str_dup(&pbx.state_dir, state);
 	err |= find_lib_dir(&pbx);
+	err |= capture_alloc(&pbx.capture, state);
+	if (!err && capture && capture_start(pbx.capture, capture, true)) {
+		log_error("--capture: cannot write %s/captures/%s (a plain"
+			  " file name is needed)", state, capture);
+		err = EINVAL;
+	}
 	if (!err)
 		err = luart_alloc(&pbx.lua, &pbx);
 	if (!err)

@@ -6,6 +6,7 @@
  */
 
 struct auth;
+struct capture;
 struct endpoint_table;
 struct luart;
 struct registrar;
@@ -27,6 +28,7 @@ struct pbx {
 	struct auth *auth;
 	struct endpoint_table *endpoints;   /**< the table in force     */
 	struct luart *lua;
+	struct capture *capture;            /**< pcap capture (off: no file) */
 	struct list calls;                  /**< struct call            */
 	uint64_t call_seq;                  /**< call id counter        */
 	char *config_path;

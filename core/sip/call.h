@@ -48,6 +48,7 @@ int  call_dial(struct call *call, const char **targets, size_t n,
 int  call_sleep(struct call *call, uint32_t ms);
 void call_script_done(struct call *call, bool failed);
 int  call_add_header(struct call *call, const char *name, const char *value);
+void call_set_capture(struct call *call, bool on);
 
 uint64_t call_id(const struct call *call);
 enum call_state call_state(const struct call *call);

@@ -13,6 +13,9 @@
 #include "sip/registrar.h"
 #include "sip/reqcheck.h"
 #include "sip/sipstack.h"
+#include "sip/siptrace.h"
+#include "capture/capture.h"
+#include "capture/pcap.h"
 
 #define ALLOWED "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO"
 
@@ -22,7 +25,6 @@ struct sipstack {
 	struct dnsc *dnsc;
 	struct sip_lsnr *lsnr;
 	struct sipsess_sock *sock;
-	bool trace;
 };
 
 
@@ -190,14 +192,23 @@ static void connect_handler(const struct sip_msg *msg, void *arg)
 }
 
 
+/** A SIP message in or out: to the trace and the capture, when on. */
+void sipstack_observe(struct sipstack *s, const struct sip_packet *pkt)
+{
+	if (siptrace_enabled())
+		siptrace_log(pkt);
+	capture_sip(s->pbx->capture, pkt);
+}
+
+
 static void trace_handler(bool tx, enum sip_transp tp,
 			  const struct sa *src, const struct sa *dst,
-			  const uint8_t *pkt, size_t len, void *arg)
+			  const uint8_t *data, size_t len, void *arg)
 {
-	(void)arg;
+	struct sip_packet pkt = { tx, tp, src, dst, data, len, pcapw_now(),
+				  NULL };
 
-	log_info("sip %s %s %J -> %J (%zu bytes)\n%b", tx ? "send" : "recv",
-		 sip_transp_name(tp), src, dst, len, pkt, len);
+	sipstack_observe(arg, &pkt);
 }
 
 
@@ -226,9 +237,10 @@ int sipstack_alloc(struct sipstack **sp, struct pbx *pbx)
 		(void)dnsc_alloc(&s->dnsc, NULL, nsv, nsn);
 
 	err = sip_alloc(&s->sip, s->dnsc, 32, 32, 32, pbx->set.user_agent,
-			exit_handler, NULL);
+			exit_handler, s);
 	if (err)
 		goto out;
+	sip_set_trace_handler(s->sip, trace_handler);
 
 	err = sip_transp_add(s->sip, SIP_TRANSP_UDP, &pbx->set.sip_addr);
 	if (err) {
@@ -281,19 +293,18 @@ int sipstack_local_uri(const struct sipstack *s, char *buf, size_t sz,
 }
 
 
+/* kept for callers of the first API: the switch is siptrace's */
 void sipstack_trace(struct sipstack *s, bool enable)
 {
-	if (!s)
-		return;
-
-	s->trace = enable;
-	sip_set_trace_handler(s->sip, enable ? trace_handler : NULL);
+	(void)s;
+	siptrace_enable(enable);
 }
 
 
 bool sipstack_tracing(const struct sipstack *s)
 {
-	return s && s->trace;
+	(void)s;
+	return siptrace_enabled();
 }
 
 
