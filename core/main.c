@@ -62,7 +62,8 @@ static void set_defaults(struct pbx *pbx)
 }
 
 
-/* The PBX's lua/ folder: $LUNAPBX_LIB, else next to build/. */
+/* The PBX's lua/ folder: $LUNAPBX_LIB, else the first lua/ holding
+ * lunapbx/init.lua above the executable (build/ or build/asan/). */
 static int find_lib_dir(struct pbx *pbx)
 {
 	char exe[512], *slash;
@@ -75,11 +76,17 @@ static int find_lib_dir(struct pbx *pbx)
 	if (n <= 0)
 		return str_dup(&pbx->lib_dir, "lua");
 	exe[n] = 0;
-	slash = strrchr(exe, '/');
-	if (slash)
-		*slash = 0;
 
-	return re_sdprintf(&pbx->lib_dir, "%s/../lua", exe);
+	while ((slash = strrchr(exe, '/')) && slash != exe) {
+		char probe[600];
+
+		*slash = 0;
+		re_snprintf(probe, sizeof(probe), "%s/lua/lunapbx/init.lua", exe);
+		if (0 == access(probe, R_OK))
+			return re_sdprintf(&pbx->lib_dir, "%s/lua", exe);
+	}
+
+	return str_dup(&pbx->lib_dir, "lua");
 }
 
 

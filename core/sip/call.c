@@ -87,15 +87,17 @@ int leg_media_alloc(struct call *call, struct leg *leg)
 }
 
 
-/* The caller's codec: the first it offered, unless already chosen. */
+/* The caller's codec: the first it offered, unless already chosen.  A
+ * caller that made no offer gets ours, all codecs, and picks in its ACK. */
 static int caller_media(struct call *call)
 {
 	struct leg *a = &call->a;
 
-	if (a->codec == CODEC_NONE)
-		a->codec = sdpneg_answered_codec(a->sdp);
-
-	sdpneg_keep_only(a->sdp, a->codec);
+	if (!a->late_offer) {
+		if (a->codec == CODEC_NONE)
+			a->codec = sdpneg_answered_codec(a->sdp);
+		sdpneg_keep_only(a->sdp, a->codec);
+	}
 
 	return leg_media_alloc(call, a);
 }
@@ -178,11 +180,28 @@ static int a_offer_handler(struct mbuf **descp, const struct sip_msg *msg,
 }
 
 
+/* The answer to our offer: in the ACK when the caller's INVITE had none
+ * (late offer), or to a re-INVITE of ours.  Its codec is the caller's. */
 static int a_answer_handler(const struct sip_msg *msg, void *arg)
 {
 	struct call *call = arg;
+	struct leg *a = &call->a;
+	int err;
 
-	(void)sdpneg_decode(call->a.sdp, msg->mb, false);
+	err = sdpneg_decode(a->sdp, msg->mb, false);
+	if (err || !a->late_offer || a->codec != CODEC_NONE)
+		return err;
+
+	a->codec = sdpneg_answered_codec(a->sdp);
+	if (a->codec == CODEC_NONE) {
+		log_warn("call %llu: the caller's answer has no codec of ours",
+			 call->id);
+		return EPROTO;
+	}
+
+	(void)leg_media_alloc(call, a);
+	if (call->peer)
+		dial_relink_media(call);
 
 	return 0;
 }
@@ -276,8 +295,10 @@ static int negotiate_caller(struct call *call, const struct sip_msg *msg)
 	if (err)
 		return err;
 
-	if (!has_sdp(msg))
-		return EPROTO;   /* offerless INVITE: not supported */
+	if (!has_sdp(msg)) {
+		call->a.late_offer = true;   /* we offer in our answer */
+		return 0;
+	}
 
 	err = sdpneg_decode(call->a.sdp, msg->mb, true);
 	if (err)
@@ -381,8 +402,11 @@ int call_reply_sdp(struct call *call, uint16_t scode, const char *reason,
 
 	if (own_media)
 		err = caller_media(call);
-	if (!err)
-		err = sdpneg_encode(call->a.sdp, false, &mb);
+
+	/* Without the caller's offer ours goes in the 200 (RFC 3261 13.2.1:
+	 * a 183 is not reliable without 100rel, so it carries no SDP). */
+	if (!err && !(call->a.late_offer && scode < 200))
+		err = sdpneg_encode(call->a.sdp, call->a.late_offer, &mb);
 	if (!err)
 		err = call_reply(call, scode, reason, mb);
 	mem_deref(mb);

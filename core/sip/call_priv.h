@@ -14,6 +14,7 @@ struct leg {
 	char *uri;
 	enum codec_id codec;       /**< what this leg sends and gets   */
 	bool inbound;
+	bool late_offer;           /**< its INVITE had no SDP: we offer */
 	bool established;
 	bool closed;
 	uint16_t scode;            /**< its final failure code         */
@@ -59,6 +60,7 @@ int  leg_media_alloc(struct call *call, struct leg *leg);
 void leg_close(struct leg *leg);
 void call_wake(struct call *call);
 void call_maybe_free(struct call *call);
+void dial_relink_media(struct call *call);
 void dial_abort(struct call *call, enum dial_status st, uint16_t code);
 void dial_caller_gone(struct call *call);
 int  dial_mirror_offer(struct leg *from, struct leg *to);

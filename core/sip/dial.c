@@ -120,6 +120,22 @@ static void map_media(struct leg *x, struct leg *y)
 }
 
 
+/** The caller's codec became known (late offer): map the relay again. */
+void dial_relink_media(struct call *call)
+{
+	struct leg *b = call->peer;
+
+	if (!b || !call->a.stream || !b->stream)
+		return;
+
+	map_media(&call->a, b);
+	map_media(b, &call->a);
+	log_info("call %llu: the caller answered %s (%s <-> %s)", call->id,
+		 codec_get(call->a.codec)->name, codec_get(call->a.codec)->name,
+		 codec_get(b->codec)->name);
+}
+
+
 static bool offered_by_caller(const struct call *call, enum codec_id id)
 {
 	uint8_t codecs[CODEC_MAX];
@@ -144,13 +160,16 @@ static int bridge_media(struct call *call, struct leg *b)
 	if (b->codec == CODEC_NONE)
 		return EPROTO;
 
-	/* the same law on both legs when the caller allows it: no transcoding */
-	if (a->codec == CODEC_NONE && offered_by_caller(call, b->codec))
-		a->codec = b->codec;
-	if (a->codec == CODEC_NONE)
-		a->codec = sdpneg_answered_codec(a->sdp);
-	if (call->state != CALL_ANSWERED)
-		sdpneg_keep_only(a->sdp, a->codec);
+	/* the same law on both legs when the caller allows it: no transcoding;
+	 * a caller that made no offer chooses in its ACK (dial_relink_media) */
+	if (!a->late_offer) {
+		if (a->codec == CODEC_NONE && offered_by_caller(call, b->codec))
+			a->codec = b->codec;
+		if (a->codec == CODEC_NONE)
+			a->codec = sdpneg_answered_codec(a->sdp);
+		if (call->state != CALL_ANSWERED)
+			sdpneg_keep_only(a->sdp, a->codec);
+	}
 
 	err  = leg_media_alloc(call, a);
 	err |= leg_media_alloc(call, b);
@@ -240,7 +259,8 @@ static void b_estab(const struct sip_msg *msg, void *arg)
 	}
 
 	log_info("call %llu: answered by %s (%s <-> %s)", call->id, leg->uri,
-		 codec_get(call->a.codec)->name, codec_get(leg->codec)->name);
+		 call->a.codec ? codec_get(call->a.codec)->name : "offered",
+		 codec_get(leg->codec)->name);
 }
 
 
