@@ -12,6 +12,7 @@
 #include "sip/endpoint.h"
 #include "sip/registrar.h"
 #include "sip/reqcheck.h"
+#include "sip/sipraw.h"
 #include "sip/sipstack.h"
 #include "sip/siptrace.h"
 #include "capture/capture.h"
@@ -25,6 +26,7 @@ struct sipstack {
 	struct dnsc *dnsc;
 	struct sip_lsnr *lsnr;
 	struct sipsess_sock *sock;
+	struct sipraw *raw;
 };
 
 
@@ -32,6 +34,7 @@ static void destructor(void *arg)
 {
 	struct sipstack *s = arg;
 
+	mem_deref(s->raw);      /* its helper before libre's socket */
 	mem_deref(s->lsnr);
 	mem_deref(s->sock);
 	mem_deref(s->sip);
@@ -114,6 +117,8 @@ static bool request_handler(const struct sip_msg *msg, void *arg)
 	struct sipstack *s = arg;
 	const bool in_dialog = pl_isset(&msg->to.tag);
 	struct reqcheck rc;
+
+	sipraw_seen(s->raw, msg);
 
 	if (pl_isset(&msg->maxfwd) && 0 == pl_u32(&msg->maxfwd) &&
 	    pl_strcmp(&msg->met, "ACK") && pl_strcmp(&msg->met, "OPTIONS")) {
@@ -207,8 +212,13 @@ static void trace_handler(bool tx, enum sip_transp tp,
 {
 	struct sip_packet pkt = { tx, tp, src, dst, data, len, pcapw_now(),
 				  NULL };
+	struct sipstack *s = arg;
 
-	sipstack_observe(arg, &pkt);
+	/* what came over UDP was seen as it came, before libre parsed it */
+	if (!tx && tp == SIP_TRANSP_UDP && sipraw_active(s->raw))
+		return;
+
+	sipstack_observe(s, &pkt);
 }
 
 
@@ -261,6 +271,9 @@ int sipstack_alloc(struct sipstack **sp, struct pbx *pbx)
 		goto out;
 
 	err = sipsess_listen(&s->sock, s->sip, 1024, connect_handler, s);
+	if (!err && sipraw_alloc(&s->raw, s, s->sip, &pbx->set.sip_addr,
+				 pbx->set.user_agent))
+		log_warn("sip: malformed UDP requests will not be answered");
 
  out:
 	if (err)

@@ -4,6 +4,7 @@
  * every call leg lives on.
  */
 
+struct pbx;
 struct sipstack;
 struct sip;
 struct sipsess_sock;
