@@ -9,7 +9,7 @@ import sys
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from harness import *  # noqa: E402,F401
-from lunatest.catalog import CONFIG, Lab, entries  # noqa: E402
+from lunatest.catalog import Lab, config, entries  # noqa: E402
 
 net = Net(82)         # 127.S.82.10-19
 
@@ -24,7 +24,7 @@ def check_entry(t, e, res):
 
 with Tap(timeout=90) as t:
     t.require_pbx()
-    pbx = Pbx(CONFIG % net.pbx_rtp, listen="%s:5070" % net.ip(0))
+    pbx = Pbx(config(net), listen="%s:5070" % net.ip(0))
     t.ok(pbx.alive(), "lunapbx started (%s)" % pbx.sip)
     lab = Lab(net, pbx)
     for e in entries("register") + entries("request"):

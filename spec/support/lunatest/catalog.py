@@ -4,7 +4,7 @@ person would) and what the PBX must answer.  The e2e tests 82_* and 83_*
 run every entry; docs/tools/walkthrough.py runs them with the SIP trace on
 and writes docs/sip-walkthrough.md from what the PBX really sent.
 
-    lab = Lab(net, pbx)          # the PBX runs CONFIG % net.pbx_rtp
+    lab = Lab(net, pbx)          # the PBX runs config(net)
     lab.setup()                  # the callee (chhinyleboss) registers
     for e in entries("request"):
         res = e.run(lab)
@@ -18,14 +18,14 @@ from .sipmsg import SipMsg
 from .sipp import SDP, Sipp
 
 # The seed lab's names: amine (100) calls chhinyleboss (900).
-CONFIG = """\
+_CONFIG = """\
 local pbx = require "lunapbx"
-pbx.settings { realm = "lunapbx", rtp_ports = "%s" }
+pbx.settings { realm = "lunapbx", rtp_ports = "%(rtp)s" }
 pbx.endpoint "amine"        { secret = "test",     context = "internal", callerid = '"Amine" <100>' }
 pbx.endpoint "chhinyleboss" { secret = "vitrygtr", context = "internal", callerid = '"Chhiny" <900>' }
 pbx.endpoint "carol"        { secret = "carolpw",  context = "internal" }  -- never registers
 pbx.endpoint "dave"         { secret = "davepw",   context = "internal" }  -- registers, then dies
-pbx.context "internal" {
+%(peer)spbx.context "internal" {
   ["100"] = function(call) call:dial("amine", { timeout = 20 }) end,
   ["900"] = function(call) call:dial("chhinyleboss", { timeout = 20 }) end,
   ["901"] = function(call) call:dial("chhinyleboss", { timeout = 2 }) end,
@@ -33,8 +33,26 @@ pbx.context "internal" {
   ["400"] = function(call) call:dial("dave", { timeout = 60 }) end,
   ["500"] = function(call) error("boom") end,
   ["600"] = function(call) end,   -- returns without answering
-}
+%(trunk)s}
 """
+
+# A trunk whose server is down (nothing answers at its address): needs the
+# trunks (pbx.peer, call:dial{ trunk = ... }) of branch h/trunks.
+_PEER = 'pbx.peer "provider" { host = "%s", port = 5099, qualify = 200 }\n'
+_TRUNK = """\
+  ["_0."] = function(call, exten)
+    local st, code = call:dial { trunk = "provider", number = exten, timeout = 20 }
+    pbx.log("info", "trunk dial: %s %d", st, code)
+  end,
+"""
+
+
+def config(net, trunk_host=None):
+    """The catalog's configuration on this file's addresses; with a dead
+    trunk peer at trunk_host when given."""
+    return _CONFIG % {"rtp": net.pbx_rtp, "peer": _PEER % trunk_host if trunk_host else "",
+                      "trunk": _TRUNK if trunk_host else ""}
+
 
 CALLER = ("amine", "test")
 CALLEE = ("chhinyleboss", "vitrygtr")
@@ -272,6 +290,16 @@ def _cancel(lab, e):
     return res
 
 
+def _trunk_down(lab, e):
+    t0 = time.time()
+    res = Result(lab.caller("uac_reject.xml", "0123456789", e.key, code=480).run(), 480)
+    took = time.time() - t0
+    res.checks.append((took < 5, "at once, not after 32 s of retransmissions (%.1f s)" % took,
+                       None))
+    res.checks.append(_log_check(lab, r"trunk dial: CHANUNAVAIL", "call:dial says CHANUNAVAIL"))
+    return res
+
+
 def _dead_phone(lab, e):
     """Started early (it takes 32 s); finish() gives the Result."""
     return lab.caller("uac_reject.xml", "400", e.key, code=408, timeout=50,
@@ -366,6 +394,13 @@ ENTRIES = [
           "softphone). The PBX's INVITE is retransmitted for 32 s (RFC 3261 timer B), then the "
           "caller gets 408.", "sipp register.xml as dave, then nothing; call 400",
           lambda lab, e: _dead_phone(lab, e), background=True),
+    Entry("trunk-down", "trunk", "Trunk down", "trunk hors service",
+          480, "Temporarily Unavailable",
+          "The provider's server stops answering. With qualify on its peer, the OPTIONS "
+          "keep-alives go unanswered and the peer is marked unreachable; a call over it then "
+          "fails at once (DIALSTATUS CHANUNAVAIL) instead of retransmitting into the void for "
+          "32 s and ending in 408.", "pbx.peer with qualify, nothing at its address; call 0...",
+          _trunk_down),
     # -- requests the PBX refuses before anything else -------------------------
     Entry("malformed", "request", "Malformed request", "requête mal formée",
           400, "Bad Request",
