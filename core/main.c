@@ -15,12 +15,14 @@
 #include "pbx.h"
 #include "reload.h"
 #include "console/console.h"
+#include "capture/capture.h"
 #include "lua/runtime.h"
 #include "sip/auth.h"
 #include "sip/endpoint.h"
 #include "sip/registrar.h"
 #include "sip/sipstack.h"
 #include "sip/trunk.h"
+#include "sip/siptrace.h"
 
 struct pbx *pbx_instance;
 
@@ -31,7 +33,8 @@ static struct tmr signal_tmr;
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: lunapbx -c FILE [--listen ADDR:PORT] [--state DIR] [-v]\n"
+		"usage: lunapbx -c FILE [--listen ADDR:PORT] [--state DIR]"
+		" [--sip-trace] [--capture NAME] [-v]\n"
 		"       lunapbx -r [--state DIR] [-x CODE | -f]\n"
 		"\n"
 		"  -c, --config FILE     Lua configuration and dialplan\n"
@@ -39,6 +42,10 @@ static void usage(FILE *f)
 		" the config)\n"
 		"  -s, --state DIR       sockets, databases, recordings"
 		" (default ./state)\n"
+		"  -t, --sip-trace       print every SIP message in and out\n"
+		"  -w, --capture NAME    write SIP (and the RTP of every call)"
+		" to\n"
+		"                        DIR/captures/NAME, a pcap file\n"
 		"  -v, --verbose         debug logging\n"
 		"  -r, --remote          a Lua console on the PBX running on"
 		" the state folder\n"
@@ -197,6 +204,7 @@ static void shutdown_pbx(struct pbx *pbx)
 	pbx->lua = mem_deref(pbx->lua);
 	pbx->endpoints = mem_deref(pbx->endpoints);
 	pbx->auth = mem_deref(pbx->auth);
+	pbx->capture = mem_deref(pbx->capture);
 }
 
 
@@ -206,6 +214,8 @@ int main(int argc, char *argv[])
 		{ "config",  required_argument, NULL, 'c' },
 		{ "listen",  required_argument, NULL, 'l' },
 		{ "state",   required_argument, NULL, 's' },
+		{ "sip-trace", no_argument,     NULL, 't' },
+		{ "capture", required_argument, NULL, 'w' },
 		{ "verbose", no_argument,       NULL, 'v' },
 		{ "remote",  no_argument,       NULL, 'r' },
 		{ "exec",    required_argument, NULL, 'x' },
@@ -215,16 +225,18 @@ int main(int argc, char *argv[])
 	};
 	static struct pbx pbx;
 	const char *config = NULL, *listen = NULL, *state = "state";
-	const char *code = NULL;
+	const char *code = NULL, *capture = NULL;
 	bool remote = false, follow = false;
 	int c, err;
 
-	while ((c = getopt_long(argc, argv, "c:l:s:vrx:fh", longopts, NULL))
+	while ((c = getopt_long(argc, argv, "c:l:s:tw:vrx:fh", longopts, NULL))
 	       != -1) {
 		switch (c) {
 		case 'c': config = optarg; break;
 		case 'l': listen = optarg; break;
 		case 's': state = optarg; break;
+		case 't': siptrace_enable(true); break;
+		case 'w': capture = optarg; break;
 		case 'v': log_set_level(LOG_DEBUG); break;
 		case 'r': remote = true; break;
 		case 'x': code = optarg; break;
@@ -255,6 +267,12 @@ int main(int argc, char *argv[])
 	err  = str_dup(&pbx.config_path, config);
 	err |= str_dup(&pbx.state_dir, state);
 	err |= find_lib_dir(&pbx);
+	err |= capture_alloc(&pbx.capture, state);
+	if (!err && capture && capture_start(pbx.capture, capture, true)) {
+		log_error("--capture: cannot write %s/captures/%s (a plain"
+			  " file name is needed)", state, capture);
+		err = EINVAL;
+	}
 	if (!err)
 		err = luart_alloc(&pbx.lua, &pbx);
 	if (!err)

@@ -7,6 +7,7 @@
 
 struct auth;
 struct console;
+struct capture;
 struct endpoint_table;
 struct luart;
 struct registrar;
@@ -34,6 +35,7 @@ struct pbx {
 	struct trunks *trunks;              /**< registrations, peers   */
 	struct luart *lua;
 	struct console *console;            /**< lunapbx -r             */
+	struct capture *capture;            /**< pcap capture (off: no file) */
 	struct list calls;                  /**< struct call            */
 	uint64_t call_seq;                  /**< call id counter        */
 	char *config_path;

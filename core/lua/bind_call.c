@@ -36,6 +36,13 @@ static struct call *check_call(lua_State *L)
 }
 
 
+/** The call at argument 1 of a method, for other binding files. */
+struct call *luart_check_call(lua_State *L)
+{
+	return check_call(L);
+}
+
+
 /* Waiting methods run in the call's own coroutine, which they suspend. */
 static struct call *check_own_call(lua_State *L, const char *what)
 {

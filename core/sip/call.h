@@ -60,6 +60,7 @@ int  dial_fork(struct call *call, const struct dial_route *rt,
 int  call_sleep(struct call *call, uint32_t ms);
 void call_script_done(struct call *call, bool failed);
 int  call_add_header(struct call *call, const char *name, const char *value);
+void call_set_capture(struct call *call, bool on);
 
 uint64_t call_id(const struct call *call);
 enum call_state call_state(const struct call *call);

@@ -481,6 +481,7 @@ int call_dial(struct call *call, const char **targets, size_t n,
 		dial_abort(call, DIAL_CONGESTION, 503);
 		return 0;
 	}
+	stream_tap(call->fork_stream, call->capture);
 
 	for (size_t i = 0; i < n; i++) {
 		int k = trunk_dial(call->pbx->trunks, call, targets[i], opts);

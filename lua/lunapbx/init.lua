@@ -121,6 +121,10 @@ pbx.sleep = core.sleep
 pbx.now = core.now
 --- pbx.trace(on): SIP trace to the log.
 pbx.trace = core.trace
+--- pbx.capture{ file = "x.pcap", rtp = true }: pcap capture under
+-- <state>/captures/; pbx.capture(false) stops it, pbx.capture() says which
+-- file is being written.  call:capture() adds one call's RTP.
+pbx.capture = core.capture
 
 --- pbx.match(context, exten): the function that would run, and where.
 function pbx.match(context, exten)
