@@ -35,6 +35,18 @@ static struct call *check_call(lua_State *L)
 }
 
 
+/** The call object at @a idx, still live: for the other binding files. */
+struct call *luart_check_call(lua_State *L, int idx)
+{
+	struct call_ud *ud = luaL_checkudata(L, idx, CALL_MT);
+
+	if (!ud->call)
+		luaL_error(L, "this call has ended");
+
+	return ud->call;
+}
+
+
 /* Waiting methods run in the call's own coroutine, which they suspend. */
 static struct call *check_own_call(lua_State *L, const char *what)
 {

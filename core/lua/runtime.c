@@ -191,6 +191,7 @@ int luart_alloc(struct luart **rtp, struct pbx *pbx)
 	*(struct script **)lua_getextraspace(rt->L) = NULL;
 	luaL_openlibs(rt->L);
 	luart_open_call(rt->L);
+	luart_open_stats(rt->L);
 	build_base(rt->L, rt);
 
 	*rtp = rt;

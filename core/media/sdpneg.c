@@ -425,6 +425,54 @@ static int video_copy(struct sdpneg *n, const struct sdpneg *src,
 }
 
 
+static const struct sdp_format *agreed_match(const struct sdp_media *m,
+					     const struct sdp_format *fmt)
+{
+	struct le *le = list_head(sdp_media_format_lst(m, true));
+
+	for (; le; le = le->next) {
+		const struct sdp_format *lfmt = le->data;
+
+		if (lfmt->sup && format_same(lfmt, fmt))
+			return lfmt;
+	}
+
+	return NULL;
+}
+
+
+/**
+ * Keep on @a n only the video formats @a other agreed with its far end.
+ * Returns true when a format @a n had agreed to went (its far end must be
+ * told: a re-offer).
+ */
+bool sdpneg_video_restrict(struct sdpneg *n, const struct sdpneg *other)
+{
+	struct le *le;
+	bool changed = false;
+
+	if (!n || !other)
+		return false;
+
+	le = list_head(sdp_media_format_lst(n->video, true));
+	while (le) {
+		struct sdp_format *fmt = le->data;
+
+		le = le->next;
+		if (agreed_match(other->video, fmt))
+			continue;
+
+		changed |= fmt->sup;
+		mem_deref(fmt);
+	}
+
+	if (!local_video_formats(n))
+		sdpneg_video_off(n);
+
+	return changed;
+}
+
+
 /** Offer on @a n the video @a src's far end offered (or answered). */
 int sdpneg_video_offer(struct sdpneg *n, const struct sdpneg *src)
 {

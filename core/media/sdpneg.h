@@ -34,6 +34,7 @@ bool sdpneg_video_active(const struct sdpneg *n);
 int  sdpneg_video_offer(struct sdpneg *n, const struct sdpneg *src);
 int  sdpneg_video_answer(struct sdpneg *n, const struct sdpneg *accepted);
 void sdpneg_video_off(struct sdpneg *n);
+bool sdpneg_video_restrict(struct sdpneg *n, const struct sdpneg *other);
 size_t sdpneg_video_pt_map(const struct sdpneg *x, const struct sdpneg *y,
 			   uint8_t (*pairs)[2], size_t max);
 int  sdpneg_video_print(struct re_printf *pf, const struct sdpneg *n);

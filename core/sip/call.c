@@ -26,11 +26,13 @@ static void call_destructor(void *arg)
 
 	list_unlink(&call->le);
 	tmr_cancel(&call->wait_tmr);
+	legstats_leg_end(call, &call->a);
 	dial_free(call);
 	mem_deref(call->st);
 	mem_deref(call->a.sess);
 	mem_deref(call->a.sdp);
 	mem_deref(call->a.stream);
+	mem_deref(call->a.vstream);
 	mem_deref(call->invite);
 	mem_deref(call->ep);
 	mem_deref(call->context);
@@ -38,6 +40,7 @@ static void call_destructor(void *arg)
 	mem_deref(call->cid_num);
 	mem_deref(call->cid_name);
 	mem_deref(call->xhdrs);
+	mem_deref(call->callee_stats);
 }
 
 
@@ -81,6 +84,8 @@ int leg_media_alloc(struct call *call, struct leg *leg)
 
 	if (sdpneg_remote_addr(leg->sdp, &rtp, &rtcp))
 		stream_set_remote(leg->stream, &rtp, &rtcp);
+	if (sdpneg_rtcp_mux(leg->sdp, false))
+		stream_set_mux(leg->stream);
 
 	return 0;
 }
@@ -109,6 +114,7 @@ void leg_close(struct leg *leg)
 	leg->sess = mem_deref(leg->sess);   /* BYE, or CANCEL if ringing */
 	if (leg->stream)
 		stream_unbridge(leg->stream);
+	stream_unbridge(leg->vstream);
 }
 
 
@@ -118,6 +124,7 @@ static void caller_gone(struct call *call)
 	call->a.closed = true;
 	if (call->a.stream)
 		stream_unbridge(call->a.stream);
+	stream_unbridge(call->a.vstream);
 
 	switch (call->wait) {
 
@@ -165,6 +172,7 @@ static int a_offer_handler(struct mbuf **descp, const struct sip_msg *msg,
 
 	if (a->stream)
 		(void)leg_media_alloc(call, a);
+	video_offer_in(call, a);
 
 	err = sdpneg_encode(a->sdp, false, descp);
 	if (err)
@@ -181,7 +189,12 @@ static int a_answer_handler(const struct sip_msg *msg, void *arg)
 {
 	struct call *call = arg;
 
-	(void)sdpneg_decode(call->a.sdp, msg->mb, false);
+	if (sdpneg_decode(call->a.sdp, msg->mb, false))
+		return 0;
+
+	if (call->a.stream)
+		(void)leg_media_alloc(call, &call->a);
+	video_answer_in(call, &call->a);
 
 	return 0;
 }
