@@ -442,7 +442,8 @@ static const struct sdp_format *agreed_match(const struct sdp_media *m,
 
 
 /**
- * Keep on @a n only the video formats @a other agreed with its far end.
+ * Keep on @a n only the video formats @a other agreed with its far end
+ * (none when its far end refused video).
  * Returns true when a format @a n had agreed to went (its far end must be
  * told: a re-offer).
  */
@@ -459,7 +460,7 @@ bool sdpneg_video_restrict(struct sdpneg *n, const struct sdpneg *other)
 		struct sdp_format *fmt = le->data;
 
 		le = le->next;
-		if (agreed_match(other->video, fmt))
+		if (sdpneg_video_active(other) && agreed_match(other->video, fmt))
 			continue;
 
 		changed |= fmt->sup;

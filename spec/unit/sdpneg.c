@@ -484,6 +484,60 @@ static void test_video_refused(void)
 }
 
 
+/* A caller's video accepted as offered (a re-INVITE: the callee not asked
+ * yet), then narrowed to what the callee answers: re-offered when that
+ * takes a format away, with port 0 when the callee refuses video. */
+static const struct narrow_case {
+	const char *name;
+	const char *callee_answer;
+	bool exp_changed;
+	const char *exp_reoffer;    /* our next offer to the caller */
+} narrow_cases[] = {
+	{"the callee accepts both: nothing to tell the caller",
+	 AUDIO "m=video 5002 RTP/AVP 96 97\r\na=rtpmap:96 VP8/90000\r\n"
+	 "a=rtpmap:97 H264/90000\r\n", false,
+	 "m=audio 10000 RTP/AVP 0 101 | m=video 10002 RTP/AVP 96 97"},
+	{"the callee accepts VP8 only: the caller is re-offered VP8",
+	 AUDIO "m=video 5002 RTP/AVP 96\r\na=rtpmap:96 VP8/90000\r\n", true,
+	 "m=audio 10000 RTP/AVP 0 101 | m=video 10002 RTP/AVP 96"},
+	{"the callee refuses video: the caller is re-offered port 0",
+	 AUDIO "m=video 0 RTP/AVP 96\r\n", true,
+	 "m=audio 10000 RTP/AVP 0 101 | m=video 0 RTP/AVP 0"},
+};
+
+
+static void test_narrow(const struct narrow_case *c)
+{
+	static const uint8_t allow[] = ULAW_ALAW;
+	struct sdpneg *a = NULL, *b = NULL;
+	char sdp[2048], got[256];
+	struct sa laddr;
+	int err;
+
+	err = leg_offered(&a, allow, AUDIO VOFFER);
+	err |= sa_set_str(&laddr, "198.51.100.1", 0);
+	err |= sdpneg_alloc(&b, &laddr, LPORT, allow);
+	sdpneg_set_vport(a, LPORT + 2);
+	sdpneg_set_vport(b, LPORT + 2);
+	sdpneg_keep_only(a, CODEC_PCMU);
+	err |= sdpneg_video_answer(a, NULL);
+	err |= sdpneg_video_offer(b, a);
+	our_sdp(b, true, sdp, sizeof(sdp));    /* the offer goes out */
+	err |= feed(b, c->callee_answer, false);
+	if (!is_int(err, 0, "caller's video accepted, callee answered"))
+		goto out;
+
+	is_int(sdpneg_video_restrict(a, b), c->exp_changed, c->name);
+	our_sdp(a, true, sdp, sizeof(sdp));
+	m_lines(sdp, got, sizeof(got));
+	is_str(got, c->exp_reoffer, "  our next offer to the caller");
+	is_int(sdpneg_video_restrict(a, b), false, "  a second time: no change");
+ out:
+	mem_deref(a);
+	mem_deref(b);
+}
+
+
 /* (o) RTCP on the RTP port (RFC 5761) */
 
 static void test_rtcp_mux(void)
@@ -534,6 +588,7 @@ int main(void)
 
 	EACH(answer_cases, test_answer, name);
 	EACH(video_cases, test_video, name);
+	EACH(narrow_cases, test_narrow, name);
 
 	leak_begin(&lc);
 	test_video_reoffer();
