@@ -450,11 +450,12 @@ static const struct sdp_format *agreed_match(const struct sdp_media *m,
 bool sdpneg_video_restrict(struct sdpneg *n, const struct sdpneg *other)
 {
 	struct le *le;
-	bool changed = false;
+	bool changed = false, active;
 
 	if (!n || !other)
 		return false;
 
+	active = sdpneg_video_active(n);
 	le = list_head(sdp_media_format_lst(n->video, true));
 	while (le) {
 		struct sdp_format *fmt = le->data;
@@ -463,7 +464,7 @@ bool sdpneg_video_restrict(struct sdpneg *n, const struct sdpneg *other)
 		if (sdpneg_video_active(other) && agreed_match(other->video, fmt))
 			continue;
 
-		changed |= fmt->sup;
+		changed |= active && fmt->sup;
 		mem_deref(fmt);
 	}
 

@@ -532,6 +532,8 @@ static void test_narrow(const struct narrow_case *c)
 	m_lines(sdp, got, sizeof(got));
 	is_str(got, c->exp_reoffer, "  our next offer to the caller");
 	is_int(sdpneg_video_restrict(a, b), false, "  a second time: no change");
+	is_int(sdpneg_video_restrict(b, a), false,
+	       "  the callee needs no re-offer either");
  out:
 	mem_deref(a);
 	mem_deref(b);
