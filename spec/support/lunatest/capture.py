@@ -58,8 +58,10 @@ class Capture:
         bpf = "udp and (%s)" % " or ".join("host %s" % h for h in hosts)
         self.proc = spawn(["tshark", "-q", "-n", "-i", "lo", "-f", bpf, "-F", "pcap",
                            "-w", self.path], self.log_path)
-        if not wait_until(lambda: "Capturing on" in read_text(self.log_path)
-                          or self.proc.poll() is not None, ready_timeout, 0.1):
+        # tshark says "Capturing on" before dumpcap captures; "Capture
+        # started" comes when packets are really being written
+        if not wait_until(lambda: "Capture started" in read_text(self.log_path)
+                          or self.proc.poll() is not None, ready_timeout, 0.05):
             raise RuntimeError("tshark not capturing after %ss: %s"
                                % (ready_timeout, read_text(self.log_path)))
         if self.proc.poll() is not None:
