@@ -40,10 +40,12 @@ def _json_lines(path):
 class Relay:
     """build/bench/relay: echo (-e) or forward (-t) mode."""
 
-    def __init__(self, listen, to=None, name="relay"):
+    def __init__(self, listen, to=None, name="relay", interval_ms=None):
         self.dir = workdir(name)
         self.out = os.path.join(self.dir, "relay.log")
         argv = [RELAY, "-l", listen] + (["-t", to] if to else ["-e"])
+        if interval_ms:
+            argv += ["-i", str(interval_ms)]
         self.proc = spawn(argv, self.out, cwd=self.dir)
         proc.wait_until(lambda: _json_lines(self.out) or self.proc.poll() is not None, 3)
         if self.proc.poll() is not None:
@@ -149,7 +151,7 @@ class MediaRun:
         self.pbx = BenchPbx(self.addr)
         if self.kind == "bridged":
             if self.with_rtp:
-                self.echo = Relay(self.echo_addr, name="echo")
+                self.echo = Relay(self.echo_addr, name="echo", interval_ms=1)
             register_uas(self.pbx, self.addr)
             ip, port = self.echo_addr.split(":")
             self.callee = Callee(self.addr, "uas_hold.xml",
