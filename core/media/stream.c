@@ -9,6 +9,7 @@
 #include <string.h>
 #include <re.h>
 #include "media/codec.h"
+#include "media/rtpring.h"
 #include "media/rtpstat.h"
 #include "media/stream.h"
 
@@ -42,6 +43,7 @@ struct stream {
 	struct tmr report_tmr;
 	char cname[64];
 	bool tapped;            /* its packets go to the capture tap */
+	uint32_t ring;          /* read through io_uring while bridged */
 };
 
 /* Packet capture (pcap): the tap sees the packets of tapped streams, or
@@ -210,7 +212,7 @@ static void rtp_recv(const struct sa *src, struct mbuf *mb, void *arg)
 		codec_transcode(m->from, m->to, p + hlen, len - hlen);
 	p[1] = (uint8_t)((p[1] & 0x80) | m->tx_pt);
 
-	if (0 == udp_send(peer->rtp_us, &peer->rtp_raddr, mb)) {
+	if (0 == rtpring_send(peer->rtp_us, &peer->rtp_raddr, mb)) {
 		++peer->st.pub.tx_packets;
 		peer->st.pub.tx_bytes += len;
 		TAP(peer, true, peer->rtp_us, &peer->rtp_raddr, mb);
@@ -345,6 +347,8 @@ void stream_bridge(struct stream *a, struct stream *b)
 	stream_unbridge(b);
 	a->peer = b;
 	b->peer = a;
+	(void)rtpring_attach(a->rtp_us, rtp_recv, a, &a->ring);
+	(void)rtpring_attach(b->rtp_us, rtp_recv, b, &b->ring);
 }
 
 
@@ -353,6 +357,8 @@ void stream_unbridge(struct stream *s)
 	if (!s || !s->peer)
 		return;
 
+	rtpring_detach(&s->peer->ring, s->peer->rtp_us);
+	rtpring_detach(&s->ring, s->rtp_us);
 	s->peer->peer = NULL;
 	s->peer = NULL;
 }

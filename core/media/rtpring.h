@@ -1,0 +1,23 @@
+/**
+ * @file rtpring.h  The RTP of bridged streams through one io_uring.
+ *
+ * A bridged call moves 100 packets a second each way, one per socket per
+ * 20 ms: read one at a time, each costs its own recvfrom() and sendto().
+ * Attached here, a socket's packets arrive by a multishot receive into
+ * buffers the kernel picks, and the sends they cause go out together:
+ * one io_uring_enter() for all the packets of all sockets ready at once.
+ *
+ * Without io_uring (old kernel, seccomp, LUNAPBX_RTPRING=0) attaching
+ * fails and the socket stays with libre, one system call per packet.
+ */
+
+struct udp_sock;
+struct sa;
+struct mbuf;
+
+int  rtpring_attach(struct udp_sock *us, udp_recv_h *h, void *arg,
+		    uint32_t *idp);
+void rtpring_detach(uint32_t *idp, struct udp_sock *us);
+int  rtpring_send(struct udp_sock *us, const struct sa *dst,
+		  struct mbuf *mb);
+void rtpring_close(void);

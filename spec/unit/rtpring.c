@@ -1,0 +1,163 @@
+/**
+ * @file rtpring.c  Spec of the io_uring path of bridged RTP
+ * (core/media/rtpring.c): packets of an attached socket reach its
+ * handler as libre's reading would hand them, the handler's sends go out,
+ * and a detached socket is libre's again.  Real UDP sockets on loopback,
+ * under libre's own re_main().
+ */
+#include <string.h>
+#include <re.h>
+#include "pbx.h"
+#include "media/rtpring.h"
+#include "tap.h"
+
+struct pbx *pbx_instance;  /* core/main.c's, which is not linked in */
+
+enum { N = 50 };
+
+/* in (attached) -> handler -> rtpring_send() from out -> sink */
+static struct udp_sock *in, *out, *sink, *client;
+static struct sa in_addr, sink_addr, client_addr;
+static unsigned got_in, got_libre, got_sink, bad_src;
+static uint8_t last[64];
+static size_t last_len;
+static struct tmr stop;
+
+
+static void done(void *arg)
+{
+	(void)arg;
+	re_cancel();
+}
+
+
+static void in_ring(const struct sa *src, struct mbuf *mb, void *arg)
+{
+	(void)arg;
+	++got_in;
+	if (!sa_cmp(src, &client_addr, SA_ALL))
+		++bad_src;
+	(void)rtpring_send(out, &sink_addr, mb);
+}
+
+
+static void in_libre(const struct sa *src, struct mbuf *mb, void *arg)
+{
+	(void)src; (void)mb; (void)arg;
+	++got_libre;
+}
+
+
+static void sink_recv(const struct sa *src, struct mbuf *mb, void *arg)
+{
+	(void)src; (void)arg;
+	++got_sink;
+	last_len = mbuf_get_left(mb) < sizeof(last) ? mbuf_get_left(mb) : 0;
+	memcpy(last, mbuf_buf(mb), last_len);
+	if (got_sink == N)
+		re_cancel();
+}
+
+
+static void blast(unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct mbuf *mb = mbuf_alloc(32);
+
+		(void)mbuf_printf(mb, "packet %u", i);
+		mb->pos = 0;
+		(void)udp_send(client, &in_addr, mb);
+		mem_deref(mb);
+	}
+}
+
+
+static void run(uint64_t ms)
+{
+	tmr_start(&stop, ms, done, NULL);
+	(void)re_main(NULL);
+	tmr_cancel(&stop);
+}
+
+
+static int sockets(void)
+{
+	struct sa any;
+	int err;
+
+	(void)sa_set_str(&any, "127.0.0.1", 0);
+	err  = udp_listen(&in, &any, in_libre, NULL);
+	err |= udp_listen(&out, &any, NULL, NULL);
+	err |= udp_listen(&sink, &any, sink_recv, NULL);
+	err |= udp_listen(&client, &any, NULL, NULL);
+	if (err)
+		return err;
+	err  = udp_local_get(in, &in_addr);
+	err |= udp_local_get(sink, &sink_addr);
+	err |= udp_local_get(client, &client_addr);
+	return err;
+}
+
+
+int main(void)
+{
+	struct leakcheck lc;
+	uint32_t id = 0;
+	int err;
+
+	if (libre_init())
+		return 255;
+	tmr_init(&stop);
+
+	if (sockets()) {
+		ok(false, "four UDP sockets on 127.0.0.1");
+		return done_testing();
+	}
+
+	err = rtpring_attach(in, in_ring, NULL, &id);
+	if (err) {
+		/* no io_uring here (old kernel, seccomp): nothing to check */
+		ok(err == ENOTSUP || err == ENOSYS || err == EPERM,
+		   "without io_uring attaching says so (%s)", strerror(err));
+		ok(id == 0, "... and leaves the socket to libre");
+		goto out;
+	}
+	ok(id != 0, "a socket is attached to the ring");
+
+	/* the first round makes the ring's one reusable packet buffer */
+	blast(1);
+	run(300);
+	got_in = got_sink = 0;
+
+	leak_begin(&lc);
+	blast(N);
+	run(2000);
+	is_int(got_in, N, "every packet reached the ring's handler");
+	is_int(got_libre, 0, "... and none libre's own reading");
+	is_int(bad_src, 0, "... each with the sender's address");
+	is_int(got_sink, N, "the handler's sends all went out");
+	is_str((char *)last, "packet 49", "... as they were");
+
+	rtpring_detach(&id, in);
+	ok(id == 0, "detached");
+	got_in = got_libre = 0;
+	blast(5);
+	tmr_start(&stop, 300, done, NULL);
+	(void)re_main(NULL);
+	is_int(got_libre, 5, "a detached socket is read by libre again");
+	is_int(got_in, 0, "... and nothing reaches the ring's handler");
+
+	ok(rtpring_send(out, NULL, NULL) != 0, "a send with nothing to send"
+	   " fails");
+	leak_end(&lc, "ring rounds");
+
+ out:
+	mem_deref(in);
+	mem_deref(out);
+	mem_deref(sink);
+	mem_deref(client);
+	rtpring_close();
+	libre_close();
+
+	return done_testing();
+}
