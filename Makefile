@@ -49,7 +49,7 @@ $(BUILD)/%.o: %.c $(STAMP_DEPS) $(wildcard core/*.h core/*/*.h)
 $(BUILD)/lunapbx: $(BUILD)/core/main.o $(CORE_OBJ)
 	$(CC) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/spec/unit/%.t: spec/unit/%.c $(CORE_OBJ) spec/support/tap.h
+$(BUILD)/spec/unit/%.t: spec/unit/%.c $(CORE_OBJ) spec/support/tap.h spec/support/audio.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Ispec/support -o $@ $< $(CORE_OBJ) $(LDLIBS)
 
