@@ -18,6 +18,7 @@ struct pbx_settings {
 	uint16_t rtp_min, rtp_max;
 	char guest_context[64];    /**< "" = unauthenticated calls refused */
 	char user_agent[64];
+	char sounds_dir[256];      /**< "" = <lua dir>/../sounds      */
 };
 
 struct pbx {

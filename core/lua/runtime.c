@@ -165,6 +165,7 @@ static void build_base(lua_State *L, struct luart *rt)
 	lua_setfield(L, -2, "print");
 
 	luart_open_core(L, rt);                       /* base._core */
+	luart_open_media(L);            /* its media functions, call methods */
 	lua_setfield(L, -2, "_core");
 
 	lua_setfield(L, LUA_REGISTRYINDEX, "lunapbx.base");
@@ -471,6 +472,10 @@ int luart_call_start(struct luart *rt, struct call *call)
 	lua_getfield(sc->co, -1, "handler");
 	lua_remove(sc->co, -2);
 	luart_push_call(sc->co, call);
+	lua_rawgeti(sc->co, LUA_REGISTRYINDEX, rt->gen_ref);
+	lua_getfield(sc->co, -1, "call_methods");   /* written in Lua */
+	lua_setiuservalue(sc->co, -3, 2);
+	lua_pop(sc->co, 1);
 	call_set_script(call, sc);
 
 	script_resume(sc, 1);

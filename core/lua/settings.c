@@ -9,6 +9,7 @@
 #include "pbx.h"
 #include "lua/settings.h"
 #include "media/codec.h"
+#include "media/dtmf.h"
 #include "sip/endpoint.h"
 #include "sip/registrar.h"
 
@@ -94,6 +95,24 @@ static int set_codecs(lua_State *L, int t, struct endpoint *ep, char *errbuf,
 }
 
 
+static int set_dtmf(lua_State *L, int t, struct endpoint *ep, char *errbuf,
+		    size_t errsz)
+{
+	const char *s = opt_string(L, t, "dtmf");
+	enum dtmf_mode mode = DTMF_AUTO;
+
+	if (s && dtmf_mode_parse(s, &mode)) {
+		re_snprintf(errbuf, errsz, "endpoint '%s': dtmf = '%s': use"
+			    " \"auto\", \"rfc4733\", \"info\" or"
+			    " \"inband\"", ep->name, s);
+		return EINVAL;
+	}
+	ep->dtmf = (uint8_t)mode;
+
+	return 0;
+}
+
+
 static int endpoint_from_lua(lua_State *L, int t, struct endpoint **epp,
 			     char *errbuf, size_t errsz)
 {
@@ -113,6 +132,8 @@ static int endpoint_from_lua(lua_State *L, int t, struct endpoint **epp,
 				       &ep->cid_name, &ep->cid_num);
 	if (!err)
 		err = set_codecs(L, t, ep, errbuf, errsz);
+	if (!err)
+		err = set_dtmf(L, t, ep, errbuf, errsz);
 
 	if (err)
 		mem_deref(ep);
@@ -185,6 +206,8 @@ static int read_settings(lua_State *L, int t, struct pbx_settings *set,
 		str_ncpy(set->realm, s, sizeof(set->realm));
 	if ((s = opt_string(L, t, "guest_context")))
 		str_ncpy(set->guest_context, s, sizeof(set->guest_context));
+	if ((s = opt_string(L, t, "sounds")))
+		str_ncpy(set->sounds_dir, s, sizeof(set->sounds_dir));
 
 	if (initial && (s = opt_string(L, t, "listen")) &&
 	    sa_decode(&set->sip_addr, s, strlen(s))) {

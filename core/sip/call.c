@@ -12,6 +12,7 @@
 #include "media/stream.h"
 #include "sip/call.h"
 #include "sip/call_priv.h"
+#include "sip/callmedia.h"
 #include "sip/endpoint.h"
 #include "sip/sipstack.h"
 
@@ -27,6 +28,7 @@ static void call_destructor(void *arg)
 	list_unlink(&call->le);
 	tmr_cancel(&call->wait_tmr);
 	dial_free(call);
+	mem_deref(call->media);
 	mem_deref(call->st);
 	mem_deref(call->a.sess);
 	mem_deref(call->a.sdp);
@@ -132,6 +134,8 @@ static void caller_gone(struct call *call)
 	default:
 		break;
 	}
+
+	callmedia_caller_gone(call);   /* ends a media wait, keeps a recording */
 }
 
 
@@ -232,7 +236,8 @@ int call_reply(struct call *call, uint16_t scode, const char *reason,
 			      call->invite, scode, reason, "lunapbx",
 			      "application/sdp", desc, NULL, NULL, false,
 			      a_offer_handler, a_answer_handler,
-			      a_estab_handler, NULL, NULL, a_close_handler,
+			      a_estab_handler, callmedia_info, NULL,
+			      a_close_handler,
 			      call, "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS,"
 			      " INFO\r\n");
 }
@@ -388,6 +393,8 @@ int call_reply_sdp(struct call *call, uint16_t scode, const char *reason,
 
 	if (!err)
 		call->state = scode >= 200 ? CALL_ANSWERED : CALL_EARLY;
+	if (!err && own_media)
+		(void)callmedia_attach(call);   /* its digits, our prompts */
 
 	return err;
 }

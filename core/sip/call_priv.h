@@ -48,6 +48,8 @@ struct call {
 	enum dial_status dial_status;
 	uint16_t dial_code;
 	bool ringing_sent;
+
+	struct callmedia *media;   /**< PBX-terminated media (callmedia.c) */
 };
 
 int  call_reply(struct call *call, uint16_t scode, const char *reason,

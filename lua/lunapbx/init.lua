@@ -14,6 +14,7 @@
 -- this module, so what one generation declares never leaks into the next.
 
 local dialplan = require "lunapbx.dialplan"
+local media = require "lunapbx.media"
 local core = _core
 
 local pbx = {}
@@ -27,6 +28,7 @@ local state = {
 local SETTINGS = {
   realm = "string", listen = "string", media_address = "string",
   rtp_ports = "string", guest_context = "string", log_level = "string",
+  sounds = "string", language = "string", tonezone = "string",
 }
 
 --- pbx.settings { key = value, ... }: PBX-wide settings (see README).
@@ -44,6 +46,7 @@ end
 
 local ENDPOINT = {
   secret = "string", context = "string", callerid = "string", allow = "table",
+  dtmf = "string", language = "string",
 }
 
 --- pbx.endpoint "name" { secret=, context=, callerid=, allow= }
@@ -68,7 +71,7 @@ function pbx.endpoint(name)
       error(("pbx.endpoint '%s': a secret is required"):format(name), 2)
     end
     ep.context = ep.context or "default"
-    state.endpoint_names[name] = true
+    state.endpoint_names[name] = ep
     state.endpoints[#state.endpoints + 1] = ep
     return ep
   end
@@ -100,6 +103,14 @@ function pbx.match(context, exten)
   return state.dp:match(context, exten)
 end
 
+--- pbx.matchmore(context, exten): could a longer number still match?
+function pbx.matchmore(context, exten)
+  return state.dp:matchmore(context, exten)
+end
+
+--- pbx.media_stats([reset]): the media clock and the sound cache.
+pbx.media_stats = core.media_stats
+
 -- The core calls this in a new coroutine for every call.
 local function run_call(call)
   local fn, info = state.dp:match(call.context, call.exten)
@@ -110,6 +121,9 @@ local function run_call(call)
     return
   end
   call.vars.pattern = info.pattern
+  local ep = call.endpoint and state.endpoint_names[call.endpoint]
+  call.vars.language = call.vars.language or (type(ep) == "table" and ep.language)
+    or state.settings.language or "en"
   fn(call, call.exten)
 end
 
@@ -119,6 +133,7 @@ function pbx._export()
     settings = state.settings,
     endpoints = state.endpoints,
     handler = run_call,
+    call_methods = media.methods(state.settings),
   }
 end
 
