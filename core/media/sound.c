@@ -13,7 +13,8 @@
 enum {
 	MAX_SECONDS = 3600,           /* longer files are cut: 57 MB of PCM */
 	CHUNK = 160,                  /* output samples per resampling step */
-	MAX_RATIO = 12,               /* 96000 Hz */
+	MAX_RATIO = 6,                /* 48000 -> 8000 */
+	MID_RATE = 48000,             /* what other rates go through     */
 	TONE_LEVEL_SINGLE = 35,       /* % of full scale (about -9 dBFS)  */
 	TONE_LEVEL_DUAL = 22,         /* each of two frequencies          */
 };
@@ -75,8 +76,8 @@ static void destructor(void *arg)
 
 
 /* Linear interpolation from one rate to another, channels kept: only to
- * reach a rate auresamp divides exactly (44100 -> 48000, 11025 -> 16000),
- * whose low-pass filter then does the real work. */
+ * reach 48000 Hz (from 44100, 22050, 32000...), whose low-pass filter in
+ * auresamp then does the real work. */
 static int lerp(int16_t **outp, size_t *outfr, const int16_t *in,
 		size_t frames, unsigned ch, uint32_t from, uint32_t to)
 {
@@ -107,86 +108,89 @@ static int lerp(int16_t **outp, size_t *outfr, const int16_t *in,
 }
 
 
-/* From a rate auresamp supports to 8000 Hz mono. */
-static int downsample(int16_t **outp, size_t *outn, const int16_t *in,
-		      size_t frames, uint32_t rate, unsigned ch)
+/* Down by an integer ratio with auresamp (its low-pass, then every
+ * ratio-th sample); @a och 1 mixes stereo down. */
+static int decimate(int16_t **outp, size_t *outfr, const int16_t *in,
+		    size_t frames, uint32_t irate, unsigned ich, uint32_t orate,
+		    unsigned och)
 {
 	struct auresamp rs;
-	unsigned ratio = rate / SOUND_RATE;
+	unsigned ratio = irate / orate;
 	size_t total = frames / ratio, done = 0, off = 0;
 	int16_t *out;
 	int err = 0;
 
-	out = mem_alloc((total ? total : 1) * sizeof(*out), NULL);
+	out = mem_alloc((total ? total : 1) * och * sizeof(*out), NULL);
 	if (!out)
 		return ENOMEM;
 
-	if (rate == SOUND_RATE && ch == 1) {
-		memcpy(out, in, total * sizeof(*out));
+	auresamp_init(&rs);
+	if (irate == orate && ich == och) {
+		memcpy(out, in, total * och * sizeof(*out));
 		done = total;
-		goto out;
+	}
+	else {
+		err = auresamp_setup(&rs, irate, ich, orate, och);
 	}
 
-	auresamp_init(&rs);
-	err = auresamp_setup(&rs, rate, ch, SOUND_RATE, 1);
-	if (err)
-		goto out;
-
-	/* auresamp wants room for as many samples as it is given */
-	while (done < total) {
+	/* auresamp filters into its output first: room for all it is given */
+	while (!err && done < total) {
 		int16_t tmp[CHUNK * MAX_RATIO * 2];
 		size_t nfr = (size_t)CHUNK * ratio, outc = ARRAY_SIZE(tmp);
 
 		if (nfr > (total - done) * ratio)
 			nfr = (total - done) * ratio;
 
-		err = auresamp(&rs, tmp, &outc, in + off * ch, nfr * ch);
+		err = auresamp(&rs, tmp, &outc, in + off * ich, nfr * ich);
 		if (err)
 			break;
+		outc /= och;
 		if (outc > total - done)
 			outc = total - done;
-		memcpy(out + done, tmp, outc * sizeof(*tmp));
+		memcpy(out + done * och, tmp, outc * och * sizeof(*tmp));
 		done += outc;
 		off += nfr;
 	}
 
- out:
 	if (err) {
 		mem_deref(out);
 		return err;
 	}
 
 	*outp = out;
-	*outn = done;
+	*outfr = total;
 
 	return 0;
 }
 
 
-/* Any rate, mono or stereo, to 8000 Hz mono. */
+/*
+ * Any rate, mono or stereo, to 8000 Hz mono.  Of auresamp's filters the
+ * 48000 -> 8000 Hz one is flat in the voice band (its 16000 -> 8000 one
+ * loses 2 dB at 1 kHz): a 96000 Hz file goes through 48000 Hz, any other
+ * rate is brought to 48000 Hz by linear interpolation first, so that the
+ * 4 kHz low-pass is always that one.
+ */
 static int to_8k(int16_t **outp, size_t *outn, const int16_t *in,
 		 size_t frames, uint32_t rate, unsigned ch)
 {
-	struct auresamp probe;
 	int16_t *mid = NULL;
-	size_t midfr;
-	uint32_t via;
+	size_t midfr = 0;
 	int err;
 
 	if (!rate || ch < 1 || ch > 2)
 		return ENOTSUP;
 
-	auresamp_init(&probe);
-	if (rate % SOUND_RATE == 0 && rate <= SOUND_RATE * MAX_RATIO &&
-	    (rate == SOUND_RATE ||
-	     0 == auresamp_setup(&probe, rate, ch, SOUND_RATE, 1)))
-		return downsample(outp, outn, in, frames, rate, ch);
+	if (rate == SOUND_RATE || rate == MID_RATE)
+		return decimate(outp, outn, in, frames, rate, ch, SOUND_RATE, 1);
 
-	/* the next multiple of 8000 Hz at or above the file's rate */
-	via = (rate + SOUND_RATE - 1) / SOUND_RATE * SOUND_RATE;
-	err = lerp(&mid, &midfr, in, frames, ch, rate, via);
+	if (rate == 2 * MID_RATE)
+		err = decimate(&mid, &midfr, in, frames, rate, ch, MID_RATE, ch);
+	else
+		err = lerp(&mid, &midfr, in, frames, ch, rate, MID_RATE);
 	if (!err)
-		err = downsample(outp, outn, mid, midfr, via, ch);
+		err = decimate(outp, outn, mid, midfr, MID_RATE, ch,
+			       SOUND_RATE, 1);
 	mem_deref(mid);
 
 	return err;

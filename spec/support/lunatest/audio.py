@@ -126,11 +126,10 @@ def tone_present(wav_path, freq, min_fraction=0.3, skip=0.0):
     return p / total >= min_fraction
 
 
-def tone_duration(wav_path, freq, min_fraction=0.5):
-    """Seconds of the file (in 50 ms blocks) where freq carries at least
-    min_fraction of a non-silent block's power."""
+def tone_duration(wav_path, freq, min_fraction=0.5, block=400):
+    """Seconds of the file (in blocks of `block` samples, 50 ms by default)
+    where freq carries at least min_fraction of a non-silent block's power."""
     samples, rate = read_wav(wav_path)
-    block = 400
     n = 0
     for i in range(0, len(samples) - block + 1, block):
         b = samples[i:i + block]
@@ -138,3 +137,24 @@ def tone_duration(wav_path, freq, min_fraction=0.5):
         if e >= SILENCE_RMS * SILENCE_RMS and goertzel_power(b, freq, rate) / e >= min_fraction:
             n += 1
     return n * block / float(rate)
+
+
+def tone_runs(wav_path, freq, min_fraction=0.5, block=80):
+    """The stretches of the file where freq dominates, as (start, length)
+    in seconds, in blocks of `block` samples (10 ms by default): one run
+    means the tone came through without a hole."""
+    samples, rate = read_wav(wav_path)
+    runs, start = [], None
+    nblocks = (len(samples) - block) // block + 1 if len(samples) >= block else 0
+    for k in range(nblocks + 1):
+        hit = False
+        if k < nblocks:
+            b = samples[k * block:(k + 1) * block]
+            e = sum(x * x for x in b) / block
+            hit = e >= SILENCE_RMS * SILENCE_RMS and goertzel_power(b, freq, rate) / e >= min_fraction
+        if hit and start is None:
+            start = k
+        elif not hit and start is not None:
+            runs.append((start * block / float(rate), (k - start) * block / float(rate)))
+            start = None
+    return runs
