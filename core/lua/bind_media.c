@@ -650,7 +650,10 @@ static int l_record(lua_State *L)
 		re_snprintf(path, sizeof(path), "%s/%s.%s", root, rel,
 			    rec_format_ext(fmt));
 
-	err = recorder_open(&rec, path, fmt, o.silence_ms * 8);
+	/* silence held back: the limit, plus a second for the time the
+	 * check takes to see it */
+	err = recorder_open(&rec, path, fmt, o.silence_ms ?
+			    (o.silence_ms + 1000) * (SOUND_RATE / 1000) : 0);
 	if (err)
 		return luaL_error(L, "record: cannot write %s: %s", path,
 				  strerror(err));
