@@ -356,7 +356,7 @@ static struct player *new_player(lua_State *L, bool loop)
 
 static int l_play(lua_State *L)
 {
-	struct call *call = luart_check_call(L, "call:play()");
+	struct call *call = luart_check_own_call(L, "call:play()");
 	struct media_stop stop;
 	struct player *p;
 	const char *lang;
@@ -478,7 +478,7 @@ static struct player *moh_player(lua_State *L, const char *cls, bool random)
 
 static int l_moh(lua_State *L)
 {
-	struct call *call = luart_check_call(L, "call:moh()");
+	struct call *call = luart_check_own_call(L, "call:moh()");
 	const char *cls = luaL_optstring(L, 2, "default");
 	struct media_stop stop;
 	struct player *p;
@@ -502,7 +502,7 @@ static int l_moh(lua_State *L)
 
 static int l_playtones(lua_State *L)
 {
-	struct call *call = luart_check_call(L, "call:playtones()");
+	struct call *call = luart_check_own_call(L, "call:playtones()");
 	const char *spec = luaL_checkstring(L, 2);
 	struct media_stop stop;
 	struct player *p;
@@ -527,7 +527,7 @@ static int l_playtones(lua_State *L)
 
 static int l_echo(lua_State *L)
 {
-	struct call *call = luart_check_call(L, "call:echo()");
+	struct call *call = luart_check_own_call(L, "call:echo()");
 	struct media_stop stop;
 	int err;
 
@@ -544,7 +544,7 @@ static int l_echo(lua_State *L)
 
 static int l_read_digit(lua_State *L)
 {
-	struct call *call = luart_check_call(L, "call:read_digit()");
+	struct call *call = luart_check_own_call(L, "call:read_digit()");
 	uint32_t ms = lua_isnoneornil(L, 2) ? 0
 		: seconds_ms(L, 2, "seconds (0: no limit)");
 	int err;
@@ -615,7 +615,7 @@ static struct player *beep_player(lua_State *L, const char *lang)
 
 static int l_record(lua_State *L)
 {
-	struct call *call = luart_check_call(L, "call:record()");
+	struct call *call = luart_check_own_call(L, "call:record()");
 	const char *rel = luaL_checkstring(L, 2);
 	char root[PATH_SZ], path[PATH_SZ];
 	struct record_opts o;
@@ -668,7 +668,7 @@ static int l_record(lua_State *L)
 
 static int l_send_dtmf(lua_State *L)
 {
-	struct call *call = luart_check_call(L, "call:send_dtmf()");
+	struct call *call = luart_check_own_call(L, "call:send_dtmf()");
 	const char *digits = luaL_checkstring(L, 2);
 	lua_Integer dur = 100;
 	int err;
@@ -697,7 +697,7 @@ static int l_send_dtmf(lua_State *L)
 
 static int l_flush_digits(lua_State *L)
 {
-	callmedia_flush_digits(luart_check_call(L, NULL));
+	callmedia_flush_digits(luart_check_call(L, 1));
 
 	return 0;
 }
@@ -706,7 +706,7 @@ static int l_flush_digits(lua_State *L)
 static int l_pending_digits(lua_State *L)
 {
 	lua_pushinteger(L, (lua_Integer)callmedia_pending_digits(
-				luart_check_call(L, NULL)));
+				luart_check_call(L, 1)));
 
 	return 1;
 }

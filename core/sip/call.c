@@ -27,12 +27,14 @@ static void call_destructor(void *arg)
 
 	list_unlink(&call->le);
 	tmr_cancel(&call->wait_tmr);
+	legstats_leg_end(call, &call->a);
 	dial_free(call);
 	mem_deref(call->media);
 	mem_deref(call->st);
 	mem_deref(call->a.sess);
 	mem_deref(call->a.sdp);
 	mem_deref(call->a.stream);
+	mem_deref(call->a.vstream);
 	mem_deref(call->invite);
 	mem_deref(call->ep);
 	mem_deref(call->context);
@@ -40,6 +42,8 @@ static void call_destructor(void *arg)
 	mem_deref(call->cid_num);
 	mem_deref(call->cid_name);
 	mem_deref(call->xhdrs);
+	mem_deref(call->outbound);
+	mem_deref(call->callee_stats);
 }
 
 
@@ -78,25 +82,30 @@ int leg_media_alloc(struct call *call, struct leg *leg)
 			log_warn("call %llu: no RTP port: %m", call->id, err);
 			return err;
 		}
+		stream_tap(leg->stream, call->capture);
 	}
 	sdpneg_set_port(leg->sdp, stream_lport(leg->stream));
 
 	if (sdpneg_remote_addr(leg->sdp, &rtp, &rtcp))
 		stream_set_remote(leg->stream, &rtp, &rtcp);
+	if (sdpneg_rtcp_mux(leg->sdp, false))
+		stream_set_mux(leg->stream);
 
 	return 0;
 }
 
 
-/* The caller's codec: the first it offered, unless already chosen. */
+/* The caller's codec: the first it offered, unless already chosen.  A
+ * caller that made no offer gets ours, all codecs, and picks in its ACK. */
 static int caller_media(struct call *call)
 {
 	struct leg *a = &call->a;
 
-	if (a->codec == CODEC_NONE)
-		a->codec = sdpneg_answered_codec(a->sdp);
-
-	sdpneg_keep_only(a->sdp, a->codec);
+	if (!a->late_offer) {
+		if (a->codec == CODEC_NONE)
+			a->codec = sdpneg_answered_codec(a->sdp);
+		sdpneg_keep_only(a->sdp, a->codec);
+	}
 
 	return leg_media_alloc(call, a);
 }
@@ -111,15 +120,17 @@ void leg_close(struct leg *leg)
 	leg->sess = mem_deref(leg->sess);   /* BYE, or CANCEL if ringing */
 	if (leg->stream)
 		stream_unbridge(leg->stream);
+	stream_unbridge(leg->vstream);
 }
 
 
-static void caller_gone(struct call *call)
+void caller_gone(struct call *call)
 {
 	call->state = CALL_ENDED;
 	call->a.closed = true;
 	if (call->a.stream)
 		stream_unbridge(call->a.stream);
+	stream_unbridge(call->a.vstream);
 
 	switch (call->wait) {
 
@@ -139,7 +150,7 @@ static void caller_gone(struct call *call)
 }
 
 
-static void a_close_handler(int err, const struct sip_msg *msg, void *arg)
+void a_close_handler(int err, const struct sip_msg *msg, void *arg)
 {
 	struct call *call = arg;
 
@@ -156,8 +167,8 @@ static void a_close_handler(int err, const struct sip_msg *msg, void *arg)
 
 
 /* A re-INVITE from the caller: answer it, and tell the far leg. */
-static int a_offer_handler(struct mbuf **descp, const struct sip_msg *msg,
-			   void *arg)
+int a_offer_handler(struct mbuf **descp, const struct sip_msg *msg,
+		    void *arg)
 {
 	struct call *call = arg;
 	struct leg *a = &call->a;
@@ -169,6 +180,7 @@ static int a_offer_handler(struct mbuf **descp, const struct sip_msg *msg,
 
 	if (a->stream)
 		(void)leg_media_alloc(call, a);
+	video_offer_in(call, a);
 
 	err = sdpneg_encode(a->sdp, false, descp);
 	if (err)
@@ -181,11 +193,35 @@ static int a_offer_handler(struct mbuf **descp, const struct sip_msg *msg,
 }
 
 
-static int a_answer_handler(const struct sip_msg *msg, void *arg)
+/* The answer to our offer: in the ACK when the caller's INVITE had none
+ * (late offer), or to a re-INVITE of ours.  Its codec is the caller's. */
+int a_answer_handler(const struct sip_msg *msg, void *arg)
 {
 	struct call *call = arg;
+	struct leg *a = &call->a;
+	int err;
 
-	(void)sdpneg_decode(call->a.sdp, msg->mb, false);
+	err = sdpneg_decode(a->sdp, msg->mb, false);
+	if (err)
+		return 0;
+
+	if (a->stream)
+		(void)leg_media_alloc(call, a);
+	video_answer_in(call, a);
+
+	if (!a->late_offer || a->codec != CODEC_NONE)
+		return 0;
+
+	a->codec = sdpneg_answered_codec(a->sdp);
+	if (a->codec == CODEC_NONE) {
+		log_warn("call %llu: the caller's answer has no codec of ours",
+			 call->id);
+		return EPROTO;
+	}
+
+	(void)leg_media_alloc(call, a);
+	if (call->peer)
+		dial_relink_media(call);
 
 	return 0;
 }
@@ -280,8 +316,10 @@ static int negotiate_caller(struct call *call, const struct sip_msg *msg)
 	if (err)
 		return err;
 
-	if (!has_sdp(msg))
-		return EPROTO;   /* offerless INVITE: not supported */
+	if (!has_sdp(msg)) {
+		call->a.late_offer = true;   /* we offer in our answer */
+		return 0;
+	}
 
 	err = sdpneg_decode(call->a.sdp, msg->mb, true);
 	if (err)
@@ -289,6 +327,56 @@ static int negotiate_caller(struct call *call, const struct sip_msg *msg)
 
 	return sdpneg_remote_codecs(call->a.sdp, codecs, ARRAY_SIZE(codecs))
 		? 0 : ENOTSUP;
+}
+
+
+static struct call *call_new(struct pbx *pbx, struct endpoint *ep,
+			     const char *context)
+{
+	struct call *call = mem_zalloc(sizeof(*call), call_destructor);
+
+	if (!call)
+		return NULL;
+
+	call->pbx = pbx;
+	call->id = ++pbx->call_seq;
+	call->started = tmr_jiffies();
+	call->a.call = call;
+	call->ep = mem_ref(ep);
+	tmr_init(&call->wait_tmr);
+	list_init(&call->forks);
+
+	return str_dup(&call->context, context) ? mem_deref(call) : call;
+}
+
+
+/**
+ * A call the PBX places to endpoint @a ep (originate.c): its caller leg
+ * comes when the callee answers, and then it runs @a exten as if the
+ * phone had dialled it.
+ */
+int call_outbound(struct call **callp, struct pbx *pbx, struct endpoint *ep,
+		  const char *context, const char *exten)
+{
+	struct call *call = call_new(pbx, ep, context);
+	int err;
+
+	if (!call)
+		return ENOMEM;
+
+	err  = str_dup(&call->exten, exten);
+	err |= str_dup(&call->cid_num, ep->cid_num ? ep->cid_num : ep->name);
+	if (ep->cid_name)
+		err |= str_dup(&call->cid_name, ep->cid_name);
+	if (err) {
+		mem_deref(call);
+		return err;
+	}
+
+	list_append(&pbx->calls, &call->le, call);
+	*callp = call;
+
+	return 0;
 }
 
 
@@ -302,22 +390,14 @@ int call_incoming(struct pbx *pbx, const struct sip_msg *msg,
 	struct call *call;
 	int err;
 
-	call = mem_zalloc(sizeof(*call), call_destructor);
+	call = call_new(pbx, ep, context);
 	if (!call)
 		return ENOMEM;
 
-	call->pbx = pbx;
-	call->id = ++pbx->call_seq;
-	call->started = tmr_jiffies();
-	call->a.call = call;
 	call->a.inbound = true;
 	call->invite = mem_ref((void *)msg);
-	call->ep = mem_ref(ep);
-	tmr_init(&call->wait_tmr);
-	list_init(&call->forks);
 
-	err  = str_dup(&call->context, context);
-	err |= pl_strdup(&call->exten, &msg->uri.user);
+	err  = pl_strdup(&call->exten, &msg->uri.user);
 	err |= set_caller_id(call, msg);
 	if (err)
 		goto refuse;
@@ -385,8 +465,11 @@ int call_reply_sdp(struct call *call, uint16_t scode, const char *reason,
 
 	if (own_media)
 		err = caller_media(call);
-	if (!err)
-		err = sdpneg_encode(call->a.sdp, false, &mb);
+
+	/* Without the caller's offer ours goes in the 200 (RFC 3261 13.2.1:
+	 * a 183 is not reliable without 100rel, so it carries no SDP). */
+	if (!err && !(call->a.late_offer && scode < 200))
+		err = sdpneg_encode(call->a.sdp, call->a.late_offer, &mb);
 	if (!err)
 		err = call_reply(call, scode, reason, mb);
 	mem_deref(mb);
@@ -511,6 +594,17 @@ int call_add_header(struct call *call, const char *name, const char *value)
 		return ENOMEM;
 
 	return mbuf_printf(call->xhdrs, "%s: %s\r\n", name, value);
+}
+
+
+/** Capture this call's RTP/RTCP (pcap): its streams now and to come. */
+void call_set_capture(struct call *call, bool on)
+{
+	call->capture = on;
+	stream_tap(call->a.stream, on);
+	stream_tap(call->fork_stream, on);
+	if (call->peer)
+		stream_tap(call->peer->stream, on);
 }
 
 

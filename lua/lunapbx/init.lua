@@ -15,6 +15,7 @@
 
 local dialplan = require "lunapbx.dialplan"
 local media = require "lunapbx.media"
+local trunk = require "lunapbx.trunk"
 local core = _core
 
 local pbx = {}
@@ -29,6 +30,8 @@ local SETTINGS = {
   realm = "string", listen = "string", media_address = "string",
   rtp_ports = "string", guest_context = "string", log_level = "string",
   sounds = "string", language = "string", tonezone = "string",
+  lua_memory_mb = "number", call_memory_mb = "number",
+  reload_on_change = "boolean",
 }
 
 --- pbx.settings { key = value, ... }: PBX-wide settings (see README).
@@ -47,6 +50,7 @@ end
 local ENDPOINT = {
   secret = "string", context = "string", callerid = "string", allow = "table",
   dtmf = "string", language = "string",
+  qualify = "boolean|number", qualifyfreq = "number",
 }
 
 --- pbx.endpoint "name" { secret=, context=, callerid=, allow= }
@@ -64,16 +68,39 @@ function pbx.endpoint(name)
     for k, v in pairs(t) do
       local want = ENDPOINT[k]
       if not want then error(("pbx.endpoint '%s': unknown field '%s'"):format(name, tostring(k)), 2) end
-      if type(v) ~= want then error(("pbx.endpoint '%s': '%s' must be a %s"):format(name, k, want), 2) end
+      if not want:find(type(v), 1, true) then
+        error(("pbx.endpoint '%s': '%s' must be a %s"):format(name, k, want:gsub("|", " or ")), 2)
+      end
       ep[k] = v
     end
     if not ep.secret or #ep.secret == 0 then
       error(("pbx.endpoint '%s': a secret is required"):format(name), 2)
     end
     ep.context = ep.context or "default"
+    local qerr = trunk.qualify_error(ep)
+    if qerr then error(("pbx.endpoint '%s': %s"):format(name, qerr), 2) end
     state.endpoint_names[name] = ep
     state.endpoints[#state.endpoints + 1] = ep
     return ep
+  end
+end
+
+--- pbx.register "user[:secret]@host[:port][/contact]" [{ name=, expires=, timeout=, retry= }]
+--- pbx.peer "name" { host=, port=, defaultuser=, secret=, insecure=, context=, qualify=, ... }
+-- (lunapbx.trunk: sip.conf's register => and [peer] sections)
+local trunks = trunk.new(state)
+pbx.register = trunks.register
+pbx.peer = trunks.peer
+
+--- pbx.trunks(): the state of every registration and peer (see README).
+function pbx.trunks()
+  return core.trunks()
+end
+
+--- pbx.trunk(name): one of them, or nil.
+function pbx.trunk(name)
+  for _, t in ipairs(core.trunks()) do
+    if t.name == name then return t end
   end
 end
 
@@ -97,6 +124,10 @@ pbx.sleep = core.sleep
 pbx.now = core.now
 --- pbx.trace(on): SIP trace to the log.
 pbx.trace = core.trace
+--- pbx.capture{ file = "x.pcap", rtp = true }: pcap capture under
+-- <state>/captures/; pbx.capture(false) stops it, pbx.capture() says which
+-- file is being written.  call:capture() adds one call's RTP.
+pbx.capture = core.capture
 
 --- pbx.match(context, exten): the function that would run, and where.
 function pbx.match(context, exten)
@@ -132,6 +163,8 @@ function pbx._export()
   return {
     settings = state.settings,
     endpoints = state.endpoints,
+    registrations = state.registrations,
+    peers = state.peers,
     handler = run_call,
     call_methods = media.methods(state.settings),
   }
