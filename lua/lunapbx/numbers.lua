@@ -19,18 +19,16 @@ local function add(out, name) out[#out + 1] = name end
 
 -- English: 1,234,567 = one million two hundred thirty-four thousand five
 -- hundred sixty-seven (no "and").
+local EN_UNITS = { { 1000000, "digits/million" }, { 1000, "digits/thousand" } }
+
 local function en(n, out)
-  if n >= 1000000 then
-    en(floor(n / 1000000), out)
-    add(out, "digits/million")
-    n = n % 1000000
-    if n == 0 then return out end
-  end
-  if n >= 1000 then
-    en(floor(n / 1000), out)
-    add(out, "digits/thousand")
-    n = n % 1000
-    if n == 0 then return out end
+  for _, u in ipairs(EN_UNITS) do
+    if n >= u[1] then
+      en(floor(n / u[1]), out)
+      add(out, u[2])
+      n = n % u[1]
+      if n == 0 then return out end
+    end
   end
   local h, r = floor(n / 100), n % 100
   if h > 0 then

@@ -37,6 +37,11 @@ with Tap(timeout=150) as t:
         r = chhiny.wait_recording(n + 1, timeout=8)
         return r["dec"] if r else None
 
+    def heard_tone(n):
+        """Seconds of the caller's own tone in what it heard on call n."""
+        dec = heard(n)
+        return tone_duration(dec, CALLER_HZ) if dec else 0
+
     # -- 600: echo test ------------------------------------------------------------
     n, est = dial("600")
     t.ok(est, "600 answers (echo test)")
@@ -63,8 +68,7 @@ with Tap(timeout=150) as t:
     if os.path.exists(path):
         d = tone_duration(path, CALLER_HZ)
         t.ok(d >= 1.5, "... holding the caller's %d Hz tone (%.1f s)" % (CALLER_HZ, d))
-    dec = heard(n)
-    d = tone_duration(dec, CALLER_HZ) if dec else 0
+    d = heard_tone(n)
     t.ok(d >= 1.5, "the caller heard the recording played back (%.1f s of %d Hz)"
          % (d, CALLER_HZ))
 
@@ -80,8 +84,7 @@ with Tap(timeout=150) as t:
     chhiny.hangup()
     chhiny.wait_event("CALL_CLOSED", 5)
     amine.wait_event("CALL_CLOSED", 5)
-    dec = heard(n)
-    d = tone_duration(dec, CALLER_HZ) if dec else 0
+    d = heard_tone(n)
     t.ok(d >= 0.5, "the menu was the recording made with 4menu1 (%.1f s of %d Hz)"
          % (d, CALLER_HZ))
 
