@@ -222,6 +222,8 @@ int a_answer_handler(const struct sip_msg *msg, void *arg)
 	(void)leg_media_alloc(call, a);
 	if (call->peer)
 		dial_relink_media(call);
+	else
+		(void)callmedia_attach(call);   /* what the dialplan plays */
 
 	return 0;
 }

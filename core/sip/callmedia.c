@@ -33,6 +33,7 @@ struct callmedia {
 	char stop[STOP_DIGITS_MAX + 1];   /* digits that end the operation */
 	struct tmr tmr;
 
+	struct player *pending;           /* to play once media is up      */
 	struct recorder *rec;
 	struct record_opts ro;
 	bool rec_on;                      /* past the beep                 */
@@ -53,6 +54,7 @@ static void destructor(void *arg)
 	struct callmedia *cm = arg;
 
 	tmr_cancel(&cm->tmr);
+	mem_deref(cm->pending);
 	mem_deref(cm->rec);     /* an unfinished recording is removed */
 	mem_deref(cm->term);
 	mem_deref(cm->dtmf);
@@ -110,6 +112,7 @@ static void finish(struct callmedia *cm, enum media_end end, char digit)
 
 	cm->op = MOP_NONE;
 	tmr_cancel(&cm->tmr);
+	cm->pending = mem_deref(cm->pending);
 
 	switch (op) {
 
@@ -256,6 +259,33 @@ static struct callmedia *get(struct call *call)
 }
 
 
+/* Play now, or as soon as the caller's media is up (a late offer: the
+ * caller's answer comes with its ACK). */
+static void play(struct callmedia *cm, struct player *p)
+{
+	if (cm->term) {
+		term_play(cm->term, p);
+		return;
+	}
+
+	mem_deref(cm->pending);
+	cm->pending = mem_ref(p);
+}
+
+
+/* The media came up while an operation waited for it. */
+static void resume(struct callmedia *cm)
+{
+	if (cm->pending) {
+		term_play(cm->term, cm->pending);
+		cm->pending = mem_deref(cm->pending);
+	}
+	if (cm->op == MOP_ECHO)
+		term_echo(cm->term, true);
+	update_audio(cm);
+}
+
+
 static void term_params(const struct call *call, struct term_params *p)
 {
 	const struct leg *a = &call->a;
@@ -292,7 +322,7 @@ int callmedia_attach(struct call *call)
 	err = term_alloc(&cm->term, call->a.stream, &prm, term_event,
 			 telev_handler, audio_handler, cm);
 	if (!err)
-		update_audio(cm);
+		resume(cm);
 
 	return err;
 }
@@ -346,8 +376,18 @@ void callmedia_info(struct sip *sip, const struct sip_msg *msg, void *arg)
 }
 
 
+/* Media that comes with the ACK: an answered late offer still waiting
+ * for the caller's answer. */
+static bool media_coming(const struct call *call)
+{
+	return call->state == CALL_ANSWERED && call->a.late_offer &&
+		call->a.codec == CODEC_NONE;
+}
+
+
 /* Make sure the caller's media is ours (answering if need be), and clear
- * the last result. */
+ * the last result.  With a late offer the operation starts before the
+ * media: its sound plays when the ACK brings the caller's answer. */
 static int begin(struct call *call, struct callmedia **cmp)
 {
 	struct callmedia *cm;
@@ -356,23 +396,17 @@ static int begin(struct call *call, struct callmedia **cmp)
 	if (call->state == CALL_ENDED || call->a.closed)
 		return ENOTCONN;
 
-	if (!call->media || !call->media->term) {
-		if (call->state == CALL_ANSWERED ||
-		    (call->state == CALL_EARLY && call->a.stream))
-			err = callmedia_attach(call);
-		else
-			err = call_answer(call);
-		if (err)
-			return err;
-	}
-
-	cm = call->media;
-	if (!cm || !cm->term)
-		return ENOTCONN;
-
-	err = callmedia_attach(call);   /* codec and payload types now */
+	if (call->state != CALL_ANSWERED &&
+	    !(call->state == CALL_EARLY && call->a.stream))
+		err = call_answer(call);
+	if (!err && !media_coming(call))
+		err = callmedia_attach(call);   /* codec and payload types */
 	if (err)
 		return err;
+
+	cm = get(call);
+	if (!cm || (!cm->term && !media_coming(call)))
+		return ENOTCONN;
 
 	cm->end = MEND_NONE;
 	cm->digit = 0;
@@ -423,7 +457,7 @@ int callmedia_play(struct call *call, struct player *p,
 		return err;
 
 	cm->op = MOP_PLAY;
-	term_play(cm->term, p);
+	play(cm, p);
 
 	return wait_for(cm, stop);
 }
@@ -495,7 +529,7 @@ int callmedia_record(struct call *call, struct recorder *rec,
 	cm->rec_on = false;
 
 	if (beep)
-		term_play(cm->term, beep);
+		play(cm, beep);
 	else
 		start_recording(cm);
 

@@ -13,6 +13,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from harness import *  # noqa: E402,F401
 from lunatest.audio import tone_runs  # noqa: E402
+from lunatest.rtp import RtpPeer  # noqa: E402
 from lunatest.rtpcap import RtpCapture, continuity, stream  # noqa: E402
 
 net = Net(41)
@@ -21,6 +22,7 @@ local pbx = require "lunapbx"
 pbx.settings { realm = "lunapbx", rtp_ports = "%s" }
 pbx.endpoint "alice" { secret = "alicepw", context = "play" }
 pbx.endpoint "bob"   { secret = "bobpw", context = "play", allow = { "PCMA" } }
+pbx.endpoint "carol" { secret = "carolpw", context = "play" }
 pbx.context "play" {
   ["500"] = function(call)
     call:answer()
@@ -43,6 +45,11 @@ pbx.context "play" {
     call:say_number(21)
     call:tone("busy", 2)
     call:hangup()
+  end,
+  ["505"] = function(call)
+    call:answer()
+    call:play("test/tone2s")
+    pbx.sleep(5000)
   end,
   ["504"] = function(call)
     local d, why = call:moh("default", 3)
@@ -159,6 +166,22 @@ with Tap(timeout=120) as t:
     else:
         t.ok(False, "bob recorded the call")
     t.like(pbx.log_text(), r"moh 504: timeout", "call:moh returned \"timeout\" after 3 s")
+
+    # -- a late offer: the prompt plays once the ACK brings the answer -----------------
+    peer = RtpPeer(net.ip(3), net.media_port(3))
+    r = Sipp("uac_late_offer.xml", local="%s:5060" % net.ip(3), remote=pbx.sip,
+             media="%s:%d" % (net.ip(3), net.media_port(0)), service="505",
+             keys={"user": "carol"}, auth=("carol", "carolpw"), timeout=15, name="late",
+             template={"answer_ip": net.ip(3), "hold_ms": 3500,
+                       "answer": "m=audio %d RTP/AVP 0\na=rtpmap:0 PCMU/8000" % peer.port}).run()
+    t.sipp_ok(r, "sipp calls 505 without SDP (late offer), answers in the ACK, hangs up")
+    pcm = peer.pcm(0)
+    peer.close()
+    path = os.path.join(pbx.dir, "late.wav")
+    if pcm:
+        peer.write_wav(path, 0)
+    d = tone_duration(path, 1000, block=80) if pcm else 0
+    t.ok(abs(d - 2.0) <= 0.06, "... and gets the whole 2 s prompt in PCMU (%.2f s)" % d)
 
     for ph in (alice, bob):
         ph.stop()
