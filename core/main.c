@@ -17,6 +17,8 @@
 #include "console/console.h"
 #include "capture/capture.h"
 #include "lua/runtime.h"
+#include "media/codec.h"
+#include "media/sound.h"
 #include "sip/auth.h"
 #include "sip/endpoint.h"
 #include "sip/registrar.h"
@@ -205,6 +207,7 @@ static void shutdown_pbx(struct pbx *pbx)
 	pbx->endpoints = mem_deref(pbx->endpoints);
 	pbx->auth = mem_deref(pbx->auth);
 	pbx->capture = mem_deref(pbx->capture);
+	sound_cache_flush();         /* the prompts and music still cached */
 }
 
 
