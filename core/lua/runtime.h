@@ -22,13 +22,20 @@ void luart_wake(void *script);
 lua_State *luart_state(const struct luart *rt);
 uint32_t luart_generation(const struct luart *rt);
 size_t luart_memory(const struct luart *rt);
+size_t luart_memory_limit(const struct luart *rt);
+int  luart_pcall(struct luart *rt, int nargs, int nresults);
+int  luart_require(struct luart *rt, const char *name);
+void luart_push_generation(struct luart *rt);
+size_t luart_script_info(const void *script, char *func, size_t fsz,
+			 char *line, size_t lsz);
 
 /* for the bindings */
 struct call *luart_current_call(lua_State *L);
 int  luart_push_call(lua_State *L, struct call *call);
 void luart_open_call(lua_State *L);
 void luart_call_methods(lua_State *L, const luaL_Reg *fns);
-struct call *luart_check_call(lua_State *L, int idx);
+struct call *luart_check_call(lua_State *L);
+void luart_open_capture(lua_State *L);
 void luart_open_stats(lua_State *L);
 void luart_open_core(lua_State *L, struct luart *rt);
 struct luart *luart_from_state(lua_State *L);

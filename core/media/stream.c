@@ -41,7 +41,20 @@ struct stream {
 	uint16_t seq;
 	struct tmr report_tmr;
 	char cname[64];
+	bool tapped;            /* its packets go to the capture tap */
 };
+
+/* Packet capture (pcap): the tap sees the packets of tapped streams, or
+ * of all streams, in and out, as they are on the wire. */
+static struct {
+	stream_tap_h *h;
+	void *arg;
+	bool all;
+} tap;
+
+#define TAP(s, tx, sock, peer, mb) \
+	do { if (tap.h && (tap.all || (s)->tapped)) \
+		tap.h(tx, sock, peer, mb, tap.arg); } while (0)
 
 
 static void destructor(void *arg)
@@ -87,8 +100,10 @@ static int rtcp_out(struct stream *s, struct mbuf *mb, uint64_t now)
 		return EINVAL;
 
 	err = udp_send(us, dst, mb);
-	if (!err)
+	if (!err) {
 		rtpstat_rtcp_out(&s->st, p, len, now);
+		TAP(s, true, us, dst, mb);
+	}
 
 	return err;
 }
@@ -158,6 +173,8 @@ static void rtp_recv(const struct sa *src, struct mbuf *mb, void *arg)
 	const struct pt_map *m;
 	uint8_t pt;
 
+	TAP(s, false, s->rtp_us, src, mb);
+
 	/* RTCP multiplexed on the RTP port (RFC 5761): types 64-95 */
 	if (len >= 2 && (p[1] & 0x7f) >= 64 && (p[1] & 0x7f) <= 95) {
 		relay_rtcp(s, mb);
@@ -196,6 +213,7 @@ static void rtp_recv(const struct sa *src, struct mbuf *mb, void *arg)
 	if (0 == udp_send(peer->rtp_us, &peer->rtp_raddr, mb)) {
 		++peer->st.pub.tx_packets;
 		peer->st.pub.tx_bytes += len;
+		TAP(peer, true, peer->rtp_us, &peer->rtp_raddr, mb);
 	}
 }
 
@@ -204,6 +222,7 @@ static void rtcp_recv(const struct sa *src, struct mbuf *mb, void *arg)
 {
 	struct stream *s = arg;
 
+	TAP(s, false, s->rtcp_us, src, mb);
 	if (!s->rtcp_latched) {
 		s->rtcp_raddr = *src;
 		s->rtcp_latched = true;
@@ -415,6 +434,7 @@ int stream_send(struct stream *s, bool marker, uint8_t pt, uint32_t ts,
 	if (err)
 		return err;
 
+	TAP(s, true, s->rtp_us, &s->rtp_raddr, mb);
 	len = mbuf_get_left(mb);
 	++s->st.pub.tx_packets;
 	s->st.pub.tx_bytes += len;
@@ -429,4 +449,22 @@ int stream_send(struct stream *s, bool marker, uint8_t pt, uint32_t ts,
 const struct stream_stats *stream_stats(const struct stream *s)
 {
 	return s ? &s->st.pub : NULL;
+}
+
+
+/** The capture tap (NULL: none): packets of tapped streams, or of all
+ *  streams when @a all. */
+void stream_set_tap(stream_tap_h *taph, void *arg, bool all)
+{
+	tap.h = taph;
+	tap.arg = arg;
+	tap.all = all;
+}
+
+
+/** Tap this stream's packets (a call asked to be captured). */
+void stream_tap(struct stream *s, bool on)
+{
+	if (s)
+		s->tapped = on;
 }

@@ -41,6 +41,7 @@ static void call_destructor(void *arg)
 	mem_deref(call->cid_name);
 	mem_deref(call->xhdrs);
 	mem_deref(call->callee_stats);
+	mem_deref(call->outbound);
 }
 
 
@@ -79,6 +80,7 @@ int leg_media_alloc(struct call *call, struct leg *leg)
 			log_warn("call %llu: no RTP port: %m", call->id, err);
 			return err;
 		}
+		stream_tap(leg->stream, call->capture);
 	}
 	sdpneg_set_port(leg->sdp, stream_lport(leg->stream));
 
@@ -91,15 +93,17 @@ int leg_media_alloc(struct call *call, struct leg *leg)
 }
 
 
-/* The caller's codec: the first it offered, unless already chosen. */
+/* The caller's codec: the first it offered, unless already chosen.  A
+ * caller that made no offer gets ours, all codecs, and picks in its ACK. */
 static int caller_media(struct call *call)
 {
 	struct leg *a = &call->a;
 
-	if (a->codec == CODEC_NONE)
-		a->codec = sdpneg_answered_codec(a->sdp);
-
-	sdpneg_keep_only(a->sdp, a->codec);
+	if (!a->late_offer) {
+		if (a->codec == CODEC_NONE)
+			a->codec = sdpneg_answered_codec(a->sdp);
+		sdpneg_keep_only(a->sdp, a->codec);
+	}
 
 	return leg_media_alloc(call, a);
 }
@@ -118,7 +122,7 @@ void leg_close(struct leg *leg)
 }
 
 
-static void caller_gone(struct call *call)
+void caller_gone(struct call *call)
 {
 	call->state = CALL_ENDED;
 	call->a.closed = true;
@@ -142,7 +146,7 @@ static void caller_gone(struct call *call)
 }
 
 
-static void a_close_handler(int err, const struct sip_msg *msg, void *arg)
+void a_close_handler(int err, const struct sip_msg *msg, void *arg)
 {
 	struct call *call = arg;
 
@@ -159,8 +163,8 @@ static void a_close_handler(int err, const struct sip_msg *msg, void *arg)
 
 
 /* A re-INVITE from the caller: answer it, and tell the far leg. */
-static int a_offer_handler(struct mbuf **descp, const struct sip_msg *msg,
-			   void *arg)
+int a_offer_handler(struct mbuf **descp, const struct sip_msg *msg,
+		    void *arg)
 {
 	struct call *call = arg;
 	struct leg *a = &call->a;
@@ -185,16 +189,36 @@ static int a_offer_handler(struct mbuf **descp, const struct sip_msg *msg,
 }
 
 
-static int a_answer_handler(const struct sip_msg *msg, void *arg)
+/* The answer to our offer: in the ACK when the caller's INVITE had none
+ * (late offer), or to a re-INVITE of ours.  Its codec is the caller's. */
+int a_answer_handler(const struct sip_msg *msg, void *arg)
 {
 	struct call *call = arg;
+	struct leg *a = &call->a;
+	int err;
 
-	if (sdpneg_decode(call->a.sdp, msg->mb, false))
+	err = sdpneg_decode(a->sdp, msg->mb, false);
+	if (err)
+		return err;
+
+	if (!a->late_offer || a->codec != CODEC_NONE) {
+		/* the answer to a re-INVITE of ours */
+		if (a->stream)
+			(void)leg_media_alloc(call, a);
+		video_answer_in(call, a);
 		return 0;
+	}
 
-	if (call->a.stream)
-		(void)leg_media_alloc(call, &call->a);
-	video_answer_in(call, &call->a);
+	a->codec = sdpneg_answered_codec(a->sdp);
+	if (a->codec == CODEC_NONE) {
+		log_warn("call %llu: the caller's answer has no codec of ours",
+			 call->id);
+		return EPROTO;
+	}
+
+	(void)leg_media_alloc(call, a);
+	if (call->peer)
+		dial_relink_media(call);
 
 	return 0;
 }
@@ -288,8 +312,10 @@ static int negotiate_caller(struct call *call, const struct sip_msg *msg)
 	if (err)
 		return err;
 
-	if (!has_sdp(msg))
-		return EPROTO;   /* offerless INVITE: not supported */
+	if (!has_sdp(msg)) {
+		call->a.late_offer = true;   /* we offer in our answer */
+		return 0;
+	}
 
 	err = sdpneg_decode(call->a.sdp, msg->mb, true);
 	if (err)
@@ -297,6 +323,56 @@ static int negotiate_caller(struct call *call, const struct sip_msg *msg)
 
 	return sdpneg_remote_codecs(call->a.sdp, codecs, ARRAY_SIZE(codecs))
 		? 0 : ENOTSUP;
+}
+
+
+static struct call *call_new(struct pbx *pbx, struct endpoint *ep,
+			     const char *context)
+{
+	struct call *call = mem_zalloc(sizeof(*call), call_destructor);
+
+	if (!call)
+		return NULL;
+
+	call->pbx = pbx;
+	call->id = ++pbx->call_seq;
+	call->started = tmr_jiffies();
+	call->a.call = call;
+	call->ep = mem_ref(ep);
+	tmr_init(&call->wait_tmr);
+	list_init(&call->forks);
+
+	return str_dup(&call->context, context) ? mem_deref(call) : call;
+}
+
+
+/**
+ * A call the PBX places to endpoint @a ep (originate.c): its caller leg
+ * comes when the callee answers, and then it runs @a exten as if the
+ * phone had dialled it.
+ */
+int call_outbound(struct call **callp, struct pbx *pbx, struct endpoint *ep,
+		  const char *context, const char *exten)
+{
+	struct call *call = call_new(pbx, ep, context);
+	int err;
+
+	if (!call)
+		return ENOMEM;
+
+	err  = str_dup(&call->exten, exten);
+	err |= str_dup(&call->cid_num, ep->cid_num ? ep->cid_num : ep->name);
+	if (ep->cid_name)
+		err |= str_dup(&call->cid_name, ep->cid_name);
+	if (err) {
+		mem_deref(call);
+		return err;
+	}
+
+	list_append(&pbx->calls, &call->le, call);
+	*callp = call;
+
+	return 0;
 }
 
 
@@ -310,22 +386,14 @@ int call_incoming(struct pbx *pbx, const struct sip_msg *msg,
 	struct call *call;
 	int err;
 
-	call = mem_zalloc(sizeof(*call), call_destructor);
+	call = call_new(pbx, ep, context);
 	if (!call)
 		return ENOMEM;
 
-	call->pbx = pbx;
-	call->id = ++pbx->call_seq;
-	call->started = tmr_jiffies();
-	call->a.call = call;
 	call->a.inbound = true;
 	call->invite = mem_ref((void *)msg);
-	call->ep = mem_ref(ep);
-	tmr_init(&call->wait_tmr);
-	list_init(&call->forks);
 
-	err  = str_dup(&call->context, context);
-	err |= pl_strdup(&call->exten, &msg->uri.user);
+	err  = pl_strdup(&call->exten, &msg->uri.user);
 	err |= set_caller_id(call, msg);
 	if (err)
 		goto refuse;
@@ -393,8 +461,11 @@ int call_reply_sdp(struct call *call, uint16_t scode, const char *reason,
 
 	if (own_media)
 		err = caller_media(call);
-	if (!err)
-		err = sdpneg_encode(call->a.sdp, false, &mb);
+
+	/* Without the caller's offer ours goes in the 200 (RFC 3261 13.2.1:
+	 * a 183 is not reliable without 100rel, so it carries no SDP). */
+	if (!err && !(call->a.late_offer && scode < 200))
+		err = sdpneg_encode(call->a.sdp, call->a.late_offer, &mb);
 	if (!err)
 		err = call_reply(call, scode, reason, mb);
 	mem_deref(mb);
@@ -517,6 +588,21 @@ int call_add_header(struct call *call, const char *name, const char *value)
 		return ENOMEM;
 
 	return mbuf_printf(call->xhdrs, "%s: %s\r\n", name, value);
+}
+
+
+/** Capture this call's RTP/RTCP (pcap): its streams now and to come. */
+void call_set_capture(struct call *call, bool on)
+{
+	call->capture = on;
+	stream_tap(call->a.stream, on);
+	stream_tap(call->fork_stream, on);
+	stream_tap(call->a.vstream, on);
+	stream_tap(call->fork_vstream, on);
+	if (call->peer) {
+		stream_tap(call->peer->stream, on);
+		stream_tap(call->peer->vstream, on);
+	}
 }
 
 

@@ -15,6 +15,7 @@
 #include "sip/endpoint.h"
 #include "sip/registrar.h"
 #include "sip/sipstack.h"
+#include "sip/trunk.h"
 
 enum { DEFAULT_TIMEOUT_S = 60 };
 
@@ -124,6 +125,22 @@ static void map_media(struct leg *x, struct leg *y)
 }
 
 
+/** The caller's codec became known (late offer): map the relay again. */
+void dial_relink_media(struct call *call)
+{
+	struct leg *b = call->peer;
+
+	if (!b || !call->a.stream || !b->stream)
+		return;
+
+	map_media(&call->a, b);
+	map_media(b, &call->a);
+	log_info("call %llu: the caller answered %s (%s <-> %s)", call->id,
+		 codec_get(call->a.codec)->name, codec_get(call->a.codec)->name,
+		 codec_get(b->codec)->name);
+}
+
+
 static bool offered_by_caller(const struct call *call, enum codec_id id)
 {
 	uint8_t codecs[CODEC_MAX];
@@ -148,13 +165,16 @@ static int bridge_media(struct call *call, struct leg *b)
 	if (b->codec == CODEC_NONE)
 		return EPROTO;
 
-	/* the same law on both legs when the caller allows it: no transcoding */
-	if (a->codec == CODEC_NONE && offered_by_caller(call, b->codec))
-		a->codec = b->codec;
-	if (a->codec == CODEC_NONE)
-		a->codec = sdpneg_answered_codec(a->sdp);
-	if (call->state != CALL_ANSWERED)
-		sdpneg_keep_only(a->sdp, a->codec);
+	/* the same law on both legs when the caller allows it: no transcoding;
+	 * a caller that made no offer chooses in its ACK (dial_relink_media) */
+	if (!a->late_offer) {
+		if (a->codec == CODEC_NONE && offered_by_caller(call, b->codec))
+			a->codec = b->codec;
+		if (a->codec == CODEC_NONE)
+			a->codec = sdpneg_answered_codec(a->sdp);
+		if (call->state != CALL_ANSWERED)
+			sdpneg_keep_only(a->sdp, a->codec);
+	}
 
 	err  = leg_media_alloc(call, a);
 	err |= leg_media_alloc(call, b);
@@ -271,7 +291,8 @@ static void b_estab(const struct sip_msg *msg, void *arg)
 	}
 
 	log_info("call %llu: answered by %s (%s <-> %s)", call->id, leg->uri,
-		 codec_get(call->a.codec)->name, codec_get(leg->codec)->name);
+		 call->a.codec ? codec_get(call->a.codec)->name : "offered",
+		 codec_get(leg->codec)->name);
 }
 
 
@@ -365,7 +386,8 @@ static void offer_codecs(const struct call *call, const struct endpoint *ep,
 
 
 static int fork_start(struct call *call, struct endpoint *ep,
-		      const struct contact *c, const struct dial_opts *opts)
+		      const char *uri, const struct dial_opts *opts,
+		      const struct dial_route *rt)
 {
 	struct pbx *pbx = call->pbx;
 	uint8_t codecs[CODEC_MAX + 1];
@@ -381,7 +403,7 @@ static int fork_start(struct call *call, struct endpoint *ep,
 	leg->call = call;
 	leg->ep = mem_ref(ep);
 	leg->stream = mem_ref(call->fork_stream);
-	err = str_dup(&leg->uri, c->uri);
+	err = str_dup(&leg->uri, uri);
 	if (err)
 		goto out;
 
@@ -403,8 +425,10 @@ static int fork_start(struct call *call, struct endpoint *ep,
 			      leg->uri,
 			      opts->caller_name ? opts->caller_name
 			      : call->cid_name,
-			      from, "lunapbx", NULL, 0, "application/sdp",
-			      offer, NULL, NULL, false, b_offer, b_answer,
+			      rt && rt->from_uri ? rt->from_uri : from,
+			      "lunapbx", NULL, 0, "application/sdp", offer,
+			      rt ? rt->authh : NULL, rt ? rt->aarg : NULL,
+			      rt && rt->aarg, b_offer, b_answer,
 			      b_progress, b_estab, NULL, NULL, b_close, leg,
 			      "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, INFO\r\n"
 			      "%b", call->xhdrs ? call->xhdrs->buf : NULL,
@@ -413,15 +437,23 @@ static int fork_start(struct call *call, struct endpoint *ep,
 	mem_deref(offer);
 	if (err) {
 		log_warn("call %llu: cannot call %s: %m", call->id,
-			 c->uri, err);
+			 uri, err);
 		mem_deref(leg);
 		return err;
 	}
 
 	list_append(&call->forks, &leg->le, leg);
-	log_info("call %llu: ringing %s (%s)", call->id, ep->name, c->uri);
+	log_info("call %llu: ringing %s (%s)", call->id, ep->name, uri);
 
 	return 0;
+}
+
+
+/** One leg to where a trunk says (trunk.c): its URI, From, credentials. */
+int dial_fork(struct call *call, const struct dial_route *rt,
+	      const struct dial_opts *opts)
+{
+	return fork_start(call, rt->ep, rt->uri, opts, rt);
 }
 
 
@@ -440,7 +472,14 @@ static int fork_endpoint(struct call *call, const char *name,
 
 	contacts = registrar_contacts(pbx->registrar, name);
 	for (struct le *le = list_head(contacts); le; le = le->next) {
-		if (0 == fork_start(call, ep, le->data, opts))
+		const struct contact *c = le->data;
+
+		if (trunk_contact_down(pbx->trunks, c->uri)) {
+			log_info("call %llu: %s at %s is unreachable"
+				 " (qualify)", call->id, name, c->uri);
+			continue;
+		}
+		if (0 == fork_start(call, ep, c->uri, opts, NULL))
 			++started;
 	}
 	if (!started)
@@ -475,10 +514,14 @@ int call_dial(struct call *call, const char **targets, size_t n,
 		dial_abort(call, DIAL_CONGESTION, 503);
 		return 0;
 	}
+	stream_tap(call->fork_stream, call->capture);
 	(void)video_dial_start(call);   /* no port: audio only */
 
-	for (size_t i = 0; i < n; i++)
-		started += fork_endpoint(call, targets[i], opts);
+	for (size_t i = 0; i < n; i++) {
+		int k = trunk_dial(call->pbx->trunks, call, targets[i], opts);
+
+		started += k >= 0 ? k : fork_endpoint(call, targets[i], opts);
+	}
 
 	if (!started) {
 		dial_abort(call, DIAL_CHANUNAVAIL, 480);
