@@ -540,6 +540,49 @@ static void test_narrow(const struct narrow_case *c)
 }
 
 
+/* A re-INVITE from a caller whose video is VP8 only (the callee took only
+ * that) offers VP8 and H264 again: the callee is offered VP8 alone, and
+ * the relay never maps H264. */
+static void test_mirror_agreed(void)
+{
+	static const uint8_t allow[] = ULAW_ALAW;
+	struct sdpneg *a = NULL, *b = NULL, *b2 = NULL;
+	char sdp[2048], got[256];
+	struct sa laddr;
+	int err;
+
+	err = leg_offered(&a, allow, AUDIO VOFFER);
+	err |= sa_set_str(&laddr, "198.51.100.1", 0);
+	err |= sdpneg_alloc(&b, &laddr, LPORT, allow);
+	err |= sdpneg_alloc(&b2, &laddr, LPORT, allow);
+	sdpneg_set_vport(a, LPORT + 2);
+	sdpneg_set_vport(b, LPORT + 2);
+	sdpneg_set_vport(b2, LPORT + 2);
+	err |= sdpneg_video_offer(b, a);
+	our_sdp(b, true, sdp, sizeof(sdp));
+	err |= feed(b, AUDIO "m=video 5002 RTP/AVP 96\r\n"
+		    "a=rtpmap:96 VP8/90000\r\n", false);
+	err |= sdpneg_video_answer(a, b);
+	if (!is_int(err, 0, "a call with VP8 video agreed on both legs"))
+		goto out;
+
+	err = feed(a, AUDIO VOFFER, true);      /* the re-INVITE */
+	is_int(err, 0, "the caller re-offers VP8 and H264");
+	is_int(sdpneg_video_restrict(a, b), false, "  VP8 stays agreed");
+	pt_map_str(b, a, got, sizeof(got));
+	is_str(got, "96>96", "  the callee's H264 would not be relayed");
+	err = sdpneg_video_offer(b2, a);
+	our_sdp(b2, true, sdp, sizeof(sdp));
+	m_lines(sdp, got, sizeof(got));
+	is_str(got, "m=audio 10000 RTP/AVP 0 8 101 | m=video 10002 RTP/AVP 96",
+	       "  the mirrored offer has VP8 only");
+ out:
+	mem_deref(a);
+	mem_deref(b);
+	mem_deref(b2);
+}
+
+
 /* (o) RTCP on the RTP port (RFC 5761) */
 
 static void test_rtcp_mux(void)
@@ -599,6 +642,10 @@ int main(void)
 	leak_begin(&lc);
 	test_video_refused();
 	leak_end(&lc, "video refused");
+
+	leak_begin(&lc);
+	test_mirror_agreed();
+	leak_end(&lc, "mirrored video offer");
 
 	leak_begin(&lc);
 	test_rtcp_mux();
