@@ -104,6 +104,7 @@ static int caller_media(struct call *call)
 			a->codec = sdpneg_answered_codec(a->sdp);
 		sdpneg_keep_only(a->sdp, a->codec);
 	}
+	video_own_media(call);
 
 	return leg_media_alloc(call, a);
 }

@@ -104,6 +104,18 @@ static int leg_video_media(struct call *call, struct leg *leg)
 }
 
 
+/** The PBX answers the caller itself: no video (an early answer from a
+ *  callee that is not bridged any more is forgotten). */
+void video_own_media(struct call *call)
+{
+	if (call->peer || call->state == CALL_ANSWERED)
+		return;
+
+	sdpneg_video_off(call->a.sdp);
+	(void)leg_video_media(call, &call->a);
+}
+
+
 /* Payload types from x to y. */
 static void map_video(struct leg *x, struct leg *y)
 {
