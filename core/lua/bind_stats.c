@@ -80,7 +80,7 @@ static void push_leg(lua_State *L, struct call *call, bool callee,
 
 static int l_stats(lua_State *L)
 {
-	struct call *call = luart_check_call(L);
+	struct call *call = luart_check_call(L, 1);
 
 	lua_createtable(L, 0, 2);
 	push_leg(L, call, false, "caller");

@@ -433,8 +433,8 @@ int stream_send(struct stream *s, bool marker, uint8_t pt, uint32_t ts,
 		err = udp_send(s->rtp_us, &s->rtp_raddr, mb);
 	if (err)
 		return err;
-
 	TAP(s, true, s->rtp_us, &s->rtp_raddr, mb);
+
 	len = mbuf_get_left(mb);
 	++s->st.pub.tx_packets;
 	s->st.pub.tx_bytes += len;

@@ -40,8 +40,8 @@ static void call_destructor(void *arg)
 	mem_deref(call->cid_num);
 	mem_deref(call->cid_name);
 	mem_deref(call->xhdrs);
-	mem_deref(call->callee_stats);
 	mem_deref(call->outbound);
+	mem_deref(call->callee_stats);
 }
 
 
@@ -200,15 +200,14 @@ int a_answer_handler(const struct sip_msg *msg, void *arg)
 
 	err = sdpneg_decode(a->sdp, msg->mb, false);
 	if (err)
-		return err;
-
-	if (!a->late_offer || a->codec != CODEC_NONE) {
-		/* the answer to a re-INVITE of ours */
-		if (a->stream)
-			(void)leg_media_alloc(call, a);
-		video_answer_in(call, a);
 		return 0;
-	}
+
+	if (a->stream)
+		(void)leg_media_alloc(call, a);
+	video_answer_in(call, a);
+
+	if (!a->late_offer || a->codec != CODEC_NONE)
+		return 0;
 
 	a->codec = sdpneg_answered_codec(a->sdp);
 	if (a->codec == CODEC_NONE) {
