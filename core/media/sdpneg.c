@@ -375,7 +375,8 @@ static bool fb_copy(const char *name, const char *value, void *arg)
 	char buf[8];
 
 	(void)name;
-	if (re_regex(value, str_len(value), "[^ ]+", &id) || id.l >= sizeof(buf))
+	if (re_regex(value, str_len(value), "[^ ]+", &id) ||
+	    id.l >= sizeof(buf))
 		return false;
 	(void)pl_strcpy(&id, buf, sizeof(buf));
 
@@ -422,7 +423,7 @@ static int video_copy(struct sdpneg *n, const struct sdpneg *src,
 
 		if (filter && !(acc = remote_match(filter->video, rfmt)))
 			continue;
-		/* offering another leg what this one uses, not all it offered */
+		/* offer another leg what this one uses, not all it offered */
 		if (src != n && sdpneg_video_active(src) &&
 		    !agreed_match(src->video, rfmt))
 			continue;
@@ -466,7 +467,8 @@ bool sdpneg_video_restrict(struct sdpneg *n, const struct sdpneg *other)
 		struct sdp_format *fmt = le->data;
 
 		le = le->next;
-		if (sdpneg_video_active(other) && agreed_match(other->video, fmt))
+		if (sdpneg_video_active(other) &&
+		    agreed_match(other->video, fmt))
 			continue;
 
 		changed |= active && fmt->sup;
