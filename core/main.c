@@ -2,6 +2,7 @@
  * @file main.c  lunapbx: command line, start-up, the event loop.
  */
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,12 +13,15 @@
 #include <re.h>
 #include "log.h"
 #include "pbx.h"
+#include "reload.h"
+#include "console/console.h"
 #include "capture/capture.h"
 #include "lua/runtime.h"
 #include "sip/auth.h"
 #include "sip/endpoint.h"
 #include "sip/registrar.h"
 #include "sip/sipstack.h"
+#include "sip/trunk.h"
 #include "sip/siptrace.h"
 
 struct pbx *pbx_instance;
@@ -31,6 +35,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: lunapbx -c FILE [--listen ADDR:PORT] [--state DIR]"
 		" [--sip-trace] [--capture NAME] [-v]\n"
+		"       lunapbx -r [--state DIR] [-x CODE | -f]\n"
 		"\n"
 		"  -c, --config FILE     Lua configuration and dialplan\n"
 		"  -l, --listen A:P      SIP address, UDP and TCP (overrides"
@@ -42,6 +47,11 @@ static void usage(FILE *f)
 		" to\n"
 		"                        DIR/captures/NAME, a pcap file\n"
 		"  -v, --verbose         debug logging\n"
+		"  -r, --remote          a Lua console on the PBX running on"
+		" the state folder\n"
+		"  -x, --exec CODE       (with -r) run CODE, print the result,"
+		" exit 1 on error\n"
+		"  -f, --follow          (with -r) follow the PBX's log\n"
 		"  -h, --help            this help\n"
 		"\n"
 		"SIGHUP reloads the configuration; calls in progress keep"
@@ -59,14 +69,17 @@ static void set_defaults(struct pbx *pbx)
 	sa_init(&set->media_addr, AF_UNSPEC);
 	set->rtp_min = 10000;
 	set->rtp_max = 20000;
+	set->lua_mem_mb = 512;
+	set->call_mem_mb = 64;
 }
 
 
 /* The PBX's lua/ folder: $LUNAPBX_LIB, else the first lua/ holding
- * lunapbx/init.lua above the executable (build/ or build/asan/). */
+ * lunapbx/init.lua above the executable (build/ or build/asan/).  The
+ * executable's path is a real one, so tracebacks show no build/.. */
 static int find_lib_dir(struct pbx *pbx)
 {
-	char exe[512], *slash;
+	char exe[PATH_MAX], *slash;
 	ssize_t n;
 
 	if (getenv("LUNAPBX_LIB"))
@@ -78,7 +91,7 @@ static int find_lib_dir(struct pbx *pbx)
 	exe[n] = 0;
 
 	while ((slash = strrchr(exe, '/')) && slash != exe) {
-		char probe[600];
+		char probe[PATH_MAX + 32];
 
 		*slash = 0;
 		re_snprintf(probe, sizeof(probe), "%s/lua/lunapbx/init.lua", exe);
@@ -90,27 +103,14 @@ static int find_lib_dir(struct pbx *pbx)
 }
 
 
-static void do_reload(struct pbx *pbx)
-{
-	char err[1024];
-
-	if (luart_load(pbx->lua, pbx->config_path, err, sizeof(err)))
-		log_error("reload failed, the running configuration stays:"
-			  " %s", err);
-	else
-		log_info("reload: generation %u in force (%u endpoints)",
-			 luart_generation(pbx->lua),
-			 endpoint_table_count(pbx->endpoints));
-}
-
-
 static void signal_poll(void *arg)
 {
 	struct pbx *pbx = arg;
+	char err[1024];
 
 	if (reload_requested) {
 		reload_requested = 0;
-		do_reload(pbx);
+		(void)reload_now(pbx, err, sizeof(err), NULL);
 	}
 	tmr_start(&signal_tmr, 200, signal_poll, pbx);
 }
@@ -172,8 +172,14 @@ static int start(struct pbx *pbx, const char *listen)
 	if (!e)
 		e = registrar_alloc(&pbx->registrar, sipstack_sip(pbx->stack),
 				    &rc);
+	if (!e)
+		e = trunks_start(pbx->trunks);
 	if (e)
 		return e;
+
+	/* the PBX runs without a console when it cannot have one */
+	(void)console_alloc(&pbx->console, pbx);
+	reload_watch_update(pbx);
 
 	log_info("ready: listening on udp:%J tcp:%J, media %j, %u endpoints,"
 		 " config %s", &pbx->set.sip_addr, &pbx->set.sip_addr,
@@ -187,7 +193,12 @@ static int start(struct pbx *pbx, const char *listen)
 static void shutdown_pbx(struct pbx *pbx)
 {
 	tmr_cancel(&signal_tmr);
+	reload_close();
+	pbx->console = mem_deref(pbx->console);
 	list_flush(&pbx->calls);
+	pbx->trunks = mem_deref(pbx->trunks);
+	/* un-REGISTERs and OPTIONS went out; their answers are not awaited */
+	sip_close(sipstack_sip(pbx->stack), true);
 	pbx->registrar = mem_deref(pbx->registrar);
 	pbx->stack = mem_deref(pbx->stack);
 	pbx->lua = mem_deref(pbx->lua);
@@ -206,15 +217,19 @@ int main(int argc, char *argv[])
 		{ "sip-trace", no_argument,     NULL, 't' },
 		{ "capture", required_argument, NULL, 'w' },
 		{ "verbose", no_argument,       NULL, 'v' },
+		{ "remote",  no_argument,       NULL, 'r' },
+		{ "exec",    required_argument, NULL, 'x' },
+		{ "follow",  no_argument,       NULL, 'f' },
 		{ "help",    no_argument,       NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	static struct pbx pbx;
 	const char *config = NULL, *listen = NULL, *state = "state";
-	const char *capture = NULL;
+	const char *code = NULL, *capture = NULL;
+	bool remote = false, follow = false;
 	int c, err;
 
-	while ((c = getopt_long(argc, argv, "c:l:s:tw:vh", longopts, NULL))
+	while ((c = getopt_long(argc, argv, "c:l:s:tw:vrx:fh", longopts, NULL))
 	       != -1) {
 		switch (c) {
 		case 'c': config = optarg; break;
@@ -223,11 +238,16 @@ int main(int argc, char *argv[])
 		case 't': siptrace_enable(true); break;
 		case 'w': capture = optarg; break;
 		case 'v': log_set_level(LOG_DEBUG); break;
+		case 'r': remote = true; break;
+		case 'x': code = optarg; break;
+		case 'f': follow = true; break;
 		case 'h': usage(stdout); return 0;
 		default:  usage(stderr); return 2;
 		}
 	}
-	if (!config || optind < argc) {
+	if (remote && !config && optind == argc && !(code && follow))
+		return console_client(state, code, follow);
+	if (!config || optind < argc || remote || code || follow) {
 		usage(stderr);
 		return 2;
 	}

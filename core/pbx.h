@@ -6,11 +6,13 @@
  */
 
 struct auth;
+struct console;
 struct capture;
 struct endpoint_table;
 struct luart;
 struct registrar;
 struct sipstack;
+struct trunks;
 
 struct pbx_settings {
 	char realm[64];
@@ -19,6 +21,9 @@ struct pbx_settings {
 	uint16_t rtp_min, rtp_max;
 	char guest_context[64];    /**< "" = unauthenticated calls refused */
 	char user_agent[64];
+	uint32_t lua_mem_mb;       /**< cap on the Lua state           */
+	uint32_t call_mem_mb;      /**< cap on one call's share; 0 = none */
+	bool reload_on_change;     /**< watch the config's folder      */
 };
 
 struct pbx {
@@ -27,7 +32,9 @@ struct pbx {
 	struct registrar *registrar;
 	struct auth *auth;
 	struct endpoint_table *endpoints;   /**< the table in force     */
+	struct trunks *trunks;              /**< registrations, peers   */
 	struct luart *lua;
+	struct console *console;            /**< lunapbx -r             */
 	struct capture *capture;            /**< pcap capture (off: no file) */
 	struct list calls;                  /**< struct call            */
 	uint64_t call_seq;                  /**< call id counter        */

@@ -14,6 +14,7 @@
 #include <lauxlib.h>
 #include "log.h"
 #include "pbx.h"
+#include "lua/bind_trunk.h"
 #include "lua/runtime.h"
 #include "sip/call.h"
 #include "sip/siptrace.h"
@@ -105,5 +106,6 @@ void luart_open_core(lua_State *L, struct luart *rt)
 	(void)rt;
 
 	luaL_newlib(L, funcs);
+	luart_open_trunks(L);
 	luart_open_capture(L);
 }

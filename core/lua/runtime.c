@@ -9,12 +9,14 @@
 #include <lualib.h>
 #include "log.h"
 #include "pbx.h"
+#include "lua/luamem.h"
 #include "lua/runtime.h"
 #include "lua/settings.h"
 #include "sip/call.h"
 
-/* A script that runs this many VM instructions without yielding is
- * stopped: a loop must never stall the event loop (and the other calls). */
+/* A run (a call's coroutine until it yields, a configuration load, a
+ * console chunk) that executes this many VM instructions is stopped: a
+ * loop must never stall the event loop (and the other calls). */
 enum { HOOK_STEP = 10000 };
 static const uint64_t INSN_LIMIT = 50000000;
 
@@ -23,8 +25,10 @@ struct luart {
 	lua_State *L;
 	int gen_ref;             /* the generation in force (export table) */
 	uint32_t gen;
-	size_t mem_used, mem_limit;
-	uint64_t load_insn;      /* while a configuration runs */
+	struct luamem mem;
+	uint64_t insn;           /* instructions of the run in progress */
+	unsigned depth;          /* runs nested in it (console -> reload) */
+	bool stopping;           /* the run is over its limit */
 };
 
 /* What a call's coroutine carries. */
@@ -34,7 +38,7 @@ struct script {
 	lua_State *co;
 	int co_ref;
 	struct tmr tmr;
-	uint64_t insn;
+	uint32_t acct;           /* its share of Lua memory (luamem.h) */
 };
 
 
@@ -42,23 +46,7 @@ static void *l_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
 	struct luart *rt = ud;
 
-	if (!ptr)
-		osize = 0;
-
-	if (nsize == 0) {
-		rt->mem_used -= osize;
-		free(ptr);
-		return NULL;
-	}
-
-	if (nsize > osize && rt->mem_used + (nsize - osize) > rt->mem_limit)
-		return NULL;   /* Lua raises "not enough memory" */
-
-	ptr = realloc(ptr, nsize);
-	if (ptr)
-		rt->mem_used = rt->mem_used - osize + nsize;
-
-	return ptr;
+	return luamem_alloc(&rt->mem, ptr, osize, nsize);
 }
 
 
@@ -78,16 +66,54 @@ static struct script *script_of(lua_State *L)
 }
 
 
+/*
+ * Every thread has this hook (a thread inherits its creator's), and every
+ * instruction of a run counts, in whatever coroutine it executes.  Over
+ * the limit, the thread is hooked at each instruction and each raises: a
+ * pcall around the loop catches one error, not the next one.
+ */
 static void count_hook(lua_State *L, lua_Debug *ar)
 {
-	struct script *sc = script_of(L);
-	uint64_t *insn = sc ? &sc->insn : &luart_from_state(L)->load_insn;
+	struct luart *rt = luart_from_state(L);
 	(void)ar;
 
-	*insn += HOOK_STEP;
-	if (*insn > INSN_LIMIT)
-		luaL_error(L, "script stopped: ran %I instructions without"
-			   " yielding (an endless loop?)", (lua_Integer)*insn);
+	if (!rt->stopping && lua_gethookcount(L) == 1) {
+		/* left over from a run stopped earlier */
+		lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_STEP);
+		return;
+	}
+
+	rt->insn += HOOK_STEP;
+	if (!rt->stopping && rt->insn <= INSN_LIMIT)
+		return;
+
+	if (!rt->stopping) {
+		rt->stopping = true;
+		lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
+	}
+	luaL_error(L, "script stopped: ran %I instructions without yielding"
+		   " (an endless loop?)", (lua_Integer)INSN_LIMIT);
+}
+
+
+/* A run starts on thread L; a nested one (a reload from the console)
+ * goes on counting the outer run's instructions. */
+static void run_enter(struct luart *rt, lua_State *L)
+{
+	if (rt->depth++ == 0) {
+		rt->insn = 0;
+		rt->stopping = false;
+	}
+	lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_STEP);
+}
+
+
+static void run_leave(struct luart *rt, lua_State *L)
+{
+	if (--rt->depth == 0 && rt->stopping) {
+		rt->stopping = false;
+		lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_STEP);
+	}
 }
 
 
@@ -105,6 +131,7 @@ static void destructor(void *arg)
 
 	if (rt->L)
 		lua_close(rt->L);
+	luamem_close(&rt->mem);
 }
 
 
@@ -181,7 +208,10 @@ int luart_alloc(struct luart **rtp, struct pbx *pbx)
 
 	rt->pbx = pbx;
 	rt->gen_ref = LUA_NOREF;
-	rt->mem_limit = 512u << 20;
+	if (luamem_init(&rt->mem, (size_t)512 << 20)) {
+		mem_deref(rt);
+		return ENOMEM;
+	}
 	rt->L = lua_newstate(l_alloc, rt);
 	if (!rt->L) {
 		mem_deref(rt);
@@ -189,6 +219,7 @@ int luart_alloc(struct luart **rtp, struct pbx *pbx)
 	}
 
 	*(struct script **)lua_getextraspace(rt->L) = NULL;
+	lua_sethook(rt->L, count_hook, LUA_MASKCOUNT, HOOK_STEP);
 	luaL_openlibs(rt->L);
 	luart_open_call(rt->L);
 	build_base(rt->L, rt);
@@ -293,7 +324,7 @@ static int run_config(struct luart *rt, const char *path, char *errbuf,
 	lua_State *L = rt->L;
 	char dir[512];
 	const char *slash = strrchr(path, '/');
-	int top = lua_gettop(L);
+	int top = lua_gettop(L), status;
 
 	str_ncpy(dir, path, sizeof(dir));
 	if (slash && (size_t)(slash - path) < sizeof(dir))
@@ -309,27 +340,25 @@ static int run_config(struct luart *rt, const char *path, char *errbuf,
 	lua_pushvalue(L, -2);
 	lua_setupvalue(L, -2, 1);
 
-	rt->load_insn = 0;
-	lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_STEP);
-	if (lua_pcall(L, 0, 0, top + 1) != LUA_OK) {
-		lua_sethook(L, NULL, 0, 0);
-		goto fail;
+	run_enter(rt, L);
+	status = lua_pcall(L, 0, 0, top + 1);
+	if (status == LUA_OK) {
+		/* env.require("lunapbx")._export() */
+		lua_getfield(L, -1, "require");
+		lua_pushliteral(L, "lunapbx");
+		status = lua_pcall(L, 1, 1, top + 1);
 	}
+	if (status == LUA_OK) {
+		lua_getfield(L, -1, "_export");
+		status = lua_pcall(L, 0, 1, top + 1);
+	}
+	run_leave(rt, L);
+	if (status != LUA_OK)
+		goto fail;
 
-	/* env.require("lunapbx")._export() */
-	lua_getfield(L, -1, "require");
-	lua_pushliteral(L, "lunapbx");
-	if (lua_pcall(L, 1, 1, top + 1) != LUA_OK) {
-		lua_sethook(L, NULL, 0, 0);
-		goto fail;
-	}
-	lua_getfield(L, -1, "_export");
-	if (lua_pcall(L, 0, 1, top + 1) != LUA_OK) {
-		lua_sethook(L, NULL, 0, 0);
-		goto fail;
-	}
-	lua_sethook(L, NULL, 0, 0);
-
+	/* the console looks at the generation's globals */
+	lua_pushvalue(L, top + 2);
+	lua_setfield(L, -2, "_env");
 	lua_replace(L, top + 1);
 	lua_settop(L, top + 1);
 	return 0;
@@ -365,7 +394,13 @@ int luart_load(struct luart *rt, const char *path, char *errbuf,
 	luaL_unref(L, LUA_REGISTRYINDEX, rt->gen_ref);
 	rt->gen_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 	++rt->gen;
+	rt->mem.limit = (size_t)rt->pbx->set.lua_mem_mb << 20;
+	rt->mem.acct_limit = (size_t)rt->pbx->set.call_mem_mb << 20;
+
+	/* finalizers may run: they are Lua code, under the limit too */
+	run_enter(rt, L);
 	lua_gc(L, LUA_GCCOLLECT);
+	run_leave(rt, L);
 
 	return 0;
 }
@@ -379,6 +414,7 @@ static void script_destructor(void *arg)
 	if (sc->co)
 		*(struct script **)lua_getextraspace(sc->co) = NULL;
 	luaL_unref(sc->rt->L, LUA_REGISTRYINDEX, sc->co_ref);
+	luamem_release(&sc->rt->mem, sc->acct);
 }
 
 
@@ -395,12 +431,17 @@ static void script_end(struct script *sc, bool failed)
 
 static void script_resume(struct script *sc, int nargs)
 {
+	struct luart *rt = sc->rt;
 	lua_State *co = sc->co;
 	struct call *call = sc->call;
+	uint32_t acct;
 	int nres, status;
 
-	sc->insn = 0;
-	status = lua_resume(co, sc->rt->L, nargs, &nres);
+	run_enter(rt, co);
+	acct = luamem_switch(&rt->mem, sc->acct);
+	status = lua_resume(co, rt->L, nargs, &nres);
+	(void)luamem_switch(&rt->mem, acct);
+	run_leave(rt, co);
 
 	if (status == LUA_YIELD) {
 		lua_pop(co, nres);
@@ -464,8 +505,8 @@ int luart_call_start(struct luart *rt, struct call *call)
 	tmr_init(&sc->tmr);
 	sc->co = lua_newthread(L);
 	sc->co_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+	sc->acct = luamem_open(&rt->mem);
 	*(struct script **)lua_getextraspace(sc->co) = sc;
-	lua_sethook(sc->co, count_hook, LUA_MASKCOUNT, HOOK_STEP);
 
 	lua_rawgeti(sc->co, LUA_REGISTRYINDEX, rt->gen_ref);
 	lua_getfield(sc->co, -1, "handler");
@@ -493,5 +534,99 @@ uint32_t luart_generation(const struct luart *rt)
 
 size_t luart_memory(const struct luart *rt)
 {
-	return rt ? rt->mem_used : 0;
+	return rt ? rt->mem.used : 0;
+}
+
+
+size_t luart_memory_limit(const struct luart *rt)
+{
+	return rt ? rt->mem.limit : 0;
+}
+
+
+/**
+ * Call the function under @a nargs arguments on top of the stack as a
+ * run of its own (the console's chunks): under the instruction limit, in
+ * protected mode, an error with its traceback.  lua_pcall's results.
+ */
+int luart_pcall(struct luart *rt, int nargs, int nresults)
+{
+	lua_State *L = rt->L;
+	int base = lua_gettop(L) - nargs;
+	int status;
+
+	lua_pushcfunction(L, msgh_traceback);
+	lua_insert(L, base);
+	run_enter(rt, L);
+	status = lua_pcall(L, nargs, nresults, base);
+	run_leave(rt, L);
+	lua_remove(L, base);
+
+	return status;
+}
+
+
+/** require() a module of the PBX's lua/ folder in an environment of its
+ *  own (not a generation's); the module or the error on the stack. */
+int luart_require(struct luart *rt, const char *name)
+{
+	lua_State *L = rt->L;
+
+	push_env(L, rt, rt->pbx->lib_dir);
+	lua_getfield(L, -1, "require");
+	lua_remove(L, -2);
+	lua_pushstring(L, name);
+
+	return luart_pcall(rt, 1, 1);
+}
+
+
+/** Push the generation in force: the table its lunapbx module exported,
+ *  with its environment in _env; nil before the first load. */
+void luart_push_generation(struct luart *rt)
+{
+	lua_rawgeti(rt->L, LUA_REGISTRYINDEX, rt->gen_ref);
+}
+
+
+static bool in_lib(const struct luart *rt, const char *source)
+{
+	size_t n = str_len(rt->pbx->lib_dir);
+
+	return source[0] != '@' || 0 == strncmp(source + 1, rt->pbx->lib_dir,
+						  n);
+}
+
+
+/**
+ * Where a call's dialplan stands: the function of the extension (the
+ * outermost frame of the configuration's files, file:line of its
+ * definition) and the line it runs or waits at (the innermost one).
+ * Returns the Lua memory charged to the call.
+ */
+size_t luart_script_info(const void *script, char *func, size_t fsz,
+			 char *line, size_t lsz)
+{
+	const struct script *sc = script;
+	lua_Debug ar;
+
+	if (fsz)
+		func[0] = 0;
+	if (lsz)
+		line[0] = 0;
+	if (!sc)
+		return 0;
+
+	for (int lvl = 0; lua_getstack(sc->co, lvl, &ar); lvl++) {
+		if (!lua_getinfo(sc->co, "Sl", &ar) || in_lib(sc->rt,
+							      ar.source))
+			continue;
+		if (!line[0])
+			re_snprintf(line, lsz, "%s:%d", ar.short_src,
+				    ar.currentline);
+		re_snprintf(func, fsz, "%s:%d", ar.short_src,
+			    ar.linedefined);
+	}
+
+	return luamem_live(&sc->rt->mem, sc->acct);
 }

@@ -22,6 +22,12 @@ void luart_wake(void *script);
 lua_State *luart_state(const struct luart *rt);
 uint32_t luart_generation(const struct luart *rt);
 size_t luart_memory(const struct luart *rt);
+size_t luart_memory_limit(const struct luart *rt);
+int  luart_pcall(struct luart *rt, int nargs, int nresults);
+int  luart_require(struct luart *rt, const char *name);
+void luart_push_generation(struct luart *rt);
+size_t luart_script_info(const void *script, char *func, size_t fsz,
+			 char *line, size_t lsz);
 
 /* for the bindings */
 struct call *luart_current_call(lua_State *L);

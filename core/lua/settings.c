@@ -7,10 +7,12 @@
 #include <lauxlib.h>
 #include "log.h"
 #include "pbx.h"
+#include "lua/bind_trunk.h"
 #include "lua/settings.h"
 #include "media/codec.h"
 #include "sip/endpoint.h"
 #include "sip/registrar.h"
+#include "sip/trunk.h"
 
 static const char *opt_string(lua_State *L, int t, const char *key)
 {
@@ -107,7 +109,9 @@ static int endpoint_from_lua(lua_State *L, int t, struct endpoint **epp,
 		return err;
 	}
 
-	err  = str_dup(&ep->secret, opt_string(L, t, "secret"));
+	err = 0;
+	if (opt_string(L, t, "secret"))   /* a trunk peer may have none */
+		err = str_dup(&ep->secret, opt_string(L, t, "secret"));
 	err |= str_dup(&ep->context, opt_string(L, t, "context"));
 	err |= settings_parse_callerid(opt_string(L, t, "callerid"),
 				       &ep->cid_name, &ep->cid_num);
@@ -120,6 +124,14 @@ static int endpoint_from_lua(lua_State *L, int t, struct endpoint **epp,
 		*epp = ep;
 
 	return err;
+}
+
+
+/** An endpoint from a Lua table of the same shape (a trunk's peer). */
+int settings_endpoint(lua_State *L, int t, struct endpoint **epp,
+		      char *errbuf, size_t errsz)
+{
+	return endpoint_from_lua(L, t, epp, errbuf, errsz);
 }
 
 
@@ -172,6 +184,32 @@ static int parse_ports(const char *s, uint16_t *min, uint16_t *max)
 }
 
 
+/* A whole number of megabytes in [min, 65536]; absent keeps *mb. */
+static int opt_mb(lua_State *L, int t, const char *key, uint32_t min,
+		  uint32_t *mb, char *errbuf, size_t errsz)
+{
+	lua_Integer v;
+	int isint;
+
+	lua_getfield(L, t, key);
+	v = lua_tointegerx(L, -1, &isint);
+	if (lua_isnil(L, -1)) {
+		lua_pop(L, 1);
+		return 0;
+	}
+	lua_pop(L, 1);
+
+	if (!isint || v < (lua_Integer)min || v > 65536) {
+		re_snprintf(errbuf, errsz, "%s: a whole number of MB from %u"
+			    " to 65536", key, min);
+		return EINVAL;
+	}
+	*mb = (uint32_t)v;
+
+	return 0;
+}
+
+
 /* Settings that need the sockets to be re-made apply at start only. */
 static int read_settings(lua_State *L, int t, struct pbx_settings *set,
 			 bool initial, char *errbuf, size_t errsz)
@@ -185,6 +223,14 @@ static int read_settings(lua_State *L, int t, struct pbx_settings *set,
 		str_ncpy(set->realm, s, sizeof(set->realm));
 	if ((s = opt_string(L, t, "guest_context")))
 		str_ncpy(set->guest_context, s, sizeof(set->guest_context));
+	if (opt_mb(L, t, "lua_memory_mb", 16, &set->lua_mem_mb, errbuf,
+		   errsz) ||
+	    opt_mb(L, t, "call_memory_mb", 0, &set->call_mem_mb, errbuf,
+		   errsz))
+		goto fail;
+	lua_getfield(L, t, "reload_on_change");
+	set->reload_on_change = lua_toboolean(L, -1);
+	lua_pop(L, 1);
 
 	if (initial && (s = opt_string(L, t, "listen")) &&
 	    sa_decode(&set->sip_addr, s, strlen(s))) {
@@ -234,13 +280,18 @@ int settings_apply(lua_State *L, int idx, struct pbx *pbx, bool initial,
 {
 	struct pbx_settings set = pbx->set;
 	struct endpoint_table *tbl = NULL;
+	struct trunk_cfg *tcfg = NULL;
 	int err;
 
 	err = read_settings(L, idx, &set, initial, errbuf, errsz);
 	if (!err)
 		err = build_endpoints(L, idx, &tbl, errbuf, errsz);
-	if (err)
+	if (!err)
+		err = bind_trunk_config(L, idx, &tcfg, errbuf, errsz);
+	if (err) {
+		mem_deref(tbl);
 		return err;
+	}
 
 	pbx->set = set;
 	mem_deref(pbx->endpoints);
@@ -255,5 +306,5 @@ int settings_apply(lua_State *L, int idx, struct pbx *pbx, bool initial,
 		} while (registrar_count(pbx->registrar) != before);
 	}
 
-	return 0;
+	return trunks_apply(pbx, tcfg);
 }

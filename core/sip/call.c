@@ -38,6 +38,7 @@ static void call_destructor(void *arg)
 	mem_deref(call->cid_num);
 	mem_deref(call->cid_name);
 	mem_deref(call->xhdrs);
+	mem_deref(call->outbound);
 }
 
 
@@ -115,7 +116,7 @@ void leg_close(struct leg *leg)
 }
 
 
-static void caller_gone(struct call *call)
+void caller_gone(struct call *call)
 {
 	call->state = CALL_ENDED;
 	call->a.closed = true;
@@ -138,7 +139,7 @@ static void caller_gone(struct call *call)
 }
 
 
-static void a_close_handler(int err, const struct sip_msg *msg, void *arg)
+void a_close_handler(int err, const struct sip_msg *msg, void *arg)
 {
 	struct call *call = arg;
 
@@ -155,8 +156,8 @@ static void a_close_handler(int err, const struct sip_msg *msg, void *arg)
 
 
 /* A re-INVITE from the caller: answer it, and tell the far leg. */
-static int a_offer_handler(struct mbuf **descp, const struct sip_msg *msg,
-			   void *arg)
+int a_offer_handler(struct mbuf **descp, const struct sip_msg *msg,
+		    void *arg)
 {
 	struct call *call = arg;
 	struct leg *a = &call->a;
@@ -182,7 +183,7 @@ static int a_offer_handler(struct mbuf **descp, const struct sip_msg *msg,
 
 /* The answer to our offer: in the ACK when the caller's INVITE had none
  * (late offer), or to a re-INVITE of ours.  Its codec is the caller's. */
-static int a_answer_handler(const struct sip_msg *msg, void *arg)
+int a_answer_handler(const struct sip_msg *msg, void *arg)
 {
 	struct call *call = arg;
 	struct leg *a = &call->a;
@@ -309,6 +310,56 @@ static int negotiate_caller(struct call *call, const struct sip_msg *msg)
 }
 
 
+static struct call *call_new(struct pbx *pbx, struct endpoint *ep,
+			     const char *context)
+{
+	struct call *call = mem_zalloc(sizeof(*call), call_destructor);
+
+	if (!call)
+		return NULL;
+
+	call->pbx = pbx;
+	call->id = ++pbx->call_seq;
+	call->started = tmr_jiffies();
+	call->a.call = call;
+	call->ep = mem_ref(ep);
+	tmr_init(&call->wait_tmr);
+	list_init(&call->forks);
+
+	return str_dup(&call->context, context) ? mem_deref(call) : call;
+}
+
+
+/**
+ * A call the PBX places to endpoint @a ep (originate.c): its caller leg
+ * comes when the callee answers, and then it runs @a exten as if the
+ * phone had dialled it.
+ */
+int call_outbound(struct call **callp, struct pbx *pbx, struct endpoint *ep,
+		  const char *context, const char *exten)
+{
+	struct call *call = call_new(pbx, ep, context);
+	int err;
+
+	if (!call)
+		return ENOMEM;
+
+	err  = str_dup(&call->exten, exten);
+	err |= str_dup(&call->cid_num, ep->cid_num ? ep->cid_num : ep->name);
+	if (ep->cid_name)
+		err |= str_dup(&call->cid_name, ep->cid_name);
+	if (err) {
+		mem_deref(call);
+		return err;
+	}
+
+	list_append(&pbx->calls, &call->le, call);
+	*callp = call;
+
+	return 0;
+}
+
+
 /**
  * A new, authenticated INVITE.  Answers it with 100 Trying and hands the
  * call to the dialplan (or refuses it: 488 when no codec is common).
@@ -319,22 +370,14 @@ int call_incoming(struct pbx *pbx, const struct sip_msg *msg,
 	struct call *call;
 	int err;
 
-	call = mem_zalloc(sizeof(*call), call_destructor);
+	call = call_new(pbx, ep, context);
 	if (!call)
 		return ENOMEM;
 
-	call->pbx = pbx;
-	call->id = ++pbx->call_seq;
-	call->started = tmr_jiffies();
-	call->a.call = call;
 	call->a.inbound = true;
 	call->invite = mem_ref((void *)msg);
-	call->ep = mem_ref(ep);
-	tmr_init(&call->wait_tmr);
-	list_init(&call->forks);
 
-	err  = str_dup(&call->context, context);
-	err |= pl_strdup(&call->exten, &msg->uri.user);
+	err  = pl_strdup(&call->exten, &msg->uri.user);
 	err |= set_caller_id(call, msg);
 	if (err)
 		goto refuse;

@@ -50,6 +50,8 @@ struct call {
 	enum dial_status dial_status;
 	uint16_t dial_code;
 	bool ringing_sent;
+
+	void *outbound;            /**< originate.c's, freed with it   */
 };
 
 int  call_reply(struct call *call, uint16_t scode, const char *reason,
@@ -61,6 +63,14 @@ void leg_close(struct leg *leg);
 void call_wake(struct call *call);
 void call_maybe_free(struct call *call);
 void dial_relink_media(struct call *call);
+void caller_gone(struct call *call);
+int  a_offer_handler(struct mbuf **descp, const struct sip_msg *msg,
+		     void *arg);
+int  a_answer_handler(const struct sip_msg *msg, void *arg);
+void a_close_handler(int err, const struct sip_msg *msg, void *arg);
+int  call_outbound(struct call **callp, struct pbx *pbx,
+		   struct endpoint *ep, const char *context,
+		   const char *exten);
 void dial_abort(struct call *call, enum dial_status st, uint16_t code);
 void dial_caller_gone(struct call *call);
 int  dial_mirror_offer(struct leg *from, struct leg *to);

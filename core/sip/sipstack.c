@@ -14,6 +14,7 @@
 #include "sip/reqcheck.h"
 #include "sip/sipraw.h"
 #include "sip/sipstack.h"
+#include "sip/trunk.h"
 #include "sip/siptrace.h"
 #include "capture/capture.h"
 #include "capture/pcap.h"
@@ -178,6 +179,12 @@ static void connect_handler(const struct sip_msg *msg, void *arg)
 	struct pbx *pbx = s->pbx;
 	struct endpoint *ep = NULL;
 	const char *context;
+
+	/* a peer trusted by its address (insecure=invite) */
+	if (trunk_inbound(pbx->trunks, msg, &ep, &context)) {
+		(void)call_incoming(pbx, msg, ep, context);
+		return;
+	}
 
 	/* Known callers always prove who they are; strangers land in the
 	 * guest context when there is one (Asterisk's allowguest). */

@@ -1,0 +1,385 @@
+-- lunapbx.console: the Lua prompt of `lunapbx -r`, evaluated inside the
+-- PBX on its event loop.  The C side (core/console/) moves text; this
+-- module compiles and runs chunks, shows values, completes names, and
+-- offers the live views.  Each console has its own globals; behind them
+-- it sees the views below, `pbx` (the lunapbx module of the configuration
+-- in force), the configuration's own globals, and the sandbox's.
+--
+-- The C side calls:
+--   init(C)             once, with the functions of bind_console.c
+--   session()           per connection -> session
+--   banner(s)           "o" .. text
+--   eval(s, src)        "o" .. values | "e" .. error | "i" (incomplete)
+--   complete(s, word)   candidates, one a line
+
+local pretty = require "lunapbx.pretty"
+
+local M = {}
+local C            -- bind_console.c's functions
+local core = _core
+local lib = {}     -- what every console sees before its own globals
+
+function M.init(c) C = c end
+
+local function generation_env()
+  local g = C.generation()
+  return g and g._env
+end
+
+local function current_pbx()
+  local env = generation_env()
+  return env and env.require("lunapbx")
+end
+
+-- A value whose text is `render(value)`: printed readably, still a table.
+local function view(t, render)
+  return setmetatable(t, { __tostring = render })
+end
+
+local function plural(n, word)
+  return ("%d %s%s"):format(n, word, n == 1 and "" or "s")
+end
+
+local function fail(why) error(why, 0) end
+
+---------------------------------------------------------------------------
+-- Live views
+
+local function clock(ms)
+  local s = ms // 1000
+  if s >= 3600 then return ("%d:%02d:%02d"):format(s // 3600, s // 60 % 60, s % 60) end
+  return ("%d:%02d"):format(s // 60, s % 60)
+end
+
+local function call_row(c)
+  local codec = c.codec
+  if c.peer_codec and c.peer_codec ~= c.codec then
+    codec = (c.codec or "?") .. "/" .. c.peer_codec
+  end
+  return {
+    id = c.id, state = c.state, age = clock(c.age_ms), codec = codec,
+    caller = c.caller_name and ("%s <%s>"):format(c.caller_name, c.caller or "")
+      or c.caller,
+    exten = (c.exten or "?") .. "@" .. (c.context or "?"),
+    bridged = c.peer or c.peer_uri
+      or (c.ringing > 0 and ("ringing " .. c.ringing) or nil),
+    func = c.func,
+    at = c.line and (c.line .. (c.wait and (" (" .. c.wait .. ")") or "")),
+    mem = pretty.bytes(c.lua_mem),
+  }
+end
+
+local CALL_COLS = {
+  { "ID", "id", right = true }, { "STATE", "state" }, { "AGE", "age", right = true },
+  { "CALLER", "caller" }, { "EXTEN", "exten" }, { "BRIDGED TO", "bridged" },
+  { "CODEC", "codec" }, { "DIALPLAN", "func" }, { "NOW AT", "at" },
+  { "LUA MEM", "mem", right = true },
+}
+
+local function render_calls(list)
+  if #list == 0 then return "no calls" end
+  local rows = {}
+  for i, c in ipairs(list) do rows[i] = call_row(c) end
+  return pretty.columns(rows, CALL_COLS) .. "\n" .. plural(#list, "call")
+end
+
+--- calls(): every call in progress (a list of tables, printed as a table)
+function lib.calls()
+  return view(C.calls(), render_calls)
+end
+
+local EP_COLS = {
+  { "ENDPOINT", "name" }, { "CONTEXT", "context" }, { "CALLER ID", "cid" },
+  { "CONTACT", "uri" }, { "VIA", "via" }, { "EXPIRES", "expires", right = true },
+  { "REACHABLE", "reachable" },
+}
+
+local function render_endpoints(list)
+  if #list == 0 then return "no endpoints" end
+  local rows, contacts = {}, 0
+  for _, ep in ipairs(list) do
+    local cid = ep.caller_num and (ep.caller_name and ("%s <%s>"):format(
+      ep.caller_name, ep.caller_num) or ep.caller_num)
+    local base = { name = ep.name, context = ep.context, cid = cid }
+    if #ep.contacts == 0 then
+      base.uri = "(not registered)"
+      rows[#rows + 1] = base
+    end
+    for i, c in ipairs(ep.contacts) do
+      local row = i == 1 and base or {}
+      row.uri, row.via = c.uri, c.via
+      row.expires = c.expires_in .. " s"
+      if c.reachable ~= nil then row.reachable = c.reachable and "yes" or "no" end
+      rows[#rows + 1] = row
+      contacts = contacts + 1
+    end
+  end
+  return pretty.columns(rows, EP_COLS) .. "\n" .. plural(#list, "endpoint")
+    .. ", " .. plural(contacts, "registered contact")
+end
+
+--- endpoints(): every endpoint and where it is registered
+function lib.endpoints()
+  local list = C.endpoints()
+  table.sort(list, function(a, b) return a.name < b.name end)
+  return view(list, render_endpoints)
+end
+
+local TRUNK_COLS = {
+  { "TRUNK", "name" }, { "KIND", "kind" }, { "STATE", "state" },
+  { "EXPIRES", "expires", right = true }, { "REACHABLE", "reachable" },
+  { "RTT", "rtt", right = true }, { "LAST ERROR", "last_error" },
+}
+
+local function render_trunks(list)
+  if not core.trunks then return "no trunks configured" end
+  if #list == 0 then return "no trunks" end
+  local rows = {}
+  for i, t in ipairs(list) do
+    rows[i] = {
+      name = t.name, kind = t.kind, state = t.state, last_error = t.last_error,
+      expires = t.expires_in and (t.expires_in .. " s"),
+      reachable = t.reachable ~= nil and (t.reachable and "yes" or "no") or nil,
+      rtt = t.rtt_ms and (("%d ms"):format(t.rtt_ms)),
+    }
+  end
+  return pretty.columns(rows, TRUNK_COLS) .. "\n" .. plural(#list, "trunk")
+end
+
+--- trunks(): registrations to providers and peers, as the trunks know them
+function lib.trunks()
+  return view(core.trunks and core.trunks() or {}, render_trunks)
+end
+
+local function render_status(s)
+  return table.concat({
+    ("configuration  %s (generation %d%s)"):format(s.config, s.generation,
+      s.reload_on_change and ", reloaded when its folder changes" or ""),
+    ("SIP            %s, trace %s"):format(s.listen, s.trace and "on" or "off"),
+    ("calls          %d"):format(s.calls),
+    ("endpoints      %d, %s"):format(s.endpoints, plural(s.contacts, "registered contact")),
+    ("Lua memory     %s of %s; a call may hold %s"):format(pretty.bytes(s.lua_mem),
+      pretty.bytes(s.lua_mem_limit),
+      s.call_mem_limit > 0 and pretty.bytes(s.call_mem_limit) or "any part"),
+    ("log level      %s"):format(s.log_level),
+    ("state folder   %s"):format(s.state_dir),
+  }, "\n")
+end
+
+--- status(): the PBX at a glance
+function lib.status()
+  return view(C.status(), render_status)
+end
+
+---------------------------------------------------------------------------
+-- Acting on the PBX
+
+--- reload(): compile the configuration again; on error the running one
+--- stays and the error names file:line
+function lib.reload()
+  local gen, ms, eps = C.reload()
+  if not gen then fail("reload failed, the running configuration stays: " .. ms) end
+  return view({ generation = gen, ms = ms, endpoints = eps }, function(r)
+    return ("generation %d in force (%s), compiled in %.1f ms"):format(
+      r.generation, plural(r.endpoints, "endpoint"), r.ms)
+  end)
+end
+
+--- hangup(id [, code]): end a call (the code when not answered yet)
+function lib.hangup(id, code)
+  local ok, why = C.hangup(id, code)
+  if not ok then fail(why) end
+  return true
+end
+
+--- originate{ to=, exten= [, context=, timeout=, caller_name=, caller_num=] }
+--- ring endpoint `to`; when it answers, run exten@context for it
+function lib.originate(t)
+  if type(t) ~= "table" then fail("originate{ to = endpoint, exten = ..., context = ... }") end
+  local id, why = C.originate(t)
+  if not id then fail("originate: " .. why) end
+  return id
+end
+
+lib.sip = {
+  --- sip.trace([on]): every SIP message in and out goes to the log
+  trace = function(on) return core.trace(on) end,
+}
+
+local function logger(level)
+  return function(fmt, ...)
+    local msg = select("#", ...) > 0 and fmt:format(...) or tostring(fmt)
+    core.log(level, msg)
+  end
+end
+
+lib.log = {
+  --- log.level([name]): "error" | "warn" | "info" | "debug"
+  level = function(name) return C.log_level(name) end,
+  --- log.follow([on]): this console shows every log line as it comes
+  follow = function(on)
+    if on == nil then on = true end
+    if C.follow(on) then return "following the log; log.follow(false) stops" end
+    return "not following the log"
+  end,
+  error = logger("error"), warn = logger("warn"),
+  info = logger("info"), debug = logger("debug"),
+}
+
+function lib.print(...)
+  local n, parts = select("#", ...), {}
+  for i = 1, n do parts[i] = tostring((select(i, ...))) end
+  C.write(table.concat(parts, "\t"))
+end
+
+local HELP = [[
+calls()                  calls in progress: state, age, bridge, codec,
+                         dialplan function and line, Lua memory
+endpoints()              endpoints, registered contacts, expiry
+trunks()                 trunks: registration state, reachability
+status()                 the PBX at a glance
+reload()                 compile the configuration again (file:line on error)
+hangup(id [, code])      end a call
+originate{ to = "alice", exten = "100" [, context =, timeout = s] }
+                         ring alice; when she answers, run 100 for her
+sip.trace(on)            SIP messages to the log
+log.level([name])        error, warn, info, debug
+log.follow([on])         show the log here as it comes
+pbx                      the configuration's lunapbx module
+                         (pbx.match(context, exten), ...)
+Expressions print their value; an unfinished statement goes on on the
+next line; TAB completes names (pbx.<TAB>).  Ctrl-D leaves.]]
+
+function lib.help() return HELP end
+
+---------------------------------------------------------------------------
+-- Sessions, chunks, completion
+
+function M.session()
+  local s = {}
+  s.env = setmetatable({}, { __index = function(_, k)
+    local v = lib[k]
+    if v ~= nil then return v end
+    if k == "pbx" then return current_pbx() end
+    local env = generation_env()
+    if env then return env[k] end
+    return _ENV[k]
+  end })
+  return s
+end
+
+function M.banner()
+  local st = C.status()
+  return ("olunapbx console: generation %d, %s, %s (%s); Lua %s.\n"
+    .. "help() lists what you can do; Ctrl-D leaves."):format(
+    st.generation, plural(st.calls, "call"), plural(st.endpoints, "endpoint"),
+    plural(st.contacts, "registered contact"), pretty.bytes(st.lua_mem))
+end
+
+local function describe(f)
+  local info = C.getinfo(f, "S")
+  if info.what == "C" then return "builtin function" end
+  return ("function <%s:%d>"):format(info.short_src, info.linedefined)
+end
+
+local function show(v)
+  if type(v) == "string" then return v end
+  return pretty.format(v, { func = describe })
+end
+
+-- The error and the frames of the user's own code; the console's frames
+-- and a traceback that says nothing more than the message go.
+local function clean(msg)
+  if type(msg) ~= "string" then return show(msg) end
+  local head, tb = msg:match("^(.-)\nstack traceback:\n(.*)$")
+  if not head then return msg end
+  local keep, useful = {}, false
+  for line in (tb .. "\n"):gmatch("(.-)\n") do
+    if line:find("in function 'xpcall'", 1, true) then break end
+    if not line:find("[C]:", 1, true) then
+      keep[#keep + 1] = line
+      useful = useful or not line:find("in main chunk", 1, true)
+    end
+  end
+  if not useful then return head end
+  return head .. "\nstack traceback:\n" .. table.concat(keep, "\n")
+end
+
+function M.eval(s, src)
+  local fn, err = C.load("return " .. src, "=console", "t", s.env)
+  if not fn then fn, err = C.load(src, "=console", "t", s.env) end
+  if not fn then
+    if err:sub(-5) == "<eof>" then return "i" end
+    return "e" .. err
+  end
+  local res = table.pack(xpcall(fn, C.traceback))
+  if not res[1] then return "e" .. clean(res[2]) end
+  local out = {}
+  for i = 2, res.n do out[#out + 1] = show(res[i]) end
+  return "o" .. table.concat(out, "\t")
+end
+
+-- Fields a value offers: a table's keys and those of its __index tables;
+-- a userdata's methods (its metatable's `methods` or __index table).
+local function fields_of(v, add)
+  for _ = 1, 8 do
+    local mt = getmetatable(v)
+    if type(v) == "table" then
+      for k, x in next, v do add(k, x) end
+    elseif type(mt) == "table" and type(rawget(mt, "methods")) == "table" then
+      for k, x in next, rawget(mt, "methods") do add(k, x) end
+    end
+    v = type(mt) == "table" and rawget(mt, "__index") or nil
+    if type(v) ~= "table" then return end
+  end
+end
+
+local function lookup(v, k)
+  local t = v
+  for _ = 1, 8 do
+    if type(t) ~= "table" then return nil end
+    local x = rawget(t, k)
+    if x ~= nil then return x end
+    local mt = getmetatable(t)
+    t = type(mt) == "table" and rawget(mt, "__index") or nil
+  end
+end
+
+function M.complete(s, word)
+  local path, sep, partial = word:match("^(.*)([.:])([%w_]*)$")
+  local found, names = {}, {}
+  local function add(k, x)
+    if type(k) == "string" and k:match("^[%a_][%w_]*$") and found[k] == nil
+      and k:sub(1, #(partial or word)) == (partial or word)
+      and (sep ~= ":" or type(x) == "function") then
+      found[k] = x
+      names[#names + 1] = k
+    end
+  end
+
+  if path then
+    local v
+    for name in path:gmatch("[^.]+") do
+      if v == nil then v = s.env[name] else v = lookup(v, name) end
+    end
+    if v ~= nil then fields_of(v, add) end
+  else
+    path, sep = "", ""
+    fields_of(rawget(s, "env"), add)
+    fields_of(lib, add)
+    add("pbx", current_pbx())
+    local env = generation_env()
+    fields_of(env or _ENV, add)
+  end
+
+  table.sort(names)
+  if #names == 1 then
+    local x = found[names[1]]
+    local suffix = type(x) == "function" and "(" or type(x) == "table" and "." or ""
+    names[1] = names[1] .. suffix
+  end
+  for i, k in ipairs(names) do names[i] = path .. sep .. k end
+  return table.concat(names, "\n")
+end
+
+return M
