@@ -476,6 +476,16 @@ ENTRIES = [
 ]
 
 
+def check(t, e, res):
+    """The assertions of one entry: its status code (sipp got it), the
+    reason phrase, and the entry's own checks."""
+    t.ok(res.ok, "%s: %s -> %d %s" % (e.key, e.title, e.code, e.reason), diag=res.diag)
+    got = res.answer.reason if res.answer else None
+    t.is_(got, e.reason, "%s: ... reason phrase '%s'" % (e.key, e.reason))
+    for ok, name, diag in res.checks:
+        t.ok(ok, "%s: ... %s" % (e.key, name), diag=diag)
+
+
 def entries(section=None):
     return [e for e in ENTRIES if section is None or e.section == section]
 
