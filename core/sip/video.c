@@ -34,6 +34,7 @@ static int vstream_alloc(struct call *call, struct stream **sp)
 		return err;
 	}
 	stream_set_clock(*sp, VIDEO_CLOCK);
+	stream_tap(*sp, call->capture);
 
 	return 0;
 }
