@@ -86,15 +86,26 @@ SDP = {
           "bande passante"),
     "m": ("Media line: the kind (audio, video), the port this side receives RTP on "
           "(RTCP on the next one), the profile RTP/AVP (RTP audio/video profile, "
-          "RFC 3551), then the payload types offered, preferred first.",
+          "RFC 3551), then the payload types offered, preferred first (0-95 are "
+          "fixed by RFC 3551, 96-127 are dynamic: an a=rtpmap says what they are).",
           "ligne de média, port RTP, types de charge utile"),
     "a=rtpmap": ("Payload type number -> codec/clock rate: 0 PCMU/8000 is G.711 "
                  "u-law, 8 PCMA/8000 G.711 A-law (Europe), 101 telephone-event the "
                  "DTMF keys sent as RTP events (RFC 4733).",
                  "correspondance type de charge utile / codec"),
-    "a=fmtp": ("Format parameters of a payload type; for telephone-event the events "
-               "supported: 0-15 are the keys 0-9, *, #, A-D.",
+    "a=fmtp": ("Format parameters of a payload type. For telephone-event, the events "
+               "supported: 0-15 are the keys 0-9, *, #, A-D. For VP8, `max-fs` is the "
+               "largest frame the receiver takes, in 16x16 macroblocks (3600: 1280x720), "
+               "`max-fr` the highest frame rate.",
                "paramètres du format"),
+    "a=rtcp-fb": ("RTCP feedback the receiver understands (RFC 4585): `nack` asks for a "
+                  "lost packet again, `nack pli` (picture loss indication) for a new key "
+                  "frame, `ccm fir` (full intra request) likewise; `*` for every payload "
+                  "type.", "retour RTCP (demande de retransmission, d'image clé)"),
+    "a=framerate": ("The frame rate the sender intends, frames a second.",
+                    "images par seconde"),
+    "a=content": ("What the video shows: `main` (the camera), `slides`...",
+                  "contenu (caméra, présentation)"),
     "a=ptime": ("Milliseconds of audio per RTP packet: 20 ms is 160 samples at 8 kHz, "
                 "50 packets a second.", "durée de paquet"),
     "a=maxptime": ("The longest packet this side accepts.", "durée de paquet maximale"),

@@ -7,6 +7,7 @@
 It runs the seed lab on loopback, with the PBX's SIP trace on:
  1. two baresip phones, amine (100) and chhinyleboss (900), register and
     amine calls 900 (the PBX also writes docs/traces/walkthrough.pcap);
+    then the same with video (VP8, docs/traces/video.pcap);
  2. a fresh PBX, and every entry of the error catalog
     (spec/support/lunatest/catalog.py, the same table the e2e tests 82, 83
     and 89 run) provoked with sipp;
@@ -73,6 +74,32 @@ def run_call():
     time.sleep(0.5)
     pbx.stop()
     pcap = os.path.join(pbx.state_dir, "captures", "walkthrough.pcap")
+    return pbx, parse_trace(pbx.log_text()), pcap
+
+
+# -- part 3: a video call ----------------------------------------------------
+
+def run_video():
+    pbx = Pbx(config(NET), listen="%s:5060" % NET.ip(0), name="pbx-video",
+              args=["--sip-trace", "--capture", "video.pcap"])
+    amine = Phone("amine", NET.ip(1), registrar=pbx.sip, password="test", name="amine-video",
+                  rtp_ports=NET.phone_rtp(0), tone_hz=700, limit=60, video="VP8")
+    chhiny = Phone("chhinyleboss", NET.ip(2), registrar=pbx.sip, password="vitrygtr",
+                   name="chhinyleboss-video", rtp_ports=NET.phone_rtp(1), tone_hz=1100,
+                   limit=60, video="VP8")
+    if not (amine.registered(10) and chhiny.registered(10)):
+        raise RuntimeError("the video phones did not register:\n" + pbx.log_tail(30))
+    amine.dial("sip:900@%s" % pbx.sip)
+    if not (amine.wait_event("CALL_ESTABLISHED", 10) and
+            chhiny.wait_event("CALL_ESTABLISHED", 5)):
+        raise RuntimeError("the video call was not established:\n" + pbx.log_tail(30))
+    time.sleep(6)
+    amine.hangup()
+    chhiny.wait_event("CALL_CLOSED", 10)
+    for ph in (amine, chhiny):
+        ph.stop()
+    pbx.stop()
+    pcap = os.path.join(pbx.state_dir, "captures", "video.pcap")
     return pbx, parse_trace(pbx.log_text()), pcap
 
 
@@ -191,9 +218,15 @@ def field_table(block):
     return "\n".join(rows)
 
 
-def sdp_table(block):
+def sdp_table(block, start=None):
+    """The SDP of a block, line by line; from the line starting with
+    `start` when given (one media section)."""
     rows = ["| SDP line | what it says | *en français* |", "| --- | --- | --- |"]
-    for line in block.msg.body.strip().splitlines():
+    lines = block.msg.body.strip().splitlines()
+    if start:
+        lines = lines[next((i for i, l in enumerate(lines) if l.startswith(start)),
+                           len(lines)):]
+    for line in lines:
         meaning, fr = fields.sdp_meaning(line)
         rows.append("| `%s` | %s | *%s* |" % (md_cell(line), md_cell(meaning), fr))
     return "\n".join(rows)
@@ -263,6 +296,45 @@ def call_snippets(pbx, blocks, pcap):
     m = re.search(r"Real-Time Transport Protocol.*?(?=\n\S|\Z)", out, re.S)
     s["rtp_packet"] = fence(m.group(0) if m else out[:1500] or err)
     s["pcap_summary"] = fence(tshark(pcap, "-Y", "sip")[1].strip())
+    return s
+
+
+def video_snippets(pbx, blocks, pcap):
+    amine = "%s:5060" % NET.ip(1)
+    names = names_of(pbx, {amine: "amine"})
+    s = {}
+    inv = first(blocks, lambda b: who(b.src, names) == "amine" and b.start.startswith("INVITE")
+                and b.msg.header("proxy-authorization"), "video INVITE")
+    s["video_invite_sdp"] = fence(inv.msg.body.strip())
+    s["video_sdp_fields"] = sdp_table(inv, start="m=video")
+    ok = first(blocks, lambda b: b.msg.code == 200 and b.msg.method == "INVITE"
+               and who(b.dst, names) == "amine", "200 to amine (video)")
+    s["video_answer_sdp"] = fence(ok.msg.body.strip())
+    rc, out, err = tshark(pcap, "-q", "-z", "rtp,streams")
+    s["video_rtp_streams"] = fence(out.strip() if rc == 0 else err)
+    rows = [r.split("\t") for r in tshark(pcap, "-Y", "rtp.p_type >= 96", "-T", "fields",
+                                           "-e", "frame.number", "-e", "udp.srcport",
+                                           "-e", "udp.dstport", "-e", "rtp.marker",
+                                           "-e", "rtp.timestamp")[1].splitlines() if r]
+    num = rows[0][0] if rows else "0"
+    rc, out, err = tshark(pcap, "-Y", "frame.number == %s" % num, "-V", "-O", "rtp,vp8")
+    m = re.search(r"Real-Time Transport Protocol.*", out, re.S)
+    s["video_rtp_packet"] = fence(m.group(0).strip() if m else out[:1500] or err)
+    # one stream: the first (source, destination) pair
+    one = [r for r in rows if rows and r[1:3] == rows[0][1:3]]
+    stamps = sorted(set(int(r[4]) for r in one if len(r) > 4 and r[4].isdigit()))
+    steps = [b - a for a, b in zip(stamps, stamps[1:])]
+    marks = sum(1 for r in one if len(r) > 3 and r[3] in ("1", "True"))
+    s["video_frames"] = ("In the first video stream of the capture: %d packets, %d frames "
+                         "(distinct time stamps), %d packets with the marker bit, time stamps "
+                         "%d apart on average (%.1f frames a second at 90 kHz)."
+                         % (len(one), len(stamps), marks,
+                            sum(steps) / len(steps) if steps else 0,
+                            90000 * len(steps) / sum(steps) if steps and sum(steps) else 0))
+    rc, out, err = tshark(pcap, "-Y", "rtcp", "-T", "fields", "-e", "frame.time_relative",
+                          "-e", "ip.src", "-e", "udp.srcport", "-e", "ip.dst", "-e",
+                          "udp.dstport", "-e", "rtcp.pt", "-E", "header=y")
+    s["video_rtcp"] = fence(out.strip() if rc == 0 else err)
     return s
 
 
@@ -353,17 +425,23 @@ def main():
     try:
         say("part 1: registration and a call (baresip)")
         pbx1, blocks1, pcap = run_call()
+        say("part 3: a video call (baresip, VP8)")
+        pbx3, blocks3, vpcap = run_video()
         say("part 2: the error catalog (sipp)")
         pbx2, blocks2, todo, results = run_catalog()
         snippets = {"date": datetime.date.today().isoformat(), "version": version()}
         snippets.update(call_snippets(pbx1, blocks1, pcap))
+        snippets.update(video_snippets(pbx3, blocks3, vpcap))
         snippets.update(catalog_snippets(pbx2, blocks2, todo, results))
         os.makedirs(TRACES, exist_ok=True)
-        shutil.copyfile(pcap, os.path.join(TRACES, "walkthrough.pcap"))
-        os.chmod(os.path.join(TRACES, "walkthrough.pcap"), 0o644)
+        for src, name in ((pcap, "walkthrough.pcap"), (vpcap, "video.pcap")):
+            shutil.copyfile(src, os.path.join(TRACES, name))
+            os.chmod(os.path.join(TRACES, name), 0o644)
         with open(os.path.join(TRACES, "walkthrough-trace.txt"), "w") as f:
             f.write("# lunapbx --sip-trace: registration and a call (docs/tools/walkthrough.py)\n\n")
             f.write("\n".join(b.block() for b in blocks1))
+            f.write("\n# a video call\n\n")
+            f.write("\n".join(b.block() for b in blocks3))
             f.write("\n# the error catalog\n\n")
             f.write("\n".join(b.block() for b in blocks2))
         with open(OUT, "w") as f:
