@@ -52,54 +52,38 @@ def say(msg):
 
 # -- part 1: registration and a call between two real phones ----------------
 
-def run_call():
-    pbx = Pbx(config(NET), listen="%s:5060" % NET.ip(0), name="pbx-call",
-              args=["--sip-trace", "--capture", "walkthrough.pcap"])
-    amine = Phone("amine", NET.ip(1), registrar=pbx.sip, password="test",
-                  rtp_ports=NET.phone_rtp(0), tone_hz=700, limit=60)
+def phone_call(pbx, video=None):
+    """amine and chhinyleboss (baresip) register; amine calls 900, they talk
+    6 s (long enough for the first RTCP reports), amine hangs up."""
+    tag = "-video" if video else ""
+    amine = Phone("amine", NET.ip(1), registrar=pbx.sip, password="test", name="amine" + tag,
+                  rtp_ports=NET.phone_rtp(0), tone_hz=700, limit=60, video=video)
     chhiny = Phone("chhinyleboss", NET.ip(2), registrar=pbx.sip, password="vitrygtr",
-                   rtp_ports=NET.phone_rtp(1), tone_hz=1100, limit=60)
+                   name="chhinyleboss" + tag, rtp_ports=NET.phone_rtp(1), tone_hz=1100,
+                   limit=60, video=video)
     if not (amine.registered(10) and chhiny.registered(10)):
         raise RuntimeError("the phones did not register:\n" + pbx.log_tail(30))
     amine.dial("sip:900@%s" % pbx.sip)
     if not (amine.wait_event("CALL_ESTABLISHED", 10) and
             chhiny.wait_event("CALL_ESTABLISHED", 5)):
         raise RuntimeError("the call was not established:\n" + pbx.log_tail(30))
-    time.sleep(6)                       # long enough for the first RTCP reports
-    amine.hangup()
-    chhiny.wait_event("CALL_CLOSED", 10)
-    time.sleep(0.5)
-    for ph in (amine, chhiny):
-        ph.stop()
-    time.sleep(0.5)
-    pbx.stop()
-    pcap = os.path.join(pbx.state_dir, "captures", "walkthrough.pcap")
-    return pbx, parse_trace(pbx.log_text()), pcap
-
-
-# -- part 3: a video call ----------------------------------------------------
-
-def run_video():
-    pbx = Pbx(config(NET), listen="%s:5060" % NET.ip(0), name="pbx-video",
-              args=["--sip-trace", "--capture", "video.pcap"])
-    amine = Phone("amine", NET.ip(1), registrar=pbx.sip, password="test", name="amine-video",
-                  rtp_ports=NET.phone_rtp(0), tone_hz=700, limit=60, video="VP8")
-    chhiny = Phone("chhinyleboss", NET.ip(2), registrar=pbx.sip, password="vitrygtr",
-                   name="chhinyleboss-video", rtp_ports=NET.phone_rtp(1), tone_hz=1100,
-                   limit=60, video="VP8")
-    if not (amine.registered(10) and chhiny.registered(10)):
-        raise RuntimeError("the video phones did not register:\n" + pbx.log_tail(30))
-    amine.dial("sip:900@%s" % pbx.sip)
-    if not (amine.wait_event("CALL_ESTABLISHED", 10) and
-            chhiny.wait_event("CALL_ESTABLISHED", 5)):
-        raise RuntimeError("the video call was not established:\n" + pbx.log_tail(30))
     time.sleep(6)
     amine.hangup()
     chhiny.wait_event("CALL_CLOSED", 10)
+    time.sleep(0.5)
     for ph in (amine, chhiny):
         ph.stop()
+    time.sleep(0.5)
     pbx.stop()
-    pcap = os.path.join(pbx.state_dir, "captures", "video.pcap")
+
+
+def run_call(video=None):
+    """One traced and captured PBX run around phone_call()."""
+    name = "video" if video else "walkthrough"
+    pbx = Pbx(config(NET), listen="%s:5060" % NET.ip(0), name="pbx-" + name,
+              args=["--sip-trace", "--capture", name + ".pcap"])
+    phone_call(pbx, video)
+    pcap = os.path.join(pbx.state_dir, "captures", name + ".pcap")
     return pbx, parse_trace(pbx.log_text()), pcap
 
 
@@ -426,7 +410,7 @@ def main():
         say("part 1: registration and a call (baresip)")
         pbx1, blocks1, pcap = run_call()
         say("part 3: a video call (baresip, VP8)")
-        pbx3, blocks3, vpcap = run_video()
+        pbx3, blocks3, vpcap = run_call(video="VP8")
         say("part 2: the error catalog (sipp)")
         pbx2, blocks2, todo, results = run_catalog()
         snippets = {"date": datetime.date.today().isoformat(), "version": version()}
