@@ -596,8 +596,8 @@ void call_set_capture(struct call *call, bool on)
 {
 	call->capture = on;
 	stream_tap(call->a.stream, on);
-	stream_tap(call->fork_stream, on);
 	stream_tap(call->a.vstream, on);
+	stream_tap(call->fork_stream, on);
 	stream_tap(call->fork_vstream, on);
 	if (call->peer) {
 		stream_tap(call->peer->stream, on);
