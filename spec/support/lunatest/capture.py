@@ -56,16 +56,22 @@ class Capture:
         self.path = os.path.join(self.dir, "lo.pcap")
         self.log_path = os.path.join(self.dir, "tshark.log")
         bpf = "udp and (%s)" % " or ".join("host %s" % h for h in hosts)
-        self.proc = spawn(["tshark", "-q", "-n", "-i", "lo", "-f", bpf, "-F", "pcap",
-                           "-w", self.path], self.log_path)
+        argv = ["tshark", "-q", "-n", "-i", "lo", "-f", bpf, "-F", "pcap", "-w", self.path]
         # tshark says "Capturing on" before dumpcap captures; "Capture
-        # started" comes when packets are really being written
-        if not wait_until(lambda: "Capture started" in read_text(self.log_path)
-                          or self.proc.poll() is not None, ready_timeout, 0.05):
-            raise RuntimeError("tshark not capturing after %ss: %s"
-                               % (ready_timeout, read_text(self.log_path)))
-        if self.proc.poll() is not None:
-            raise RuntimeError("tshark exited: %s" % read_text(self.log_path))
+        # started" comes when packets are really being written.  Under load
+        # tshark was seen to exit at once, silently: it gets three tries.
+        for attempt in range(3):
+            self.proc = spawn(argv, self.log_path)
+            if not wait_until(lambda: "Capture started" in read_text(self.log_path)
+                              or self.proc.poll() is not None, ready_timeout, 0.05):
+                raise RuntimeError("tshark not capturing after %ss: %s"
+                                   % (ready_timeout, read_text(self.log_path)))
+            if self.proc.poll() is None:
+                break
+            time.sleep(0.5)
+        else:
+            raise RuntimeError("tshark exited (rc %s): %s"
+                               % (self.proc.returncode, read_text(self.log_path)))
         self._packets = None
 
     def stop(self):
