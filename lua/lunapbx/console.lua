@@ -305,12 +305,25 @@ local function clean(msg)
   return head .. "\nstack traceback:\n" .. table.concat(keep, "\n")
 end
 
+-- Which syntax error to show when src is neither an expression nor a
+-- chunk: the chunk's, unless it stumbled on the very first token (then
+-- src was meant as an expression: "1 +* 2").
+local function syntax_error(src, as_expr, as_chunk)
+  local near = as_chunk:match("^console:1: unexpected symbol near '(.*)'$")
+  local first = src:match("^%s*()")
+  if near and as_expr and src:sub(first, first + #near - 1) == near then
+    return as_expr
+  end
+  return as_chunk
+end
+
 function M.eval(s, src)
   local fn, err = C.load("return " .. src, "=console", "t", s.env)
+  local expr_err = err
   if not fn then fn, err = C.load(src, "=console", "t", s.env) end
   if not fn then
     if err:sub(-5) == "<eof>" then return "i" end
-    return "e" .. err
+    return "e" .. syntax_error(src, expr_err, err)
   end
   local res = table.pack(xpcall(fn, C.traceback))
   if not res[1] then return "e" .. clean(res[2]) end

@@ -19,9 +19,11 @@ TAP and runs under `prove`:
     # the exit status is non-zero when an assertion failed.
 
 The pieces live in lunatest/: proc (processes, temp dir, cleanup), tap,
-net, pbx, sipmsg, sipp, phone (baresip over ctrl_tcp), audio.
+net, pbx, sipmsg, sipp, phone (baresip over ctrl_tcp), audio, console
+(`lunapbx -r`: console_exec for -x, ConsoleTerm on a pseudo-terminal).
 """
 
+from lunatest.console import ConsoleResult, ConsoleTerm, console_exec
 from lunatest.audio import (dominant_tone, goertzel_power, make_silence, make_tone,
                             read_wav, tone_duration, tone_powers, tone_present)
 from lunatest.net import Net
@@ -39,4 +41,5 @@ __all__ = [
     "make_tone", "make_silence", "read_wav", "goertzel_power", "tone_powers",
     "dominant_tone", "tone_present", "tone_duration", "pbx_binary", "workdir", "HardTimeout",
     "parse_auth_header", "wait_until", "tail", "SDP", "read_text",
+    "ConsoleResult", "ConsoleTerm", "console_exec",
 ]
