@@ -453,6 +453,13 @@ static void script_resume(struct script *sc, int nargs)
 		return;
 	}
 
+	if (status == LUA_ERRMEM)
+		log_error("call %llu: out of Lua memory: the call holds %zu KB"
+			  " (cap call_memory_mb), Lua %zu KB (cap"
+			  " lua_memory_mb)", call_id(call),
+			  luamem_live(&rt->mem, sc->acct) / 1024,
+			  rt->mem.used / 1024);
+
 	if (status != LUA_OK) {
 		const char *msg = lua_tostring(co, -1);
 

@@ -51,7 +51,15 @@ local function clock(ms)
   return ("%d:%02d"):format(s // 60, s % 60)
 end
 
-local function call_row(c)
+-- Files of the configuration's folder show by their own name.
+local function shorten(where, dir)
+  if where and dir and where:sub(1, #dir + 1) == dir .. "/" then
+    return where:sub(#dir + 2)
+  end
+  return where
+end
+
+local function call_row(c, dir)
   local codec = c.codec
   if c.peer_codec and c.peer_codec ~= c.codec then
     codec = (c.codec or "?") .. "/" .. c.peer_codec
@@ -63,8 +71,8 @@ local function call_row(c)
     exten = (c.exten or "?") .. "@" .. (c.context or "?"),
     bridged = c.peer or c.peer_uri
       or (c.ringing > 0 and ("ringing " .. c.ringing) or nil),
-    func = c.func,
-    at = c.line and (c.line .. (c.wait and (" (" .. c.wait .. ")") or "")),
+    func = shorten(c.func, dir),
+    at = c.line and (shorten(c.line, dir) .. (c.wait and (" (" .. c.wait .. ")") or "")),
     mem = pretty.bytes(c.lua_mem),
   }
 end
@@ -78,8 +86,8 @@ local CALL_COLS = {
 
 local function render_calls(list)
   if #list == 0 then return "no calls" end
-  local rows = {}
-  for i, c in ipairs(list) do rows[i] = call_row(c) end
+  local rows, dir = {}, C.status().config:match("^(.*)/[^/]*$")
+  for i, c in ipairs(list) do rows[i] = call_row(c, dir) end
   return pretty.columns(rows, CALL_COLS) .. "\n" .. plural(#list, "call")
 end
 
