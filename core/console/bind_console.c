@@ -276,7 +276,7 @@ static int l_write(lua_State *L)
 
 static int l_generation(lua_State *L)
 {
-	luart_push_generation(pbx_instance->lua);
+	luart_push_generation(pbx_instance->lua, L);
 
 	return 1;
 }

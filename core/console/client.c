@@ -182,6 +182,7 @@ static int run_follow(struct client *cl)
 	cl->logf = stdout;
 	if (send_frame(cl, 'E', on, strlen(on)) || wait_for(cl, 'R', &pl))
 		return 1;
+	fprintf(stderr, "lunapbx: following the log (Ctrl-C stops)\n");
 
 	(void)wait_for(cl, 0, &pl);   /* no frame has type 0 */
 

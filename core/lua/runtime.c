@@ -27,8 +27,13 @@ struct luart {
 	uint32_t gen;
 	struct luamem mem;
 	uint64_t insn;           /* instructions of the run in progress */
-	unsigned depth;          /* runs nested in it (console -> reload) */
 	bool stopping;           /* the run is over its limit */
+};
+
+/* The run a nested one interrupts (a reload from the console). */
+struct run {
+	uint64_t insn;
+	bool stopping;
 };
 
 /* What a call's coroutine carries. */
@@ -91,29 +96,73 @@ static void count_hook(lua_State *L, lua_Debug *ar)
 		rt->stopping = true;
 		lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
 	}
-	luaL_error(L, "script stopped: ran %I instructions without yielding"
-		   " (an endless loop?)", (lua_Integer)INSN_LIMIT);
+	luaL_where(L, 0);   /* the line that loops */
+	lua_pushfstring(L, "script stopped: ran %I instructions without"
+			" yielding (an endless loop?)", (lua_Integer)INSN_LIMIT);
+	lua_concat(L, 2);
+	lua_error(L);
 }
 
 
-/* A run starts on thread L; a nested one (a reload from the console)
- * goes on counting the outer run's instructions. */
-static void run_enter(struct luart *rt, lua_State *L)
+/* A run starts on thread L, with a budget of its own... */
+static void run_enter(struct luart *rt, lua_State *L, struct run *outer)
 {
-	if (rt->depth++ == 0) {
-		rt->insn = 0;
-		rt->stopping = false;
-	}
+	outer->insn = rt->insn;
+	outer->stopping = rt->stopping;
+	rt->insn = 0;
+	rt->stopping = false;
 	lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_STEP);
 }
 
 
-static void run_leave(struct luart *rt, lua_State *L)
+/* ... and what it ran counts in the run it interrupted: a console chunk
+ * that reloads in a loop is stopped too. */
+static void run_leave(struct luart *rt, lua_State *L, const struct run *outer)
 {
-	if (--rt->depth == 0 && rt->stopping) {
-		rt->stopping = false;
+	if (rt->stopping)
 		lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_STEP);
+	rt->insn += outer->insn;
+	rt->stopping = outer->stopping;
+}
+
+
+/*
+ * Call the function under @a nargs arguments on top of the stack as a run
+ * of its own, in a thread of its own (its traceback shows its own frames,
+ * even when it runs inside another run).  As lua_pcall: @a nresults
+ * results, or the error message and its traceback, replace them.
+ */
+static int run_thread(struct luart *rt, int nargs, int nresults)
+{
+	lua_State *L = rt->L;
+	lua_State *co = lua_newthread(L);
+	int base = lua_gettop(L) - nargs - 1;
+	struct run outer;
+	int status, nres;
+
+	lua_insert(L, base);                   /* the thread under it all */
+	lua_xmove(L, co, nargs + 1);
+
+	run_enter(rt, co, &outer);
+	status = lua_resume(co, L, nargs, &nres);
+	run_leave(rt, co, &outer);
+
+	if (status == LUA_YIELD) {
+		status = LUA_ERRRUN;
+		lua_pushliteral(co, "it cannot wait here (it yielded)");
 	}
+	if (status == LUA_OK) {
+		lua_xmove(co, L, nres);
+		lua_settop(L, base + nresults);
+	}
+	else {
+		const char *msg = lua_tostring(co, -1);
+
+		luaL_traceback(L, co, msg ? msg : "(error object)", 0);
+	}
+	lua_remove(L, base);
+
+	return status;
 }
 
 
@@ -299,16 +348,6 @@ static void push_env(lua_State *L, struct luart *rt, const char *cfg_dir)
 }
 
 
-static int msgh_traceback(lua_State *L)
-{
-	const char *msg = lua_tostring(L, 1);
-
-	luaL_traceback(L, L, msg ? msg : "(error object)", 1);
-
-	return 1;
-}
-
-
 static void set_err(char *buf, size_t sz, const char *msg)
 {
 	if (buf && sz)
@@ -332,32 +371,34 @@ static int run_config(struct luart *rt, const char *path, char *errbuf,
 	else
 		str_ncpy(dir, ".", sizeof(dir));
 
-	lua_pushcfunction(L, msgh_traceback);
-	push_env(L, rt, dir);                             /* msgh env */
+	push_env(L, rt, dir);                             /* env */
 
 	if (luaL_loadfilex(L, path, "t") != LUA_OK)
 		goto fail;
 	lua_pushvalue(L, -2);
 	lua_setupvalue(L, -2, 1);
 
-	run_enter(rt, L);
-	status = lua_pcall(L, 0, 0, top + 1);
+	status = run_thread(rt, 0, 0);
 	if (status == LUA_OK) {
 		/* env.require("lunapbx")._export() */
-		lua_getfield(L, -1, "require");
+		lua_getfield(L, top + 1, "require");
 		lua_pushliteral(L, "lunapbx");
-		status = lua_pcall(L, 1, 1, top + 1);
+		status = run_thread(rt, 1, 1);
 	}
-	if (status == LUA_OK) {
+	if (status == LUA_OK && lua_istable(L, -1)) {
 		lua_getfield(L, -1, "_export");
-		status = lua_pcall(L, 0, 1, top + 1);
+		lua_remove(L, -2);
+		status = run_thread(rt, 0, 1);
 	}
-	run_leave(rt, L);
 	if (status != LUA_OK)
 		goto fail;
+	if (!lua_istable(L, -1)) {
+		lua_pushliteral(L, "lunapbx: no declarations to export");
+		goto fail;
+	}
 
 	/* the console looks at the generation's globals */
-	lua_pushvalue(L, top + 2);
+	lua_pushvalue(L, top + 1);
 	lua_setfield(L, -2, "_env");
 	lua_replace(L, top + 1);
 	lua_settop(L, top + 1);
@@ -378,6 +419,7 @@ int luart_load(struct luart *rt, const char *path, char *errbuf,
 	       size_t errsz)
 {
 	lua_State *L = rt->L;
+	struct run outer;
 	int err;
 
 	err = run_config(rt, path, errbuf, errsz);
@@ -398,9 +440,9 @@ int luart_load(struct luart *rt, const char *path, char *errbuf,
 	rt->mem.acct_limit = (size_t)rt->pbx->set.call_mem_mb << 20;
 
 	/* finalizers may run: they are Lua code, under the limit too */
-	run_enter(rt, L);
+	run_enter(rt, L, &outer);
 	lua_gc(L, LUA_GCCOLLECT);
-	run_leave(rt, L);
+	run_leave(rt, L, &outer);
 
 	return 0;
 }
@@ -434,14 +476,15 @@ static void script_resume(struct script *sc, int nargs)
 	struct luart *rt = sc->rt;
 	lua_State *co = sc->co;
 	struct call *call = sc->call;
+	struct run outer;
 	uint32_t acct;
 	int nres, status;
 
-	run_enter(rt, co);
+	run_enter(rt, co, &outer);
 	acct = luamem_switch(&rt->mem, sc->acct);
 	status = lua_resume(co, rt->L, nargs, &nres);
 	(void)luamem_switch(&rt->mem, acct);
-	run_leave(rt, co);
+	run_leave(rt, co, &outer);
 
 	if (status == LUA_YIELD) {
 		lua_pop(co, nres);
@@ -553,23 +596,13 @@ size_t luart_memory_limit(const struct luart *rt)
 
 /**
  * Call the function under @a nargs arguments on top of the stack as a
- * run of its own (the console's chunks): under the instruction limit, in
- * protected mode, an error with its traceback.  lua_pcall's results.
+ * run of its own (the console's chunks), in a coroutine of its own, under
+ * the instruction limit: lua_pcall's results, or the error and its
+ * traceback.
  */
 int luart_pcall(struct luart *rt, int nargs, int nresults)
 {
-	lua_State *L = rt->L;
-	int base = lua_gettop(L) - nargs;
-	int status;
-
-	lua_pushcfunction(L, msgh_traceback);
-	lua_insert(L, base);
-	run_enter(rt, L);
-	status = lua_pcall(L, nargs, nresults, base);
-	run_leave(rt, L);
-	lua_remove(L, base);
-
-	return status;
+	return run_thread(rt, nargs, nresults);
 }
 
 
@@ -588,11 +621,11 @@ int luart_require(struct luart *rt, const char *name)
 }
 
 
-/** Push the generation in force: the table its lunapbx module exported,
- *  with its environment in _env; nil before the first load. */
-void luart_push_generation(struct luart *rt)
+/** Push onto @a L the generation in force: the table its lunapbx module
+ *  exported, with its environment in _env; nil before the first load. */
+void luart_push_generation(struct luart *rt, lua_State *L)
 {
-	lua_rawgeti(rt->L, LUA_REGISTRYINDEX, rt->gen_ref);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, rt->gen_ref);
 }
 
 

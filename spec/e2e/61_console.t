@@ -139,10 +139,10 @@ with Tap(timeout=150) as t:
 
     # -- -f: the log as it comes -------------------------------------------------
     flog = os.path.join(pbx.dir, "follow.log")
-    fproc = proc_spawn = None
     from lunatest.proc import spawn
     fproc = spawn([pbx_binary(), "-r", "--state", pbx.state_dir, "-f"], flog)
-    wait_until(lambda: "-f" and pbx.wait_log(r"console: client connected", 0.1), 3)
+    t.ok(wait_until(lambda: "following the log" in read_text(flog), 5),
+         "lunapbx -r -f says it follows the log (on stderr)", diag=lambda: read_text(flog))
     x('log.warn("for the follower")')
     t.ok(wait_until(lambda: "for the follower" in read_text(flog), 3),
          "lunapbx -r -f prints the log as it comes (a line logged from another console)",
