@@ -206,6 +206,32 @@ static int l_print(lua_State *L)
 
 
 /*
+ * setmetatable() without finalizers: Lua runs __gc with hooks off, so an
+ * endless one could not be stopped, and it runs whenever memory is
+ * collected, in whatever call.  Otherwise Lua's own.
+ */
+static int l_setmetatable(lua_State *L)
+{
+	int t = lua_type(L, 2);
+
+	luaL_checktype(L, 1, LUA_TTABLE);
+	luaL_argexpected(L, t == LUA_TNIL || t == LUA_TTABLE, 2, "nil or table");
+	lua_pushliteral(L, "__gc");
+	if (t == LUA_TTABLE && lua_rawget(L, 2) != LUA_TNIL)
+		return luaL_error(L, "setmetatable: __gc is not allowed here"
+				  " (a finalizer runs outside the instruction"
+				  " limit)");
+	if (luaL_getmetafield(L, 1, "__metatable") != LUA_TNIL)
+		return luaL_error(L, "cannot change a protected metatable");
+
+	lua_settop(L, 2);
+	lua_setmetatable(L, 1);
+
+	return 1;
+}
+
+
+/*
  * The globals every generation sees, read-only through __index.  Left out
  * on purpose: io, dofile, loadfile, debug, and os except its clock and
  * environment, so a dialplan cannot exit or block the PBX.
@@ -215,7 +241,7 @@ static void build_base(lua_State *L, struct luart *rt)
 	static const char *keep[] = {
 		"assert", "error", "ipairs", "next", "pairs", "pcall",
 		"rawequal", "rawget", "rawlen", "rawset", "select",
-		"setmetatable", "getmetatable", "tonumber", "tostring",
+		"getmetatable", "tonumber", "tostring",
 		"type", "xpcall", "_VERSION", "string", "table", "math",
 		"utf8", "coroutine", NULL
 	};
@@ -236,6 +262,9 @@ static void build_base(lua_State *L, struct luart *rt)
 	}
 	lua_pop(L, 1);
 	lua_setfield(L, -2, "os");
+
+	lua_pushcfunction(L, l_setmetatable);
+	lua_setfield(L, -2, "setmetatable");
 
 	lua_pushcfunction(L, l_print);
 	lua_setfield(L, -2, "print");
