@@ -8,11 +8,12 @@ RE_DEFS := -DHAVE_INTTYPES_H -DHAVE_STDBOOL_H -DHAVE_INET6 -DHAVE_PTHREAD \
            -DHAVE_INET_NTOP -DHAVE_INET_PTON -DHAVE_FORK -DHAVE_PWD_H \
            -DHAVE_SETRLIMIT -DLINUX -D_GNU_SOURCE
 PKGS    := libre librem lua5.4 sndfile
-CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wshadow \
+OPT     ?= -O2 -g
+SAN     ?=
+CFLAGS  += $(OPT) $(SAN) -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wshadow \
            -Wmissing-prototypes -Icore $(RE_DEFS) \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -ledit
+LDLIBS  += $(SAN) $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -ledit
 
 BUILD   := build
 CORE_SRC := $(filter-out core/main.c,$(wildcard core/*.c core/*/*.c))
@@ -26,7 +27,7 @@ DEB_PKGS := build-essential pkg-config libre-dev librem-dev liblua5.4-dev \
             lua-busted sox espeak-ng python3 tshark tmux
 STAMP_DEPS := $(BUILD)/.deps
 
-.PHONY: all deps run test check unit bench sounds clean
+.PHONY: all deps run test check unit bench sounds clean asan
 all: $(BUILD)/lunapbx
 
 deps: $(STAMP_DEPS)
@@ -62,13 +63,28 @@ run: deps
 
 unit: $(UNIT_BIN)
 
+# The PBX built with AddressSanitizer and LeakSanitizer, for the leak test
+# (spec/e2e/95_leaks.t): build/asan/lunapbx.
+asan: $(STAMP_DEPS)
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/asan OPT="-O1 -g" \
+	  SAN="-fsanitize=address -fno-omit-frame-pointer" $(BUILD)/asan/lunapbx
+
 # Every test speaks TAP; prove runs them all.  Dependencies first, in their
 # own make run, so that pkg-config exists when the flags are computed.
 test: deps
 	@$(MAKE) --no-print-directory check
 
-check: $(BUILD)/lunapbx $(UNIT_BIN) sounds
+# The SIP-heavy end-to-end files run a second time against the sanitized
+# build: any memory error or leak in those paths fails the test.
+ASAN_E2E := spec/e2e/20_calls_sipp.t spec/e2e/30_b2bua_sipp.t \
+            spec/e2e/35_hold_fork.t spec/e2e/36_late_offer.t \
+            spec/e2e/50_torture.t spec/e2e/60_reload_safety.t \
+            spec/e2e/71_trunk_register.t spec/e2e/72_trunk_peers.t
+
+check: $(BUILD)/lunapbx $(UNIT_BIN) sounds asan
 	prove --timer $(UNIT_BIN) spec/lua/*.t spec/e2e/*.t
+	@echo "== again under AddressSanitizer/LeakSanitizer (build/asan) =="
+	LUNAPBX_BIN=$(abspath $(BUILD))/asan/lunapbx prove --timer $(ASAN_E2E)
 
 bench: $(BUILD)/lunapbx sounds
 	bench/run

@@ -101,3 +101,18 @@ void log_msg(enum log_level level, const char *fmt, ...)
 			logger.sinks[i].h(level, line, logger.sinks[i].arg);
 	}
 }
+
+
+/**
+ * A block of several lines asked for explicitly (the SIP trace): printed
+ * whole whatever the level, and handed to the sinks as an info line.
+ */
+void log_block(const char *text)
+{
+	fputs(text, stderr);
+
+	for (int i = 0; i < MAX_SINKS; i++) {
+		if (logger.sinks[i].h)
+			logger.sinks[i].h(LOG_INFO, text, logger.sinks[i].arg);
+	}
+}

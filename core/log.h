@@ -17,6 +17,7 @@ const char *log_level_name(enum log_level level);
 void log_add_sink(log_sink_h *sinkh, void *arg);
 void log_remove_sink(log_sink_h *sinkh, void *arg);
 void log_msg(enum log_level level, const char *fmt, ...);
+void log_block(const char *text);
 
 #define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
 #define log_warn(...)  log_msg(LOG_WARN,  __VA_ARGS__)

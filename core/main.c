@@ -15,11 +15,14 @@
 #include "pbx.h"
 #include "reload.h"
 #include "console/console.h"
+#include "capture/capture.h"
 #include "lua/runtime.h"
 #include "sip/auth.h"
 #include "sip/endpoint.h"
 #include "sip/registrar.h"
 #include "sip/sipstack.h"
+#include "sip/trunk.h"
+#include "sip/siptrace.h"
 
 struct pbx *pbx_instance;
 
@@ -30,7 +33,8 @@ static struct tmr signal_tmr;
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: lunapbx -c FILE [--listen ADDR:PORT] [--state DIR] [-v]\n"
+		"usage: lunapbx -c FILE [--listen ADDR:PORT] [--state DIR]"
+		" [--sip-trace] [--capture NAME] [-v]\n"
 		"       lunapbx -r [--state DIR] [-x CODE | -f]\n"
 		"\n"
 		"  -c, --config FILE     Lua configuration and dialplan\n"
@@ -38,6 +42,10 @@ static void usage(FILE *f)
 		" the config)\n"
 		"  -s, --state DIR       sockets, databases, recordings"
 		" (default ./state)\n"
+		"  -t, --sip-trace       print every SIP message in and out\n"
+		"  -w, --capture NAME    write SIP (and the RTP of every call)"
+		" to\n"
+		"                        DIR/captures/NAME, a pcap file\n"
 		"  -v, --verbose         debug logging\n"
 		"  -r, --remote          a Lua console on the PBX running on"
 		" the state folder\n"
@@ -66,13 +74,13 @@ static void set_defaults(struct pbx *pbx)
 }
 
 
-/* The PBX's lua/ folder: $LUNAPBX_LIB, else next to build/. */
+/* The PBX's lua/ folder: $LUNAPBX_LIB, else the first lua/ holding
+ * lunapbx/init.lua above the executable (build/ or build/asan/).  The
+ * executable's path is a real one, so tracebacks show no build/.. */
 static int find_lib_dir(struct pbx *pbx)
 {
 	char exe[PATH_MAX], *slash;
 	ssize_t n;
-
-	char lib[PATH_MAX];
 
 	if (getenv("LUNAPBX_LIB"))
 		return str_dup(&pbx->lib_dir, getenv("LUNAPBX_LIB"));
@@ -81,16 +89,17 @@ static int find_lib_dir(struct pbx *pbx)
 	if (n <= 0)
 		return str_dup(&pbx->lib_dir, "lua");
 	exe[n] = 0;
-	slash = strrchr(exe, '/');
-	if (slash)
+
+	while ((slash = strrchr(exe, '/')) && slash != exe) {
+		char probe[PATH_MAX + 32];
+
 		*slash = 0;
+		re_snprintf(probe, sizeof(probe), "%s/lua/lunapbx/init.lua", exe);
+		if (0 == access(probe, R_OK))
+			return re_sdprintf(&pbx->lib_dir, "%s/lua", exe);
+	}
 
-	/* tracebacks read better without build/.. */
-	if (re_snprintf(lib, sizeof(lib), "%s/../lua", exe) > 0 &&
-	    realpath(lib, exe))
-		return str_dup(&pbx->lib_dir, exe);
-
-	return re_sdprintf(&pbx->lib_dir, "%s/../lua", exe);
+	return str_dup(&pbx->lib_dir, "lua");
 }
 
 
@@ -163,6 +172,8 @@ static int start(struct pbx *pbx, const char *listen)
 	if (!e)
 		e = registrar_alloc(&pbx->registrar, sipstack_sip(pbx->stack),
 				    &rc);
+	if (!e)
+		e = trunks_start(pbx->trunks);
 	if (e)
 		return e;
 
@@ -185,11 +196,15 @@ static void shutdown_pbx(struct pbx *pbx)
 	reload_close();
 	pbx->console = mem_deref(pbx->console);
 	list_flush(&pbx->calls);
+	pbx->trunks = mem_deref(pbx->trunks);
+	/* un-REGISTERs and OPTIONS went out; their answers are not awaited */
+	sip_close(sipstack_sip(pbx->stack), true);
 	pbx->registrar = mem_deref(pbx->registrar);
 	pbx->stack = mem_deref(pbx->stack);
 	pbx->lua = mem_deref(pbx->lua);
 	pbx->endpoints = mem_deref(pbx->endpoints);
 	pbx->auth = mem_deref(pbx->auth);
+	pbx->capture = mem_deref(pbx->capture);
 }
 
 
@@ -199,6 +214,8 @@ int main(int argc, char *argv[])
 		{ "config",  required_argument, NULL, 'c' },
 		{ "listen",  required_argument, NULL, 'l' },
 		{ "state",   required_argument, NULL, 's' },
+		{ "sip-trace", no_argument,     NULL, 't' },
+		{ "capture", required_argument, NULL, 'w' },
 		{ "verbose", no_argument,       NULL, 'v' },
 		{ "remote",  no_argument,       NULL, 'r' },
 		{ "exec",    required_argument, NULL, 'x' },
@@ -208,16 +225,18 @@ int main(int argc, char *argv[])
 	};
 	static struct pbx pbx;
 	const char *config = NULL, *listen = NULL, *state = "state";
-	const char *code = NULL;
+	const char *code = NULL, *capture = NULL;
 	bool remote = false, follow = false;
 	int c, err;
 
-	while ((c = getopt_long(argc, argv, "c:l:s:vrx:fh", longopts, NULL))
+	while ((c = getopt_long(argc, argv, "c:l:s:tw:vrx:fh", longopts, NULL))
 	       != -1) {
 		switch (c) {
 		case 'c': config = optarg; break;
 		case 'l': listen = optarg; break;
 		case 's': state = optarg; break;
+		case 't': siptrace_enable(true); break;
+		case 'w': capture = optarg; break;
 		case 'v': log_set_level(LOG_DEBUG); break;
 		case 'r': remote = true; break;
 		case 'x': code = optarg; break;
@@ -248,6 +267,12 @@ int main(int argc, char *argv[])
 	err  = str_dup(&pbx.config_path, config);
 	err |= str_dup(&pbx.state_dir, state);
 	err |= find_lib_dir(&pbx);
+	err |= capture_alloc(&pbx.capture, state);
+	if (!err && capture && capture_start(pbx.capture, capture, true)) {
+		log_error("--capture: cannot write %s/captures/%s (a plain"
+			  " file name is needed)", state, capture);
+		err = EINVAL;
+	}
 	if (!err)
 		err = luart_alloc(&pbx.lua, &pbx);
 	if (!err)

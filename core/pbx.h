@@ -7,10 +7,12 @@
 
 struct auth;
 struct console;
+struct capture;
 struct endpoint_table;
 struct luart;
 struct registrar;
 struct sipstack;
+struct trunks;
 
 struct pbx_settings {
 	char realm[64];
@@ -30,8 +32,10 @@ struct pbx {
 	struct registrar *registrar;
 	struct auth *auth;
 	struct endpoint_table *endpoints;   /**< the table in force     */
+	struct trunks *trunks;              /**< registrations, peers   */
 	struct luart *lua;
 	struct console *console;            /**< lunapbx -r             */
+	struct capture *capture;            /**< pcap capture (off: no file) */
 	struct list calls;                  /**< struct call            */
 	uint64_t call_seq;                  /**< call id counter        */
 	char *config_path;

@@ -229,7 +229,7 @@ static void conn_read(struct conn *c)
 	struct pl pl;
 	ssize_t n;
 	char type;
-	int err;
+	int err = 0;
 
 	if (mbuf_resize(in, in->end + READ_CHUNK)) {
 		conn_kill(c);

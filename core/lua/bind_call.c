@@ -3,6 +3,7 @@
  *
  *   call:answer()  call:ringing()  call:progress()  call:hangup([code])
  *   call:dial(targets [, {timeout=s}]) -> status, sip_code   (yields)
+ *   call:dial{ trunk=name, number=n [, timeout=s] }  a number over a peer
  *   call:sleep(ms)                                             (yields)
  *   call:header(name)  call:set_header(name, value)
  *   call.id .exten .context .caller .caller_name .endpoint .state
@@ -32,6 +33,13 @@ static struct call *check_call(lua_State *L)
 		luaL_error(L, "this call has ended");
 
 	return ud->call;
+}
+
+
+/** The call at argument 1 of a method, for other binding files. */
+struct call *luart_check_call(lua_State *L)
+{
+	return check_call(L);
 }
 
 
@@ -160,6 +168,12 @@ static size_t dial_targets(lua_State *L, const char **targets)
 	}
 
 	luaL_checktype(L, 2, LUA_TTABLE);
+	if (lua_getfield(L, 2, "trunk") == LUA_TSTRING) {
+		targets[n++] = lua_tostring(L, -1);   /* Dial(SIP/trunk/n) */
+		lua_pop(L, 1);
+		return n;
+	}
+	lua_pop(L, 1);
 	for (lua_Integer i = 1; n < MAX_TARGETS; i++) {
 		if (lua_rawgeti(L, 2, i) != LUA_TSTRING) {
 			lua_pop(L, 1);
@@ -176,16 +190,26 @@ static size_t dial_targets(lua_State *L, const char **targets)
 
 static void dial_options(lua_State *L, struct dial_opts *opts)
 {
+	/* call:dial{ trunk=, number=, ... } carries its options itself */
+	int idx = lua_istable(L, 2) && lua_isnoneornil(L, 3) ? 2 : 3;
+
 	memset(opts, 0, sizeof(*opts));
-	if (lua_isnoneornil(L, 3))
+	if (lua_isnoneornil(L, idx))
 		return;
 
-	luaL_checktype(L, 3, LUA_TTABLE);
-	lua_getfield(L, 3, "timeout");
+	luaL_checktype(L, idx, LUA_TTABLE);
+	/* number = 900 is converted on the stack, where it stays until
+	 * l_dial is done with it */
+	lua_getfield(L, idx, "number");
+	opts->number = lua_tostring(L, -1);
+	luaL_argcheck(L, !opts->number || (*opts->number &&
+		      !strpbrk(opts->number, "@:;<>\" \t\r\n")), idx,
+		      "number: digits or a user part, no SIP punctuation");
+	lua_getfield(L, idx, "timeout");
 	opts->timeout_s = (uint32_t)luaL_optinteger(L, -1, 0);
-	lua_getfield(L, 3, "caller_name");
+	lua_getfield(L, idx, "caller_name");
 	opts->caller_name = lua_tostring(L, -1);
-	lua_getfield(L, 3, "caller_num");
+	lua_getfield(L, idx, "caller_num");
 	opts->caller_num = lua_tostring(L, -1);
 	lua_pop(L, 3);   /* strings stay alive in the options table */
 }

@@ -6,6 +6,7 @@
  *   _core.log(level, msg)     "error" | "warn" | "info" | "debug"
  *   _core.now()               milliseconds of the PBX's clock
  *   _core.trace([on])         SIP trace on/off; returns the state
+ *   _core.capture(...)        pcap capture (bind_capture.c)
  *   _core.generation()        configuration generation in force
  */
 #include <string.h>
@@ -13,9 +14,10 @@
 #include <lauxlib.h>
 #include "log.h"
 #include "pbx.h"
+#include "lua/bind_trunk.h"
 #include "lua/runtime.h"
 #include "sip/call.h"
-#include "sip/sipstack.h"
+#include "sip/siptrace.h"
 
 
 static int sleep_done(lua_State *L, int status, lua_KContext ctx)
@@ -76,12 +78,10 @@ static int l_now(lua_State *L)
 
 static int l_trace(lua_State *L)
 {
-	struct pbx *pbx = pbx_instance;
-
 	if (!lua_isnoneornil(L, 1))
-		sipstack_trace(pbx->stack, lua_toboolean(L, 1));
+		siptrace_enable(lua_toboolean(L, 1));
 
-	lua_pushboolean(L, sipstack_tracing(pbx->stack));
+	lua_pushboolean(L, siptrace_enabled());
 	return 1;
 }
 
@@ -106,4 +106,6 @@ void luart_open_core(lua_State *L, struct luart *rt)
 	(void)rt;
 
 	luaL_newlib(L, funcs);
+	luart_open_trunks(L);
+	luart_open_capture(L);
 }

@@ -34,6 +34,8 @@ struct call *luart_current_call(lua_State *L);
 int  luart_push_call(lua_State *L, struct call *call);
 void luart_open_call(lua_State *L);
 void luart_call_methods(lua_State *L, const luaL_Reg *fns);
+struct call *luart_check_call(lua_State *L);
+void luart_open_capture(lua_State *L);
 void luart_open_core(lua_State *L, struct luart *rt);
 struct luart *luart_from_state(lua_State *L);
 void luart_forget_call(lua_State *L, struct call *call);

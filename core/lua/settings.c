@@ -7,10 +7,12 @@
 #include <lauxlib.h>
 #include "log.h"
 #include "pbx.h"
+#include "lua/bind_trunk.h"
 #include "lua/settings.h"
 #include "media/codec.h"
 #include "sip/endpoint.h"
 #include "sip/registrar.h"
+#include "sip/trunk.h"
 
 static const char *opt_string(lua_State *L, int t, const char *key)
 {
@@ -107,7 +109,9 @@ static int endpoint_from_lua(lua_State *L, int t, struct endpoint **epp,
 		return err;
 	}
 
-	err  = str_dup(&ep->secret, opt_string(L, t, "secret"));
+	err = 0;
+	if (opt_string(L, t, "secret"))   /* a trunk peer may have none */
+		err = str_dup(&ep->secret, opt_string(L, t, "secret"));
 	err |= str_dup(&ep->context, opt_string(L, t, "context"));
 	err |= settings_parse_callerid(opt_string(L, t, "callerid"),
 				       &ep->cid_name, &ep->cid_num);
@@ -120,6 +124,14 @@ static int endpoint_from_lua(lua_State *L, int t, struct endpoint **epp,
 		*epp = ep;
 
 	return err;
+}
+
+
+/** An endpoint from a Lua table of the same shape (a trunk's peer). */
+int settings_endpoint(lua_State *L, int t, struct endpoint **epp,
+		      char *errbuf, size_t errsz)
+{
+	return endpoint_from_lua(L, t, epp, errbuf, errsz);
 }
 
 
@@ -268,13 +280,18 @@ int settings_apply(lua_State *L, int idx, struct pbx *pbx, bool initial,
 {
 	struct pbx_settings set = pbx->set;
 	struct endpoint_table *tbl = NULL;
+	struct trunk_cfg *tcfg = NULL;
 	int err;
 
 	err = read_settings(L, idx, &set, initial, errbuf, errsz);
 	if (!err)
 		err = build_endpoints(L, idx, &tbl, errbuf, errsz);
-	if (err)
+	if (!err)
+		err = bind_trunk_config(L, idx, &tcfg, errbuf, errsz);
+	if (err) {
+		mem_deref(tbl);
 		return err;
+	}
 
 	pbx->set = set;
 	mem_deref(pbx->endpoints);
@@ -289,5 +306,5 @@ int settings_apply(lua_State *L, int idx, struct pbx *pbx, bool initial,
 		} while (registrar_count(pbx->registrar) != before);
 	}
 
-	return 0;
+	return trunks_apply(pbx, tcfg);
 }

@@ -9,3 +9,6 @@ struct pbx;
 int settings_apply(lua_State *L, int idx, struct pbx *pbx, bool initial,
 		   char *errbuf, size_t errsz);
 int settings_parse_callerid(const char *s, char **name, char **num);
+struct endpoint;
+int settings_endpoint(lua_State *L, int t, struct endpoint **epp,
+		      char *errbuf, size_t errsz);

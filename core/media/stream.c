@@ -29,7 +29,20 @@ struct stream {
 	uint16_t last_seq;
 	bool seq_valid;
 	struct stream_stats stats;
+	bool tapped;            /* its packets go to the capture tap */
 };
+
+/* Packet capture (pcap): the tap sees the packets of tapped streams, or
+ * of all streams, in and out, as they are on the wire. */
+static struct {
+	stream_tap_h *h;
+	void *arg;
+	bool all;
+} tap;
+
+#define TAP(s, tx, sock, peer, mb) \
+	do { if (tap.h && (tap.all || (s)->tapped)) \
+		tap.h(tx, sock, peer, mb, tap.arg); } while (0)
 
 
 static void destructor(void *arg)
@@ -85,8 +98,10 @@ static void relay_rtcp(struct stream *s, struct mbuf *mb)
 	if (!peer || !sa_isset(&peer->rtcp_raddr, SA_ALL))
 		return;
 
-	if (0 == udp_send(rtcp_sock(peer->rtp), &peer->rtcp_raddr, mb))
+	if (0 == udp_send(rtcp_sock(peer->rtp), &peer->rtcp_raddr, mb)) {
 		++peer->stats.tx_rtcp;
+		TAP(peer, true, rtcp_sock(peer->rtp), &peer->rtcp_raddr, mb);
+	}
 }
 
 
@@ -109,6 +124,8 @@ static void rtp_recv(const struct sa *src, struct mbuf *mb, void *arg)
 	struct stream *peer = s->peer;
 	const struct pt_map *m;
 	uint8_t pt;
+
+	TAP(s, false, rtp_sock(s->rtp), src, mb);
 
 	/* RTCP multiplexed on the RTP port (RFC 5761): types 64-95 */
 	if (len >= 2 && (p[1] & 0x7f) >= 64 && (p[1] & 0x7f) <= 95) {
@@ -144,8 +161,10 @@ static void rtp_recv(const struct sa *src, struct mbuf *mb, void *arg)
 		codec_transcode(m->from, m->to, p + hlen, len - hlen);
 	p[1] = (uint8_t)((p[1] & 0x80) | m->tx_pt);
 
-	if (0 == udp_send(rtp_sock(peer->rtp), &peer->rtp_raddr, mb))
+	if (0 == udp_send(rtp_sock(peer->rtp), &peer->rtp_raddr, mb)) {
 		++peer->stats.tx_packets;
+		TAP(peer, true, rtp_sock(peer->rtp), &peer->rtp_raddr, mb);
+	}
 }
 
 
@@ -153,6 +172,7 @@ static void rtcp_recv(const struct sa *src, struct mbuf *mb, void *arg)
 {
 	struct stream *s = arg;
 
+	TAP(s, false, rtcp_sock(s->rtp), src, mb);
 	if (!s->rtcp_latched) {
 		s->rtcp_raddr = *src;
 		s->rtcp_latched = true;
@@ -299,8 +319,10 @@ int stream_send(struct stream *s, bool marker, uint8_t pt, uint32_t ts,
 		return EINVAL;
 
 	err = rtp_send(s->rtp, &s->rtp_raddr, false, marker, pt, ts, mb);
-	if (!err)
+	if (!err) {
 		++s->stats.tx_packets;
+		TAP(s, true, rtp_sock(s->rtp), &s->rtp_raddr, mb);
+	}
 
 	return err;
 }
@@ -309,4 +331,22 @@ int stream_send(struct stream *s, bool marker, uint8_t pt, uint32_t ts,
 const struct stream_stats *stream_stats(const struct stream *s)
 {
 	return s ? &s->stats : NULL;
+}
+
+
+/** The capture tap (NULL: none): packets of tapped streams, or of all
+ *  streams when @a all. */
+void stream_set_tap(stream_tap_h *taph, void *arg, bool all)
+{
+	tap.h = taph;
+	tap.arg = arg;
+	tap.all = all;
+}
+
+
+/** Tap this stream's packets (a call asked to be captured). */
+void stream_tap(struct stream *s, bool on)
+{
+	if (s)
+		s->tapped = on;
 }

@@ -22,6 +22,11 @@ struct stream_stats {
 typedef void (stream_rtp_h)(const struct rtp_header *hdr, struct mbuf *mb,
 			    void *arg);
 
+/** A packet on one of the stream's sockets (@a sock, a struct udp_sock),
+ *  received from or sent to @a peer, for a capture. */
+typedef void (stream_tap_h)(bool tx, void *sock, const struct sa *peer,
+			    const struct mbuf *mb, void *arg);
+
 int  stream_alloc(struct stream **sp, const struct sa *laddr,
 		  uint16_t port_min, uint16_t port_max);
 uint16_t stream_lport(const struct stream *s);
@@ -37,3 +42,5 @@ void stream_hold(struct stream *s, bool hold);
 int  stream_send(struct stream *s, bool marker, uint8_t pt, uint32_t ts,
 		 struct mbuf *mb);
 const struct stream_stats *stream_stats(const struct stream *s);
+void stream_set_tap(stream_tap_h *taph, void *arg, bool all);
+void stream_tap(struct stream *s, bool on);

@@ -77,6 +77,7 @@ int leg_media_alloc(struct call *call, struct leg *leg)
 			log_warn("call %llu: no RTP port: %m", call->id, err);
 			return err;
 		}
+		stream_tap(leg->stream, call->capture);
 	}
 	sdpneg_set_port(leg->sdp, stream_lport(leg->stream));
 
@@ -571,6 +572,17 @@ int call_add_header(struct call *call, const char *name, const char *value)
 		return ENOMEM;
 
 	return mbuf_printf(call->xhdrs, "%s: %s\r\n", name, value);
+}
+
+
+/** Capture this call's RTP/RTCP (pcap): its streams now and to come. */
+void call_set_capture(struct call *call, bool on)
+{
+	call->capture = on;
+	stream_tap(call->a.stream, on);
+	stream_tap(call->fork_stream, on);
+	if (call->peer)
+		stream_tap(call->peer->stream, on);
 }
 
 

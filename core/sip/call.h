@@ -35,6 +35,16 @@ struct dial_opts {
 	uint32_t timeout_s;        /**< ring at most this long; 0 = 60 s */
 	const char *caller_name;   /**< override the caller id shown   */
 	const char *caller_num;
+	const char *number;        /**< trunks: the number to ask for  */
+};
+
+/** Where one dialled leg goes when a trunk says so (trunk.c). */
+struct dial_route {
+	const char *uri;           /**< Request-URI and To             */
+	const char *from_uri;      /**< NULL: sip:<caller>@<us>        */
+	sip_auth_h *authh;         /**< answers 401/407; NULL: none    */
+	void *aarg;                /**< its argument (a mem object)    */
+	struct endpoint *ep;       /**< codecs offered, name           */
 };
 
 int  call_incoming(struct pbx *pbx, const struct sip_msg *msg,
@@ -45,9 +55,12 @@ int  call_progress(struct call *call);
 void call_hangup(struct call *call, uint16_t code);
 int  call_dial(struct call *call, const char **targets, size_t n,
 	       const struct dial_opts *opts);
+int  dial_fork(struct call *call, const struct dial_route *rt,
+	       const struct dial_opts *opts);
 int  call_sleep(struct call *call, uint32_t ms);
 void call_script_done(struct call *call, bool failed);
 int  call_add_header(struct call *call, const char *name, const char *value);
+void call_set_capture(struct call *call, bool on);
 
 uint64_t call_id(const struct call *call);
 enum call_state call_state(const struct call *call);

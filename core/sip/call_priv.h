@@ -34,6 +34,7 @@ struct call {
 	char *cid_num, *cid_name;
 	struct mbuf *xhdrs;        /**< headers added to dialled legs  */
 	uint16_t final_code;       /**< answer for an unanswered end   */
+	bool capture;              /**< its RTP goes to the pcap capture */
 
 	/* what the coroutine waits for */
 	enum call_wait wait;

@@ -15,6 +15,7 @@
 #include "sip/endpoint.h"
 #include "sip/registrar.h"
 #include "sip/sipstack.h"
+#include "sip/trunk.h"
 
 enum { DEFAULT_TIMEOUT_S = 60 };
 
@@ -354,7 +355,8 @@ static void offer_codecs(const struct call *call, const struct endpoint *ep,
 
 
 static int fork_start(struct call *call, struct endpoint *ep,
-		      const struct contact *c, const struct dial_opts *opts)
+		      const char *uri, const struct dial_opts *opts,
+		      const struct dial_route *rt)
 {
 	struct pbx *pbx = call->pbx;
 	uint8_t codecs[CODEC_MAX + 1];
@@ -370,7 +372,7 @@ static int fork_start(struct call *call, struct endpoint *ep,
 	leg->call = call;
 	leg->ep = mem_ref(ep);
 	leg->stream = mem_ref(call->fork_stream);
-	err = str_dup(&leg->uri, c->uri);
+	err = str_dup(&leg->uri, uri);
 	if (err)
 		goto out;
 
@@ -390,8 +392,10 @@ static int fork_start(struct call *call, struct endpoint *ep,
 			      leg->uri,
 			      opts->caller_name ? opts->caller_name
 			      : call->cid_name,
-			      from, "lunapbx", NULL, 0, "application/sdp",
-			      offer, NULL, NULL, false, NULL, b_answer,
+			      rt && rt->from_uri ? rt->from_uri : from,
+			      "lunapbx", NULL, 0, "application/sdp", offer,
+			      rt ? rt->authh : NULL, rt ? rt->aarg : NULL,
+			      rt && rt->aarg, NULL, b_answer,
 			      b_progress, b_estab, NULL, NULL, b_close, leg,
 			      "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, INFO\r\n"
 			      "%b", call->xhdrs ? call->xhdrs->buf : NULL,
@@ -400,15 +404,23 @@ static int fork_start(struct call *call, struct endpoint *ep,
 	mem_deref(offer);
 	if (err) {
 		log_warn("call %llu: cannot call %s: %m", call->id,
-			 c->uri, err);
+			 uri, err);
 		mem_deref(leg);
 		return err;
 	}
 
 	list_append(&call->forks, &leg->le, leg);
-	log_info("call %llu: ringing %s (%s)", call->id, ep->name, c->uri);
+	log_info("call %llu: ringing %s (%s)", call->id, ep->name, uri);
 
 	return 0;
+}
+
+
+/** One leg to where a trunk says (trunk.c): its URI, From, credentials. */
+int dial_fork(struct call *call, const struct dial_route *rt,
+	      const struct dial_opts *opts)
+{
+	return fork_start(call, rt->ep, rt->uri, opts, rt);
 }
 
 
@@ -427,7 +439,14 @@ static int fork_endpoint(struct call *call, const char *name,
 
 	contacts = registrar_contacts(pbx->registrar, name);
 	for (struct le *le = list_head(contacts); le; le = le->next) {
-		if (0 == fork_start(call, ep, le->data, opts))
+		const struct contact *c = le->data;
+
+		if (trunk_contact_down(pbx->trunks, c->uri)) {
+			log_info("call %llu: %s at %s is unreachable"
+				 " (qualify)", call->id, name, c->uri);
+			continue;
+		}
+		if (0 == fork_start(call, ep, c->uri, opts, NULL))
 			++started;
 	}
 	if (!started)
@@ -462,9 +481,13 @@ int call_dial(struct call *call, const char **targets, size_t n,
 		dial_abort(call, DIAL_CONGESTION, 503);
 		return 0;
 	}
+	stream_tap(call->fork_stream, call->capture);
 
-	for (size_t i = 0; i < n; i++)
-		started += fork_endpoint(call, targets[i], opts);
+	for (size_t i = 0; i < n; i++) {
+		int k = trunk_dial(call->pbx->trunks, call, targets[i], opts);
+
+		started += k >= 0 ? k : fork_endpoint(call, targets[i], opts);
+	}
 
 	if (!started) {
 		dial_abort(call, DIAL_CHANUNAVAIL, 480);

@@ -31,12 +31,52 @@ static bool singles_ok(const struct sip_msg *msg)
 }
 
 
+/* Max-Forwards is left out: RFC 2543 did not have it, and RFC 4475 3.4.1
+ * asks that such requests be accepted (a missing one means no limit). */
 static bool required_ok(const struct sip_msg *msg)
 {
 	return sip_msg_hdr(msg, SIP_HDR_TO) && sip_msg_hdr(msg, SIP_HDR_FROM) &&
 		sip_msg_hdr(msg, SIP_HDR_CALL_ID) &&
-		sip_msg_hdr(msg, SIP_HDR_CSEQ) &&
-		sip_msg_hdr(msg, SIP_HDR_MAX_FORWARDS);
+		sip_msg_hdr(msg, SIP_HDR_CSEQ);
+}
+
+
+/* A Via value that libre parses up to its branch (which only the top
+ * one needs, and an RFC 2543 peer leaves out). */
+static bool bad_via(const struct sip_hdr *hdr, const struct sip_msg *msg,
+		    void *arg)
+{
+	struct sip_via via;
+	(void)msg; (void)arg;
+
+	memset(&via, 0, sizeof(via));
+
+	return sip_via_decode(&via, &hdr->val) && !pl_isset(&via.val);
+}
+
+
+/* The Request-URI's scheme as written: what precedes its first colon
+ * (libre's parsed URI is not always that for a URI that is not SIP). */
+static void ruri_scheme(const struct sip_msg *msg, struct pl *scheme)
+{
+	const char *colon = pl_strchr(&msg->ruri, ':');
+
+	scheme->p = msg->ruri.p;
+	scheme->l = colon ? (size_t)(colon - msg->ruri.p) : 0;
+}
+
+
+/* RFC 3986 3.1: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) */
+static bool scheme_ok(const struct pl *scheme)
+{
+	for (size_t i = 0; i < scheme->l; i++) {
+		char c = scheme->p[i] | 0x20;
+
+		if (!(c >= 'a' && c <= 'z') &&
+		    (!i || !((c >= '0' && c <= '9') || strchr("+-.", c))))
+			return false;
+	}
+	return scheme->l > 0;
 }
 
 
@@ -158,17 +198,21 @@ static bool content_ok(const struct sip_msg *msg, struct reqcheck *rc)
  */
 bool reqcheck_request(const struct sip_msg *msg, struct reqcheck *rc)
 {
+	struct pl scheme;
+
 	memset(rc, 0, sizeof(*rc));
+	ruri_scheme(msg, &scheme);
 
 	if (!required_ok(msg) || !singles_ok(msg) || !scalars_ok(msg) ||
-	    !length_ok(msg))
+	    !length_ok(msg) ||
+	    sip_msg_hdr_apply(msg, true, SIP_HDR_VIA, bad_via, NULL) ||
+	    !scheme_ok(&scheme))
 		return fail(rc, 400, "Bad Request");
 
 	if (pl_cmp(&msg->cseq.met, &msg->met))
 		return fail(rc, 400, "CSeq Method Mismatch");
 
-	if (pl_strcasecmp(&msg->uri.scheme, "sip") &&
-	    pl_strcasecmp(&msg->uri.scheme, "sips"))
+	if (pl_strcasecmp(&scheme, "sip") && pl_strcasecmp(&scheme, "sips"))
 		return fail(rc, 416, "Unsupported URI Scheme");
 
 	if (!require_ok(msg, rc))

@@ -12,7 +12,12 @@
 #include "sip/endpoint.h"
 #include "sip/registrar.h"
 #include "sip/reqcheck.h"
+#include "sip/sipraw.h"
 #include "sip/sipstack.h"
+#include "sip/trunk.h"
+#include "sip/siptrace.h"
+#include "capture/capture.h"
+#include "capture/pcap.h"
 
 #define ALLOWED "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO"
 
@@ -22,7 +27,7 @@ struct sipstack {
 	struct dnsc *dnsc;
 	struct sip_lsnr *lsnr;
 	struct sipsess_sock *sock;
-	bool trace;
+	struct sipraw *raw;
 };
 
 
@@ -30,6 +35,7 @@ static void destructor(void *arg)
 {
 	struct sipstack *s = arg;
 
+	mem_deref(s->raw);      /* its helper before libre's socket */
 	mem_deref(s->lsnr);
 	mem_deref(s->sock);
 	mem_deref(s->sip);
@@ -113,6 +119,8 @@ static bool request_handler(const struct sip_msg *msg, void *arg)
 	const bool in_dialog = pl_isset(&msg->to.tag);
 	struct reqcheck rc;
 
+	sipraw_seen(s->raw, msg);
+
 	if (pl_isset(&msg->maxfwd) && 0 == pl_u32(&msg->maxfwd) &&
 	    pl_strcmp(&msg->met, "ACK") && pl_strcmp(&msg->met, "OPTIONS")) {
 		(void)sip_treply(NULL, s->sip, msg, 483, "Too Many Hops");
@@ -172,6 +180,12 @@ static void connect_handler(const struct sip_msg *msg, void *arg)
 	struct endpoint *ep = NULL;
 	const char *context;
 
+	/* a peer trusted by its address (insecure=invite) */
+	if (trunk_inbound(pbx->trunks, msg, &ep, &context)) {
+		(void)call_incoming(pbx, msg, ep, context);
+		return;
+	}
+
 	/* Known callers always prove who they are; strangers land in the
 	 * guest context when there is one (Asterisk's allowguest). */
 	if (sip_msg_hdr(msg, SIP_HDR_PROXY_AUTHORIZATION) ||
@@ -190,14 +204,28 @@ static void connect_handler(const struct sip_msg *msg, void *arg)
 }
 
 
+/** A SIP message in or out: to the trace and the capture, when on. */
+void sipstack_observe(struct sipstack *s, const struct sip_packet *pkt)
+{
+	if (siptrace_enabled())
+		siptrace_log(pkt);
+	capture_sip(s->pbx->capture, pkt);
+}
+
+
 static void trace_handler(bool tx, enum sip_transp tp,
 			  const struct sa *src, const struct sa *dst,
-			  const uint8_t *pkt, size_t len, void *arg)
+			  const uint8_t *data, size_t len, void *arg)
 {
-	(void)arg;
+	struct sip_packet pkt = { tx, tp, src, dst, data, len, pcapw_now(),
+				  NULL };
+	struct sipstack *s = arg;
 
-	log_info("sip %s %s %J -> %J (%zu bytes)\n%b", tx ? "send" : "recv",
-		 sip_transp_name(tp), src, dst, len, pkt, len);
+	/* what came over UDP was seen as it came, before libre parsed it */
+	if (!tx && tp == SIP_TRANSP_UDP && sipraw_active(s->raw))
+		return;
+
+	sipstack_observe(s, &pkt);
 }
 
 
@@ -226,9 +254,10 @@ int sipstack_alloc(struct sipstack **sp, struct pbx *pbx)
 		(void)dnsc_alloc(&s->dnsc, NULL, nsv, nsn);
 
 	err = sip_alloc(&s->sip, s->dnsc, 32, 32, 32, pbx->set.user_agent,
-			exit_handler, NULL);
+			exit_handler, s);
 	if (err)
 		goto out;
+	sip_set_trace_handler(s->sip, trace_handler);
 
 	err = sip_transp_add(s->sip, SIP_TRANSP_UDP, &pbx->set.sip_addr);
 	if (err) {
@@ -249,6 +278,9 @@ int sipstack_alloc(struct sipstack **sp, struct pbx *pbx)
 		goto out;
 
 	err = sipsess_listen(&s->sock, s->sip, 1024, connect_handler, s);
+	if (!err && sipraw_alloc(&s->raw, s, s->sip, &pbx->set.sip_addr,
+				 pbx->set.user_agent))
+		log_warn("sip: malformed UDP requests will not be answered");
 
  out:
 	if (err)
@@ -281,19 +313,18 @@ int sipstack_local_uri(const struct sipstack *s, char *buf, size_t sz,
 }
 
 
+/* kept for callers of the first API: the switch is siptrace's */
 void sipstack_trace(struct sipstack *s, bool enable)
 {
-	if (!s)
-		return;
-
-	s->trace = enable;
-	sip_set_trace_handler(s->sip, enable ? trace_handler : NULL);
+	(void)s;
+	siptrace_enable(enable);
 }
 
 
 bool sipstack_tracing(const struct sipstack *s)
 {
-	return s && s->trace;
+	(void)s;
+	return siptrace_enabled();
 }
 
 

@@ -4,9 +4,11 @@
  * every call leg lives on.
  */
 
+struct pbx;
 struct sipstack;
 struct sip;
 struct sipsess_sock;
+struct sip_packet;
 
 int  sipstack_alloc(struct sipstack **sp, struct pbx *pbx);
 struct sip *sipstack_sip(const struct sipstack *s);
@@ -16,3 +18,4 @@ int  sipstack_local_uri(const struct sipstack *s, char *buf, size_t sz,
 void sipstack_trace(struct sipstack *s, bool enable);
 bool sipstack_tracing(const struct sipstack *s);
 void sipstack_close(struct sipstack *s);
+void sipstack_observe(struct sipstack *s, const struct sip_packet *pkt);

@@ -14,6 +14,7 @@
 -- this module, so what one generation declares never leaks into the next.
 
 local dialplan = require "lunapbx.dialplan"
+local trunk = require "lunapbx.trunk"
 local core = _core
 
 local pbx = {}
@@ -46,6 +47,7 @@ end
 
 local ENDPOINT = {
   secret = "string", context = "string", callerid = "string", allow = "table",
+  qualify = "boolean|number", qualifyfreq = "number",
 }
 
 --- pbx.endpoint "name" { secret=, context=, callerid=, allow= }
@@ -63,16 +65,39 @@ function pbx.endpoint(name)
     for k, v in pairs(t) do
       local want = ENDPOINT[k]
       if not want then error(("pbx.endpoint '%s': unknown field '%s'"):format(name, tostring(k)), 2) end
-      if type(v) ~= want then error(("pbx.endpoint '%s': '%s' must be a %s"):format(name, k, want), 2) end
+      if not want:find(type(v), 1, true) then
+        error(("pbx.endpoint '%s': '%s' must be a %s"):format(name, k, want:gsub("|", " or ")), 2)
+      end
       ep[k] = v
     end
     if not ep.secret or #ep.secret == 0 then
       error(("pbx.endpoint '%s': a secret is required"):format(name), 2)
     end
     ep.context = ep.context or "default"
+    local qerr = trunk.qualify_error(ep)
+    if qerr then error(("pbx.endpoint '%s': %s"):format(name, qerr), 2) end
     state.endpoint_names[name] = true
     state.endpoints[#state.endpoints + 1] = ep
     return ep
+  end
+end
+
+--- pbx.register "user[:secret]@host[:port][/contact]" [{ name=, expires=, timeout=, retry= }]
+--- pbx.peer "name" { host=, port=, defaultuser=, secret=, insecure=, context=, qualify=, ... }
+-- (lunapbx.trunk: sip.conf's register => and [peer] sections)
+local trunks = trunk.new(state)
+pbx.register = trunks.register
+pbx.peer = trunks.peer
+
+--- pbx.trunks(): the state of every registration and peer (see README).
+function pbx.trunks()
+  return core.trunks()
+end
+
+--- pbx.trunk(name): one of them, or nil.
+function pbx.trunk(name)
+  for _, t in ipairs(core.trunks()) do
+    if t.name == name then return t end
   end
 end
 
@@ -96,6 +121,10 @@ pbx.sleep = core.sleep
 pbx.now = core.now
 --- pbx.trace(on): SIP trace to the log.
 pbx.trace = core.trace
+--- pbx.capture{ file = "x.pcap", rtp = true }: pcap capture under
+-- <state>/captures/; pbx.capture(false) stops it, pbx.capture() says which
+-- file is being written.  call:capture() adds one call's RTP.
+pbx.capture = core.capture
 
 --- pbx.match(context, exten): the function that would run, and where.
 function pbx.match(context, exten)
@@ -120,6 +149,8 @@ function pbx._export()
   return {
     settings = state.settings,
     endpoints = state.endpoints,
+    registrations = state.registrations,
+    peers = state.peers,
     handler = run_call,
   }
 end

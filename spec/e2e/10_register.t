@@ -88,6 +88,22 @@ with Tap(timeout=90) as t:
     t.is_(r423 and r423.header("min-expires"), "60", "... with Min-Expires: 60",
           diag=lambda: r423 and r423.text)
 
+    # -- rport (RFC 3581): the Via names a port nobody listens on ------------
+    with open(os.path.join(SIPP_DIR, "register.xml")) as f:
+        text = f.read().replace("[local_ip]:[local_port];branch=[branch]",
+                                "[local_ip]:5999;rport;branch=[branch]")
+    path = os.path.join(workdir("scenarios-10"), "register_rport.xml")
+    with open(path, "w") as f:
+        f.write(text)
+    r = Sipp(path, template={"expires": 3600, "code": 200, "direct": ""}, local=cli,
+             remote=pbx.sip, keys={"user": "alice"}, auth=("alice", "alicepw"), timeout=10,
+             name="alice-rport").run()
+    t.sipp_ok(r, "REGISTER whose Via says port 5999;rport: the answers come back to the"
+              " real source port")
+    via = r.first(200).header("via") if r.first(200) else ""
+    t.like(via, r"rport=5060\b", "... the 200's Via carries rport=5060 (the source port)")
+    t.like(via, r"received=%s\b" % re.escape(cli_ip), "... and received=%s" % cli_ip)
+
     # -- OPTIONS over UDP and TCP ---------------------------------------------
     r = Sipp("options.xml", local=cli, remote=pbx.sip, timeout=10, name="options-udp").run()
     t.sipp_ok(r, "OPTIONS over UDP -> 200")

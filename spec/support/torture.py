@@ -154,7 +154,7 @@ class RawSip:
                 return out
             out.append((d, src))
 
-    def collect(self, call_ids, timeout=1.0, want_final=True):
+    def collect(self, call_ids, timeout=1.0, want_final=True, exact=False):
         """Wait up to `timeout` s for responses to the request just sent.
 
         A datagram counts as an answer to it when it is a SIP response whose
@@ -162,7 +162,9 @@ class RawSip:
         malformed request may be answered without or with a mangled Call-ID);
         retransmissions answering earlier requests are set aside.
         Returns (first final response or None, [every answer], [other datagrams]).
-        With want_final=False the whole timeout is always waited for."""
+        With want_final=False the whole timeout is always waited for; with
+        exact=True only the given Call-IDs count (a stray answer to another
+        message, sent to this socket's address, is set aside)."""
         deadline = time.time() + timeout
         answers, others, final = [], [], None
         wanted = set(call_ids)
@@ -176,7 +178,8 @@ class RawSip:
             for d, src in self.drain():
                 msg = SipMsg(d.decode("utf-8", "replace"), "recv")
                 cid = msg.header("call-id")
-                if msg.is_response and (cid in wanted or cid not in self.seen_call_ids):
+                if msg.is_response and (cid in wanted or
+                                        (not exact and cid not in self.seen_call_ids)):
                     answers.append(msg)
                     if final is None and msg.code is not None and msg.code >= 200:
                         final = msg
@@ -205,7 +208,7 @@ def options_ping(cli, target, timeout=1.0):
            % (target, cli.sent_by, rand_token(), cli.local[0], rand_token(), target, cid))
     cli.remember([cid])
     cli.send(req.encode())
-    final, _, _ = cli.collect([cid], timeout)
+    final, _, _ = cli.collect([cid], timeout, exact=True)
     return final
 
 

@@ -114,15 +114,23 @@ class Pbx:
         return (self.proc.returncode, killed, time.time() - t0)
 
     def finish(self, t):
-        """Common end of a test file: the PBX is still alive (no crash) and
-        stops cleanly on SIGTERM (exit 0 within 3 s)."""
+        """Common end of a test file: the PBX is still alive (no crash),
+        stops cleanly on SIGTERM (exit 0 within 3 s), and, when it was built
+        with sanitizers (make asan), reported no memory error or leak."""
         alive = self.alive()
         t.ok(alive, "PBX still running at the end (no crash)",
              diag=lambda: "exit status %s" % (self.proc.returncode if self.proc else None))
         if alive:
-            rc, killed, secs = self.stop()
+            rc, killed, secs = self.stop(grace=10 if self.sanitized() else 3)
             t.ok(rc == 0 and not killed, "PBX stops cleanly on SIGTERM (rc %s in %.1fs%s)"
                  % (rc, secs, ", needed SIGKILL" if killed else ""))
+        if self.sanitized():
+            report = re.search(r"ERROR: (Address|Leak)Sanitizer.*", self.log_text())
+            t.ok(not report, "no memory error or leak found by the sanitizers",
+                 diag=lambda: tail(self.log_text()[report.start():], 60) if report else None)
+
+    def sanitized(self):
+        return "/asan/" in pbx_binary()
 
     def log_tail(self, n=40):
         return tail(self.log_text(), n)

@@ -211,3 +211,4 @@ class Sipp:
     def stop(self):
         """Kill a background sipp (by its process group) and return its SippResult."""
         rc = kill_proc(self.proc, grace=1) if self.proc else None
+        return SippResult(self, rc)

@@ -1,0 +1,44 @@
+-- The seed's server A ("trunksip", .153 in the lab): the phone amine (100)
+-- and the trunk trunk_A_vers_B, a friend that server B registers to and
+-- calls through.  From A, 900 reaches chhinyleboss on B over the trunk.
+-- Run it next to dialplans/seed-b.lua (see README, "Trunks"):
+--
+--   build/lunapbx -c dialplans/seed-a.lua --state state-a
+--   build/lunapbx -c dialplans/seed-b.lua --state state-b
+local pbx = require "lunapbx"
+
+pbx.settings { listen = "127.0.0.1:5060", rtp_ports = "10000-14999" }
+
+-- sip.conf: [amine] type=friend callerid="My name" <100> host=dynamic
+--           secret=test context=internal
+pbx.endpoint "amine" { secret = "test", context = "internal", callerid = '"Amine" <100>' }
+
+-- sip.conf: [trunk_A_vers_B] type=friend secret=azerty context=internal
+--           host=dynamic insecure=port,invite
+-- B registers here as trunk_A_vers_B/azerty.  insecure=invite: B's INVITEs,
+-- from the address it registered from, are not challenged.  The seed also
+-- has "port" (any source port of B's address); it is left out because on
+-- one machine every phone shares B's address, and "port" would let them
+-- all in as the trunk.  Without insecure at all, B answers the 407 with
+-- the same secret (seed-b.lua's peer "A") and it works too.
+pbx.peer "trunk_A_vers_B" {
+  type = "friend", host = "dynamic", secret = "azerty", context = "internal",
+  insecure = "invite", qualify = true,
+}
+
+pbx.context "internal" {
+  -- exten => 600,1,Playback(demo-echotest) / exten => 600,n,Echo
+  -- TODO(media): call:play("demo-echotest") then call:echo() once the media
+  -- bindings are on main; until then 600 answers and hangs up.
+  ["600"] = function(call)
+    call:answer()
+    pbx.sleep(1000)
+    call:hangup()
+  end,
+  -- exten => 100,1,Dial(SIP/amine)
+  ["100"] = function(call) call:dial("amine", { timeout = 20 }) end,
+  -- exten => 900,1,Dial(SIP/trunk_A_vers_B/${EXTEN})
+  ["900"] = function(call, exten)
+    call:dial { trunk = "trunk_A_vers_B", number = exten, timeout = 20 }
+  end,
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env python3
+# The SIP error catalog, part 1: registration errors and requests the PBX
+# refuses before anything else (docs/sip-walkthrough.md lists them; the
+# table is spec/support/lunatest/catalog.py).  Each entry is provoked with
+# sipp as a person would, and must get its status code and reason phrase
+# (and, where it matters, the header that says why).
+import os
+import sys
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from harness import *  # noqa: E402,F401
+from lunatest.catalog import Lab, config, entries  # noqa: E402
+
+net = Net(82)         # 127.S.82.10-19
+
+
+def check_entry(t, e, res):
+    t.ok(res.ok, "%s: %s -> %d %s" % (e.key, e.title, e.code, e.reason), diag=res.diag)
+    got = res.answer.reason if res.answer else None
+    t.is_(got, e.reason, "%s: ... reason phrase '%s'" % (e.key, e.reason))
+    for ok, name, diag in res.checks:
+        t.ok(ok, "%s: ... %s" % (e.key, name), diag=diag)
+
+
+with Tap(timeout=90) as t:
+    t.require_pbx()
+    pbx = Pbx(config(net), listen="%s:5070" % net.ip(0))
+    t.ok(pbx.alive(), "lunapbx started (%s)" % pbx.sip)
+    lab = Lab(net, pbx)
+    for e in entries("register") + entries("request"):
+        check_entry(t, e, e.run(lab))
+    pbx.finish(t)
