@@ -117,7 +117,9 @@ local function render_endpoints(list)
       local row = i == 1 and base or {}
       row.uri, row.via = c.uri, c.via
       row.expires = c.expires_in .. " s"
-      if c.reachable ~= nil then row.reachable = c.reachable and "yes" or "no" end
+      if c.reachable ~= nil then
+        row.reachable = c.reachable and ("yes, %d ms"):format(c.rtt_ms or 0) or "no"
+      end
       rows[#rows + 1] = row
       contacts = contacts + 1
     end

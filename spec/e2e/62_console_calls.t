@@ -16,6 +16,8 @@ pbx.settings { rtp_ports = "%s", call_memory_mb = 16 }
 pbx.endpoint "alice" { secret = "alicepw", context = "internal", callerid = '"Alice" <201>' }
 pbx.endpoint "bob"   { secret = "bobpw", context = "internal", allow = { "PCMA" } }
 pbx.endpoint "carol" { secret = "carolpw", context = "internal", callerid = '"Carol" <203>' }
+pbx.endpoint "dave"  { secret = "davepw", context = "internal", qualify = 300, qualifyfreq = 1 }
+pbx.endpoint "erin"  { secret = "erinpw", context = "internal", qualify = 300, qualifyfreq = 1 }
 pbx.context "internal" {
   ["201"] = function(call) call:dial("alice", { timeout = 20 }) end,
   ["202"] = function(call) call:dial("bob", { timeout = 20 }) end,
@@ -91,9 +93,23 @@ with Tap(timeout=150) as t:
            diag=r.diag)
     t.like(r.out, r"(?m)^carol\s+internal\s+Carol <203>\s+\(not registered\)", "... carol is"
            " not registered", diag=r.diag)
-    t.like(r.out, r"3 endpoints, 2 registered contacts$", "... and a summary", diag=r.diag)
+    t.like(r.out, r"5 endpoints, 2 registered contacts$", "... and a summary", diag=r.diag)
     t.is_(value("#endpoints()[1].contacts .. ' ' .. endpoints()[1].name"), "1 alice",
           "endpoints() is also data: a list of tables, sorted by name")
+
+    # -- reachability, where qualify knows it ----------------------------------------
+    silent, live = "%s:5062" % net.ip(4), "%s:5062" % net.ip(5)
+    for who, addr in (("dave", silent), ("erin", live)):
+        r = Sipp("register.xml", template={"expires": 3600, "code": 200, "direct": ""},
+                 local=addr, remote=pbx.sip, keys={"user": who}, auth=(who, who + "pw"),
+                 timeout=10, name="register-" + who).run()
+        t.sipp_ok(r, "%s registers (qualify = 300 ms)" % who)
+    opts = Sipp("uas_options.xml", local=live, m=1000, timeout=60, name="erin-options").start()
+    t.ok(wait_until(lambda: re.search(r"(?m)^dave .* no$", x("endpoints()").out) and
+                    re.search(r"(?m)^erin .* yes, \d+ ms$", x("endpoints()").out), 8),
+         "endpoints(): dave's contact (nobody answers the OPTIONS) is not reachable, erin's"
+         " (sipp answers them) is, with its round trip", diag=lambda: x("endpoints()").out)
+    opts.stop()
 
     # -- calls(): an answered call and one holding 4 MB --------------------------
     t.is_(value("calls()"), "no calls", "calls() before any call: no calls")
