@@ -288,6 +288,12 @@ static int getc_fn(EditLine *el, wchar_t *wc)
 		if (n <= 0)
 			return n < 0 && errno == EINTR ? 0 : (int)n;
 
+		/* a ^D typed ahead, while a chunk ran and the terminal was
+		 * not in libedit's raw mode, comes as NUL: the canonical
+		 * mode's end of file.  It still means ^D. */
+		if (c == 0)
+			c = 4;
+
 		switch (mbrtowc(wc, &c, 1, &mbs)) {
 		case (size_t)-2:
 			continue;                  /* more bytes to come */

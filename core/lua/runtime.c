@@ -153,7 +153,8 @@ static int run_thread(struct luart *rt, int nargs, int nresults)
 	}
 	if (status == LUA_OK) {
 		lua_xmove(co, L, nres);
-		lua_settop(L, base + nresults);
+		if (nresults != LUA_MULTRET)
+			lua_settop(L, base + nresults);
 	}
 	else {
 		const char *msg = lua_tostring(co, -1);

@@ -9,7 +9,9 @@
 --   init(C)             once, with the functions of bind_console.c
 --   session()           per connection -> session
 --   banner(s)           "o" .. text
---   eval(s, src)        "o" .. values | "e" .. error | "i" (incomplete)
+--   compile(s, src)     the chunk's function | "i" (incomplete) | "e" .. error
+--   show(s, ...)        "o" .. the values the chunk returned
+--   fail(s, err)        "e" .. its error
 --   complete(s, word)   candidates, one a line
 
 local pretty = require "lunapbx.pretty"
@@ -327,19 +329,27 @@ local function syntax_error(src, as_expr, as_chunk)
   return as_chunk
 end
 
-function M.eval(s, src)
+--- compile(s, src): the chunk as a function (the C side runs it), or
+--- "i" when it is unfinished, or "e" .. the syntax error
+function M.compile(s, src)
   local fn, err = C.load("return " .. src, "=console", "t", s.env)
   local expr_err = err
   if not fn then fn, err = C.load(src, "=console", "t", s.env) end
-  if not fn then
-    if err:sub(-5) == "<eof>" then return "i" end
-    return "e" .. syntax_error(src, expr_err, err)
-  end
-  local res = table.pack(xpcall(fn, C.traceback))
-  if not res[1] then return "e" .. clean(res[2]) end
+  if fn then return fn end
+  if err:sub(-5) == "<eof>" then return "i" end
+  return "e" .. syntax_error(src, expr_err, err)
+end
+
+--- show(s, ...): what the chunk returned, as text
+function M.show(_, ...)
   local out = {}
-  for i = 2, res.n do out[#out + 1] = show(res[i]) end
+  for i = 1, select("#", ...) do out[i] = show((select(i, ...))) end
   return "o" .. table.concat(out, "\t")
+end
+
+--- fail(s, err): the chunk's error, with the frames of its own code
+function M.fail(_, err)
+  return "e" .. clean(err)
 end
 
 -- Fields a value offers: a table's keys and those of its __index tables;

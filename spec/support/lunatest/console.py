@@ -6,10 +6,11 @@ import pty
 import re
 import select
 import subprocess
+import termios
 import time
 
 from . import proc
-from .proc import pbx_binary, tail
+from .proc import pbx_binary, tail, wait_until
 
 
 class ConsoleResult:
@@ -104,20 +105,38 @@ class ConsoleTerm:
         while time.time() < deadline and self._pump(quiet):
             pass
 
+    def wait_raw(self, timeout=2.0):
+        """Wait until libedit reads keys (the terminal out of canonical
+        mode: a pty's master sees the slave's settings)."""
+        return wait_until(lambda: not (termios.tcgetattr(self.master)[3] & termios.ICANON),
+                          timeout, interval=0.02)
+
     def alive(self):
         return self.proc.poll() is None
 
-    def close(self, timeout=3.0):
+    def close(self, timeout=10.0):
         """Ctrl-D; returns the exit status (killed if it does not leave)."""
         if self.alive():
+            # libedit echoes ^D when it takes it; one typed while the
+            # terminal is not in its raw mode may be lost: typed again.
+            # The process may linger a moment in the kernel once it has
+            # left (closing the terminal): keep reading, be patient.
+            self.wait_raw()
+            mark = len(self.text)
+            deadline = time.time() + timeout
+            resend = time.time() + 1.0
             try:
                 self.send("\x04")
             except OSError:
                 pass
-            # keep reading: a console that cannot write does not leave
-            deadline = time.time() + timeout
             while self.alive() and time.time() < deadline:
                 self._pump(0.05)
+                if time.time() > resend and "^D" not in self.text[mark:]:
+                    resend = time.time() + 1.0
+                    try:
+                        self.send("\x04")
+                    except OSError:
+                        pass
             if self.alive():
                 proc.kill_proc(self.proc, grace=0)
         self.settle(0.05, 0.5)
