@@ -33,6 +33,11 @@ with Tap(timeout=150) as t:
     def x(code, **kw):
         return console_exec(pbx, code, **kw)
 
+    def fails(code, regex, name):
+        """-x CODE exits 1 and its stderr matches regex."""
+        r = x(code)
+        return t.ok(r.rc == 1 and re.search(regex, r.err), name, diag=r.diag)
+
     def options_ok(label):
         r = Sipp("options.xml", local="%s:5060" % net.ip(1), remote=pbx.sip,
                  timeout=5, name=label).run()
@@ -78,33 +83,26 @@ with Tap(timeout=150) as t:
            r"\s+console:1: in (local 'f'|function <console:1>)\n\s+console:2: in main chunk$",
            "... with a traceback (of the chunk's own frames) when the error is deeper"
            " than the chunk", diag=r.diag)
-    r = x("if x then")
-    t.ok(r.rc == 1 and "incomplete" in r.err, "an unfinished chunk: rc 1, says incomplete",
-         diag=r.diag)
-    r = x("1 +* 2")
-    t.ok(r.rc == 1 and re.search(r"console:1: unexpected symbol near '\*'", r.err),
-         "a syntax error: rc 1, console:1: and the reason", diag=r.diag)
+    fails("if x then", r"incomplete", "an unfinished chunk: rc 1, says incomplete")
+    fails("1 +* 2", r"console:1: unexpected symbol near '\*'",
+          "a syntax error: rc 1, console:1: and the reason")
 
     # -- errors and loops stay in the console ---------------------------------
-    r = x("os.exit(1)")
-    t.ok(r.rc == 1 and "field 'exit'" in r.err, "os.exit(1) in the console: no such"
-         " function (the sandbox has no os.exit)", diag=r.diag)
-    r = x('io.open("/tmp/lunapbx-console-test", "w")')
-    t.ok(r.rc == 1 and "global 'io'" in r.err, "io is not there either", diag=r.diag)
-    r = x('require "os"')
-    t.ok(r.rc == 1 and "module 'os' not found" in r.err, "require cannot bring os back",
-         diag=r.diag)
+    for code, regex, name in [
+            ("os.exit(1)", r"field 'exit'",
+             "os.exit(1) in the console: no such function (the sandbox has no os.exit)"),
+            ('io.open("/tmp/lunapbx-console-test", "w")', r"global 'io'",
+             "io is not there either"),
+            ('require "os"', r"module 'os' not found", "require cannot bring os back"),
+            ("while true do end", r"^console:1: script stopped: ran 50000000 instructions",
+             "while true do end in the console is stopped by the instruction limit, at"
+             " console:1"),
+            ("while true do pcall(function() while true do end end) end", r"script stopped",
+             "... also when a pcall inside the loop catches the first stop"),
+            ("local co = coroutine.wrap(function() while true do end end) co()",
+             r"script stopped", "... and when it loops in a coroutine")]:
+        fails(code, regex, name)
     t.ok(pbx.alive(), "the PBX is still running")
-    r = x("while true do end")
-    t.ok(r.rc == 1 and r.err.startswith("console:1: script stopped: ran 50000000 instructions"),
-         "while true do end in the console is stopped by the instruction limit, at"
-         " console:1", diag=r.diag)
-    r = x("while true do pcall(function() while true do end end) end")
-    t.ok(r.rc == 1 and "script stopped" in r.err,
-         "... also when a pcall inside the loop catches the first stop", diag=r.diag)
-    r = x("local co = coroutine.wrap(function() while true do end end) co()")
-    t.ok(r.rc == 1 and "script stopped" in r.err, "... and when it loops in a coroutine",
-         diag=r.diag)
     r = x("2 * 21")
     t.ok(r.ok and r.out == "42\n", "the next chunk runs normally", diag=r.diag)
     options_ok("options-after-loops")
@@ -175,31 +173,25 @@ with Tap(timeout=150) as t:
     a.send("\r")
     t.ok(a.expect(r"^42\r?$", 5, m), "... which runs again")
 
-    # libedit draws only what changes: the completion is the text it adds
-    m = a.mark()
-    a.send("pbx.ma\t")
-    t.ok(a.expect(r"tch\($", 5, m), "TAB completes pbx.ma -> pbx.match( (names from"
-         " the PBX)", diag=lambda: repr(a.since(m)))
-    a.send('"internal", "301")\r')
-    t.ok(a.expect(r'pattern = "301"', 5, m), "... and the completed call runs")
+    def completes(typed, added, rest, result, name):
+        """Type, TAB: libedit draws only what changes, so the completion
+        shows as the text it adds; then the rest of the line runs."""
+        m = a.mark()
+        a.send(typed + "\t")
+        t.ok(a.expect(re.escape(added) + "$", 5, m), name, diag=lambda: repr(a.since(m)))
+        a.send(rest + "\r")
+        t.ok(a.expect(result, 5, m), "... and the completed line runs")
+
+    completes("pbx.ma", "tch(", '"internal", "301")', r'pattern = "301"',
+              "TAB completes pbx.ma -> pbx.match( (names from the PBX)")
 
     m = a.mark()
     a.send("pbx.\t")
     t.ok(a.expect(r"pbx\.context\s+pbx\.endpoint\s+pbx\.log\s+pbx\.match", 5, m),
          "pbx.<TAB> lists pbx's fields", diag=lambda: repr(a.since(m)))
     a.send("\x15")   # ^U: the line is empty again
-    m = a.mark()
-    a.send("cal\t")
-    t.ok(a.expect(r"ls\($", 5, m), "cal<TAB> -> calls( (the console's own views)",
-         diag=lambda: repr(a.since(m)))
-    a.send(")\r")
-    t.ok(a.expect(r"no calls", 5, m), "calls() on a quiet PBX: no calls")
-    m = a.mark()
-    a.send("dou\t")
-    t.ok(a.expect(r"ble\($", 5, m), "... a function of this console completes too",
-         diag=lambda: repr(a.since(m)))
-    a.send("4)\r")
-    t.ok(a.expect(r"^8\r?$", 5, m), "... double(4) = 8")
+    completes("cal", "ls(", ")", r"no calls", "cal<TAB> -> calls( (the console's own views)")
+    completes("dou", "ble(", "4)", r"^8\r?$", "... a function of this console completes too")
 
     # -- a second console, at the same time -------------------------------------
     b = ConsoleTerm(pbx, name="b")
