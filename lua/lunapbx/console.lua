@@ -138,7 +138,7 @@ function lib.endpoints()
 end
 
 local TRUNK_COLS = {
-  { "TRUNK", "name" }, { "KIND", "kind" }, { "STATE", "state" },
+  { "TRUNK", "name" }, { "KIND", "kind" }, { "SERVER", "server" }, { "STATE", "state" },
   { "EXPIRES", "expires", right = true }, { "REACHABLE", "reachable" },
   { "RTT", "rtt", right = true }, { "LAST ERROR", "last_error" },
 }
@@ -148,8 +148,12 @@ local function render_trunks(list)
   if #list == 0 then return "no trunks" end
   local rows = {}
   for i, t in ipairs(list) do
+    local state = t.state
+    if t.retry_in then state = ("%s (retry in %d s)"):format(state, t.retry_in) end
+    if t.contacts then state = ("%s, %s"):format(state, plural(t.contacts, "contact")) end
     rows[i] = {
-      name = t.name, kind = t.kind, state = t.state, last_error = t.last_error,
+      name = t.name, kind = t.kind, server = t.server, state = state,
+      last_error = t.last_error,
       expires = t.expires_in and (t.expires_in .. " s"),
       reachable = t.reachable ~= nil and (t.reachable and "yes" or "no") or nil,
       rtt = t.rtt_ms and (("%d ms"):format(t.rtt_ms)),

@@ -94,6 +94,9 @@ with Tap(timeout=150) as t:
             ('io.open("/tmp/lunapbx-console-test", "w")', r"global 'io'",
              "io is not there either"),
             ('require "os"', r"module 'os' not found", "require cannot bring os back"),
+            ("coroutine.yield()", r"cannot wait here \(it yielded\)",
+             "coroutine.yield() at the top of a chunk: an error, not a hung console"),
+            ("pbx.sleep(10)", r"there is no call here", "pbx.sleep() is for calls"),
             ("while true do end", r"^console:1: script stopped: ran 50000000 instructions",
              "while true do end in the console is stopped by the instruction limit, at"
              " console:1"),

@@ -184,11 +184,15 @@ describe("lunapbx.console", function()
 
   it("shows trunks when _core.trunks exists", function()
     _G._core.trunks = function()
-      return { { name = "ovh", kind = "register", state = "registered", expires_in = 300,
-                 reachable = true, rtt_ms = 12 } }
+      return { { name = "ovh", kind = "register", server = "sip.ovh.net", state = "registered",
+                 expires_in = 300, reachable = true, rtt_ms = 12 },
+               { name = "gw", kind = "peer", state = "failed", retry_in = 20,
+                 last_error = "403 Forbidden" } }
     end
     local text = eval(s, "trunks()")
     _G._core.trunks = nil
-    assert.truthy(text:match("ovh%s+register%s+registered%s+300 s%s+yes%s+12 ms"))
+    assert.truthy(text:match("ovh%s+register%s+sip%.ovh%.net%s+registered%s+300 s%s+yes%s+12 ms"))
+    assert.truthy(text:match("gw%s+peer%s+%-%s+failed %(retry in 20 s%)%s+%-%s+%-%s+%-%s+403 Forbidden"))
+    assert.truthy(text:match("2 trunks$"))
   end)
 end)
