@@ -36,10 +36,15 @@ static struct call *check_call(lua_State *L)
 }
 
 
-/** The call at argument 1 of a method, for other binding files. */
-struct call *luart_check_call(lua_State *L)
+/** The call object at @a idx, still live: for the other binding files. */
+struct call *luart_check_call(lua_State *L, int idx)
 {
-	return check_call(L);
+	struct call_ud *ud = luaL_checkudata(L, idx, CALL_MT);
+
+	if (!ud->call)
+		luaL_error(L, "this call has ended");
+
+	return ud->call;
 }
 
 

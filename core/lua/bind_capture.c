@@ -100,7 +100,7 @@ static int l_capture(lua_State *L)
 
 static int l_call_capture(lua_State *L)
 {
-	struct call *call = luart_check_call(L);
+	struct call *call = luart_check_call(L, 1);
 
 	call_set_capture(call, lua_isnone(L, 2) || lua_toboolean(L, 2));
 	lua_pushboolean(L, 1);

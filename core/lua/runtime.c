@@ -301,6 +301,7 @@ int luart_alloc(struct luart **rtp, struct pbx *pbx)
 	lua_sethook(rt->L, count_hook, LUA_MASKCOUNT, HOOK_STEP);
 	luaL_openlibs(rt->L);
 	luart_open_call(rt->L);
+	luart_open_stats(rt->L);
 	build_base(rt->L, rt);
 
 	*rtp = rt;

@@ -26,3 +26,20 @@ bool sdpneg_remote_addr(const struct sdpneg *n, struct sa *rtp,
 enum sdp_dir sdpneg_remote_dir(const struct sdpneg *n);
 void sdpneg_set_local_dir(struct sdpneg *n, enum sdp_dir dir);
 void sdpneg_set_port(struct sdpneg *n, uint16_t port);
+bool sdpneg_rtcp_mux(const struct sdpneg *n, bool video);
+
+/* video: relayed as negotiated, never transcoded */
+bool sdpneg_video_offered(const struct sdpneg *n);
+bool sdpneg_video_active(const struct sdpneg *n);
+int  sdpneg_video_offer(struct sdpneg *n, const struct sdpneg *src);
+int  sdpneg_video_answer(struct sdpneg *n, const struct sdpneg *accepted);
+void sdpneg_video_off(struct sdpneg *n);
+bool sdpneg_video_restrict(struct sdpneg *n, const struct sdpneg *other);
+size_t sdpneg_video_pt_map(const struct sdpneg *x, const struct sdpneg *y,
+			   uint8_t (*pairs)[2], size_t max);
+int  sdpneg_video_print(struct re_printf *pf, const struct sdpneg *n);
+bool sdpneg_video_remote_addr(const struct sdpneg *n, struct sa *rtp,
+			      struct sa *rtcp);
+enum sdp_dir sdpneg_video_remote_dir(const struct sdpneg *n);
+void sdpneg_video_set_dir(struct sdpneg *n, enum sdp_dir dir);
+void sdpneg_set_vport(struct sdpneg *n, uint16_t port);

@@ -1,16 +1,23 @@
 /**
  * @file stream.c  RTP/RTCP sockets of one leg, and the relay between legs.
  *
- * The sockets come from libre's rtp_listen(); the relay replaces their UDP
- * handlers so a packet is forwarded as raw bytes: no decode, no copy, no
- * allocation of ours per packet.
+ * The sockets are libre's UDP sockets, opened here rather than by
+ * rtp_listen() so that the RTCP one can be closed when the phone multiplexes
+ * RTCP on the RTP port.  A packet is forwarded as raw bytes: no decode, no
+ * copy, no allocation of ours, one system call to send it.
  */
 #include <string.h>
 #include <re.h>
 #include "media/codec.h"
+#include "media/rtpstat.h"
 #include "media/stream.h"
 
-enum { PT_UNMAPPED = 0xff };
+enum {
+	PT_UNMAPPED = 0xff,
+	PORT_TRIES = 64,
+	REPORT_MS = 5000,        /* RFC 3550 6.2: 5 s, randomized +-50 % */
+	AUDIO_CLOCK = 8000,
+};
 
 struct pt_map {
 	uint8_t tx_pt;
@@ -18,17 +25,22 @@ struct pt_map {
 };
 
 struct stream {
-	struct rtp_sock *rtp;
+	struct udp_sock *rtp_us, *rtcp_us;  /* rtcp_us NULL once muxed */
+	uint16_t lport;
 	struct sa rtp_raddr, rtcp_raddr;
 	bool rtp_latched, rtcp_latched;
+	bool mux;               /* RTCP on the RTP port, both ways */
 	bool hold;              /* what we receive is not forwarded */
 	struct stream *peer;
 	struct pt_map map[128]; /* rx payload type -> what the peer gets */
 	stream_rtp_h *rtph;
 	void *arg;
-	uint16_t last_seq;
-	bool seq_valid;
-	struct stream_stats stats;
+	struct rtpstat st;
+	/* what the PBX itself sends */
+	uint32_t ssrc;
+	uint16_t seq;
+	struct tmr report_tmr;
+	char cname[64];
 	bool tapped;            /* its packets go to the capture tap */
 };
 
@@ -50,7 +62,9 @@ static void destructor(void *arg)
 	struct stream *s = arg;
 
 	stream_unbridge(s);
-	mem_deref(s->rtp);
+	tmr_cancel(&s->report_tmr);
+	mem_deref(s->rtp_us);
+	mem_deref(s->rtcp_us);
 }
 
 
@@ -73,35 +87,69 @@ static size_t rtp_header_len(const uint8_t *p, size_t len)
 }
 
 
-static void count_rx(struct stream *s, const uint8_t *p, size_t len)
+/* RTCP toward the phone: on the RTCP socket, or the RTP one when muxed. */
+static int rtcp_out(struct stream *s, struct mbuf *mb, uint64_t now)
 {
-	uint16_t seq = (uint16_t)(p[2] << 8 | p[3]);
+	struct udp_sock *us = s->mux ? s->rtp_us : s->rtcp_us;
+	const struct sa *dst = s->mux ? &s->rtp_raddr : &s->rtcp_raddr;
+	const uint8_t *p = mbuf_buf(mb);
+	size_t len = mbuf_get_left(mb);
+	int err;
 
-	++s->stats.rx_packets;
-	s->stats.rx_bytes += len;
-	if (s->seq_valid) {
-		uint16_t gap = (uint16_t)(seq - s->last_seq);
+	if (!us || !sa_isset(dst, SA_ALL))
+		return EINVAL;
 
-		if (gap > 1 && gap < 3000)
-			s->stats.lost += gap - 1u;
+	err = udp_send(us, dst, mb);
+	if (!err) {
+		rtpstat_rtcp_out(&s->st, p, len, now);
+		TAP(s, true, us, dst, mb);
 	}
-	s->last_seq = seq;
-	s->seq_valid = true;
+
+	return err;
 }
 
 
 static void relay_rtcp(struct stream *s, struct mbuf *mb)
 {
-	struct stream *peer = s->peer;
+	uint64_t now = rtpstat_now_us();
 
-	++s->stats.rx_rtcp;
-	if (!peer || !sa_isset(&peer->rtcp_raddr, SA_ALL))
-		return;
+	rtpstat_rtcp_in(&s->st, mbuf_buf(mb), mbuf_get_left(mb), now);
+	if (s->peer)
+		(void)rtcp_out(s->peer, mb, now);
+}
 
-	if (0 == udp_send(rtcp_sock(peer->rtp), &peer->rtcp_raddr, mb)) {
-		++peer->stats.tx_rtcp;
-		TAP(peer, true, rtcp_sock(peer->rtp), &peer->rtcp_raddr, mb);
+
+static uint32_t report_interval(void)
+{
+	return REPORT_MS / 2 + rand_u32() % REPORT_MS;
+}
+
+
+/* Our own report, while the PBX terminates the stream. */
+static void report_tick(void *arg)
+{
+	struct stream *s = arg;
+	uint64_t now = rtpstat_now_us();
+	struct mbuf *mb;
+
+	if (s->peer)
+		return;   /* bridged: the phones report to each other */
+
+	mb = mbuf_alloc(128);
+	if (mb && 0 == rtpstat_report(&s->st, mb, s->ssrc, s->cname, now)) {
+		mb->pos = 0;
+		(void)rtcp_out(s, mb, now);
 	}
+	mem_deref(mb);
+
+	tmr_start(&s->report_tmr, report_interval(), report_tick, s);
+}
+
+
+static void report_arm(struct stream *s)
+{
+	if (!tmr_isrunning(&s->report_tmr))
+		tmr_start(&s->report_tmr, report_interval(), report_tick, s);
 }
 
 
@@ -125,7 +173,7 @@ static void rtp_recv(const struct sa *src, struct mbuf *mb, void *arg)
 	const struct pt_map *m;
 	uint8_t pt;
 
-	TAP(s, false, rtp_sock(s->rtp), src, mb);
+	TAP(s, false, s->rtp_us, src, mb);
 
 	/* RTCP multiplexed on the RTP port (RFC 5761): types 64-95 */
 	if (len >= 2 && (p[1] & 0x7f) >= 64 && (p[1] & 0x7f) <= 95) {
@@ -141,9 +189,10 @@ static void rtp_recv(const struct sa *src, struct mbuf *mb, void *arg)
 		s->rtp_raddr = *src;
 		s->rtp_latched = true;
 	}
-	count_rx(s, p, len);
+	rtpstat_rtp_in(&s->st, p, len, rtpstat_now_us());
 
 	if (!peer) {
+		report_arm(s);
 		if (s->rtph)
 			deliver_local(s, mb);
 		return;
@@ -153,7 +202,7 @@ static void rtp_recv(const struct sa *src, struct mbuf *mb, void *arg)
 	m = &s->map[pt];
 	if (s->hold || m->tx_pt == PT_UNMAPPED ||
 	    !sa_isset(&peer->rtp_raddr, SA_ALL)) {
-		++s->stats.dropped;
+		++s->st.pub.dropped;
 		return;
 	}
 
@@ -161,9 +210,10 @@ static void rtp_recv(const struct sa *src, struct mbuf *mb, void *arg)
 		codec_transcode(m->from, m->to, p + hlen, len - hlen);
 	p[1] = (uint8_t)((p[1] & 0x80) | m->tx_pt);
 
-	if (0 == udp_send(rtp_sock(peer->rtp), &peer->rtp_raddr, mb)) {
-		++peer->stats.tx_packets;
-		TAP(peer, true, rtp_sock(peer->rtp), &peer->rtp_raddr, mb);
+	if (0 == udp_send(peer->rtp_us, &peer->rtp_raddr, mb)) {
+		++peer->st.pub.tx_packets;
+		peer->st.pub.tx_bytes += len;
+		TAP(peer, true, peer->rtp_us, &peer->rtp_raddr, mb);
 	}
 }
 
@@ -172,7 +222,7 @@ static void rtcp_recv(const struct sa *src, struct mbuf *mb, void *arg)
 {
 	struct stream *s = arg;
 
-	TAP(s, false, rtcp_sock(s->rtp), src, mb);
+	TAP(s, false, s->rtcp_us, src, mb);
 	if (!s->rtcp_latched) {
 		s->rtcp_raddr = *src;
 		s->rtcp_latched = true;
@@ -181,12 +231,32 @@ static void rtcp_recv(const struct sa *src, struct mbuf *mb, void *arg)
 }
 
 
-/* rtp_listen() wants a handler; ours replaces it on the socket at once. */
-static void unused_rtp_handler(const struct sa *src,
-			       const struct rtp_header *hdr,
-			       struct mbuf *mb, void *arg)
+/* RTP on an even port of the range, RTCP on the next (RFC 3550 11). */
+static int sockets_listen(struct stream *s, const struct sa *laddr,
+			  uint16_t port_min, uint16_t port_max)
 {
-	(void)src; (void)hdr; (void)mb; (void)arg;
+	uint16_t first = (uint16_t)((port_min + 1) & 0xfffe);  /* even */
+	uint32_t pairs = first < port_max ? (port_max - first + 1u) / 2 : 0;
+	struct sa a = *laddr;
+	int err = pairs ? EADDRINUSE : EINVAL;
+
+	for (int i = 0; pairs && i < PORT_TRIES; i++) {
+		uint16_t port = (uint16_t)(first + 2 * (rand_u16() % pairs));
+
+		sa_set_port(&a, port);
+		if (udp_listen(&s->rtp_us, &a, rtp_recv, s))
+			continue;
+
+		sa_set_port(&a, port + 1);
+		err = udp_listen(&s->rtcp_us, &a, rtcp_recv, s);
+		if (!err) {
+			s->lport = port;
+			break;
+		}
+		s->rtp_us = mem_deref(s->rtp_us);
+	}
+
+	return err;
 }
 
 
@@ -196,7 +266,7 @@ int stream_alloc(struct stream **sp, const struct sa *laddr,
 	struct stream *s;
 	int err;
 
-	if (!sp || !laddr)
+	if (!sp || !laddr || port_min >= port_max)
 		return EINVAL;
 
 	s = mem_zalloc(sizeof(*s), destructor);
@@ -204,14 +274,16 @@ int stream_alloc(struct stream **sp, const struct sa *laddr,
 		return ENOMEM;
 
 	stream_clear_pt_map(s);
+	rtpstat_init(&s->st, AUDIO_CLOCK);
+	tmr_init(&s->report_tmr);
+	s->ssrc = rand_u32();
+	s->seq = rand_u16() & 0x7fff;
 
-	err = rtp_listen(&s->rtp, IPPROTO_UDP, laddr, port_min, port_max,
-			 false, unused_rtp_handler, NULL, s);
+	err = sockets_listen(s, laddr, port_min, port_max);
 	if (err)
 		goto out;
 
-	udp_handler_set(rtp_sock(s->rtp), rtp_recv, s);
-	udp_handler_set(rtcp_sock(s->rtp), rtcp_recv, s);
+	re_snprintf(s->cname, sizeof(s->cname), "lunapbx@%j", laddr);
 
  out:
 	if (err)
@@ -225,12 +297,7 @@ int stream_alloc(struct stream **sp, const struct sa *laddr,
 
 uint16_t stream_lport(const struct stream *s)
 {
-	struct sa la;
-
-	if (!s || udp_local_get(rtp_sock(s->rtp), &la))
-		return 0;
-
-	return sa_port(&la);
+	return s ? s->lport : 0;
 }
 
 
@@ -298,6 +365,35 @@ void stream_set_handler(struct stream *s, stream_rtp_h *rtph, void *arg)
 
 	s->rtph = rtph;
 	s->arg = arg;
+	if (rtph && !s->peer)
+		report_arm(s);
+}
+
+
+/** The phone agreed to RTCP on the RTP port: the RTCP socket closes (a
+ *  file descriptor less per leg); there is no way back (RFC 5761 5.1.3). */
+void stream_set_mux(struct stream *s)
+{
+	if (!s || s->mux)
+		return;
+
+	s->mux = true;
+	s->rtcp_us = mem_deref(s->rtcp_us);
+}
+
+
+bool stream_muxed(const struct stream *s)
+{
+	return s && s->mux;
+}
+
+
+/** The clock of the payload (8000 for G.711, 90000 for video): the
+ *  jitter is counted in its units. */
+void stream_set_clock(struct stream *s, uint32_t clock_rate)
+{
+	if (s)
+		rtpstat_set_clock(&s->st, clock_rate);
 }
 
 
@@ -313,24 +409,46 @@ void stream_hold(struct stream *s, bool hold)
 int stream_send(struct stream *s, bool marker, uint8_t pt, uint32_t ts,
 		struct mbuf *mb)
 {
+	struct rtp_header hdr;
+	size_t pos, len;
 	int err;
 
-	if (!s || !sa_isset(&s->rtp_raddr, SA_ALL))
+	if (!s || !mb || mb->pos < RTP_HEADER_SIZE || pt > 127 ||
+	    !sa_isset(&s->rtp_raddr, SA_ALL))
 		return EINVAL;
 
-	err = rtp_send(s->rtp, &s->rtp_raddr, false, marker, pt, ts, mb);
-	if (!err) {
-		++s->stats.tx_packets;
-		TAP(s, true, rtp_sock(s->rtp), &s->rtp_raddr, mb);
-	}
+	memset(&hdr, 0, sizeof(hdr));
+	hdr.ver = RTP_VERSION;
+	hdr.m = marker;
+	hdr.pt = pt;
+	hdr.seq = ++s->seq;
+	hdr.ts = ts;
+	hdr.ssrc = s->ssrc;
 
-	return err;
+	mb->pos -= RTP_HEADER_SIZE;
+	pos = mb->pos;
+	err = rtp_hdr_encode(mb, &hdr);
+	mb->pos = pos;
+	if (!err)
+		err = udp_send(s->rtp_us, &s->rtp_raddr, mb);
+	if (err)
+		return err;
+	TAP(s, true, s->rtp_us, &s->rtp_raddr, mb);
+
+	len = mbuf_get_left(mb);
+	++s->st.pub.tx_packets;
+	s->st.pub.tx_bytes += len;
+	rtpstat_own_rtp(&s->st, ts, len - RTP_HEADER_SIZE, rtpstat_now_us());
+	if (!s->peer)
+		report_arm(s);
+
+	return 0;
 }
 
 
 const struct stream_stats *stream_stats(const struct stream *s)
 {
-	return s ? &s->stats : NULL;
+	return s ? &s->st.pub : NULL;
 }
 
 

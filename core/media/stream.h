@@ -7,16 +7,16 @@
  * legs chose different laws.  RTCP is relayed untouched.  The far address
  * latches on the first packet, since phones often send from another
  * address than their SDP says.
+ *
+ * A stream is two UDP sockets (RTP on an even port, RTCP on the next one),
+ * or one once the phone agreed to RTCP on the RTP port (rtcp-mux, RFC
+ * 5761): stream_set_mux() closes the RTCP socket.  A stream the PBX
+ * terminates (not bridged: it plays, records, or drops what it gets) sends
+ * its own RTCP reports every few seconds; a bridged one relays the phones'.
  */
 
 struct stream;
-
-struct stream_stats {
-	uint64_t rx_packets, tx_packets, rx_bytes;
-	uint64_t rx_rtcp, tx_rtcp;
-	uint32_t lost;          /**< from sequence-number gaps    */
-	uint32_t dropped;       /**< no peer, unknown payload      */
-};
+struct stream_stats;   /* media/rtpstat.h */
 
 /** A packet for a stream that is not bridged (played or recorded). */
 typedef void (stream_rtp_h)(const struct rtp_header *hdr, struct mbuf *mb,
@@ -38,6 +38,9 @@ void stream_clear_pt_map(struct stream *s);
 void stream_bridge(struct stream *a, struct stream *b);
 void stream_unbridge(struct stream *s);
 void stream_set_handler(struct stream *s, stream_rtp_h *rtph, void *arg);
+void stream_set_mux(struct stream *s);
+bool stream_muxed(const struct stream *s);
+void stream_set_clock(struct stream *s, uint32_t clock_rate);
 void stream_hold(struct stream *s, bool hold);
 int  stream_send(struct stream *s, bool marker, uint8_t pt, uint32_t ts,
 		 struct mbuf *mb);

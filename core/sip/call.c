@@ -26,11 +26,13 @@ static void call_destructor(void *arg)
 
 	list_unlink(&call->le);
 	tmr_cancel(&call->wait_tmr);
+	legstats_leg_end(call, &call->a);
 	dial_free(call);
 	mem_deref(call->st);
 	mem_deref(call->a.sess);
 	mem_deref(call->a.sdp);
 	mem_deref(call->a.stream);
+	mem_deref(call->a.vstream);
 	mem_deref(call->invite);
 	mem_deref(call->ep);
 	mem_deref(call->context);
@@ -39,6 +41,7 @@ static void call_destructor(void *arg)
 	mem_deref(call->cid_name);
 	mem_deref(call->xhdrs);
 	mem_deref(call->outbound);
+	mem_deref(call->callee_stats);
 }
 
 
@@ -83,6 +86,8 @@ int leg_media_alloc(struct call *call, struct leg *leg)
 
 	if (sdpneg_remote_addr(leg->sdp, &rtp, &rtcp))
 		stream_set_remote(leg->stream, &rtp, &rtcp);
+	if (sdpneg_rtcp_mux(leg->sdp, false))
+		stream_set_mux(leg->stream);
 
 	return 0;
 }
@@ -113,6 +118,7 @@ void leg_close(struct leg *leg)
 	leg->sess = mem_deref(leg->sess);   /* BYE, or CANCEL if ringing */
 	if (leg->stream)
 		stream_unbridge(leg->stream);
+	stream_unbridge(leg->vstream);
 }
 
 
@@ -122,6 +128,7 @@ void caller_gone(struct call *call)
 	call->a.closed = true;
 	if (call->a.stream)
 		stream_unbridge(call->a.stream);
+	stream_unbridge(call->a.vstream);
 
 	switch (call->wait) {
 
@@ -169,6 +176,7 @@ int a_offer_handler(struct mbuf **descp, const struct sip_msg *msg,
 
 	if (a->stream)
 		(void)leg_media_alloc(call, a);
+	video_offer_in(call, a);
 
 	err = sdpneg_encode(a->sdp, false, descp);
 	if (err)
@@ -190,8 +198,15 @@ int a_answer_handler(const struct sip_msg *msg, void *arg)
 	int err;
 
 	err = sdpneg_decode(a->sdp, msg->mb, false);
-	if (err || !a->late_offer || a->codec != CODEC_NONE)
-		return err;
+	if (err)
+		return 0;
+
+	if (a->stream)
+		(void)leg_media_alloc(call, a);
+	video_answer_in(call, a);
+
+	if (!a->late_offer || a->codec != CODEC_NONE)
+		return 0;
 
 	a->codec = sdpneg_answered_codec(a->sdp);
 	if (a->codec == CODEC_NONE) {

@@ -10,6 +10,7 @@ struct leg {
 	struct sipsess *sess;
 	struct sdpneg *sdp;
 	struct stream *stream;     /**< forks of one dial share it     */
+	struct stream *vstream;    /**< video, while negotiated        */
 	struct endpoint *ep;       /**< the endpoint dialled (ref)     */
 	char *uri;
 	enum codec_id codec;       /**< what this leg sends and gets   */
@@ -46,6 +47,8 @@ struct call {
 	struct list forks;         /**< struct leg, still ringing      */
 	struct leg *peer;          /**< the answered far leg           */
 	struct stream *fork_stream;
+	struct stream *fork_vstream;
+	struct leg_stats *callee_stats;  /**< of the last bridged callee */
 	struct tmr dial_tmr;
 	enum dial_status dial_status;
 	uint16_t dial_code;
@@ -75,3 +78,14 @@ void dial_abort(struct call *call, enum dial_status st, uint16_t code);
 void dial_caller_gone(struct call *call);
 int  dial_mirror_offer(struct leg *from, struct leg *to);
 void dial_free(struct call *call);
+
+/* legstats.c */
+void legstats_leg_end(struct call *call, const struct leg *leg);
+
+/* video.c */
+int  video_dial_start(struct call *call);
+int  video_fork_offer(struct call *call, struct leg *leg);
+void video_bridge(struct call *call, struct leg *b);
+void video_offer_in(struct call *call, struct leg *x);
+void video_mirror(struct call *call, struct leg *from, struct leg *to);
+void video_answer_in(struct call *call, struct leg *y);

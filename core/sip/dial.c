@@ -24,10 +24,13 @@ static void fork_destructor(void *arg)
 {
 	struct leg *leg = arg;
 
+	if (leg == leg->call->peer)
+		legstats_leg_end(leg->call, leg);
 	list_unlink(&leg->le);
 	mem_deref(leg->sess);
 	mem_deref(leg->sdp);
 	mem_deref(leg->stream);
+	mem_deref(leg->vstream);
 	mem_deref(leg->ep);
 	mem_deref(leg->uri);
 }
@@ -78,6 +81,7 @@ static void dial_finish(struct call *call, enum dial_status st)
 	tmr_cancel(&call->dial_tmr);
 	call->dial_status = st;
 	call->fork_stream = mem_deref(call->fork_stream);
+	call->fork_vstream = mem_deref(call->fork_vstream);
 	if (call->wait == WAIT_DIAL)
 		call_wake(call);
 }
@@ -180,6 +184,7 @@ static int bridge_media(struct call *call, struct leg *b)
 	map_media(a, b);
 	map_media(b, a);
 	stream_bridge(a->stream, b->stream);
+	video_bridge(call, b);
 
 	return 0;
 }
@@ -189,6 +194,30 @@ static bool is_sdp(const struct sip_msg *msg)
 {
 	return msg && mbuf_get_left(msg->mb) &&
 		msg_ctype_cmp(&msg->ctyp, "application", "sdp");
+}
+
+
+/* A re-INVITE from the answered callee: answered, mirrored to the caller. */
+static int b_offer(struct mbuf **descp, const struct sip_msg *msg, void *arg)
+{
+	struct leg *leg = arg;
+	struct call *call = leg->call;
+	int err;
+
+	err = sdpneg_decode(leg->sdp, msg->mb, true);
+	if (err)
+		return err;
+
+	if (leg->stream)
+		(void)leg_media_alloc(call, leg);
+	video_offer_in(call, leg);
+
+	err = sdpneg_encode(leg->sdp, false, descp);
+	if (!err && leg == call->peer && call->a.established &&
+	    !call->a.closed)
+		(void)dial_mirror_offer(leg, &call->a);
+
+	return err;
 }
 
 
@@ -223,6 +252,8 @@ static int b_answer(const struct sip_msg *msg, void *arg)
 
 	if (!err && leg->established && leg->stream)
 		(void)leg_media_alloc(leg->call, leg);
+	if (!err && leg->established)
+		video_answer_in(leg->call, leg);
 
 	return err;
 }
@@ -380,6 +411,8 @@ static int fork_start(struct call *call, struct endpoint *ep,
 	err = sdpneg_alloc(&leg->sdp, &pbx->set.media_addr,
 			   stream_lport(leg->stream), codecs);
 	if (!err)
+		err = video_fork_offer(call, leg);
+	if (!err)
 		err = sdpneg_encode(leg->sdp, true, &offer);
 	if (!err)
 		err = sipstack_local_uri(pbx->stack, from, sizeof(from),
@@ -395,7 +428,7 @@ static int fork_start(struct call *call, struct endpoint *ep,
 			      rt && rt->from_uri ? rt->from_uri : from,
 			      "lunapbx", NULL, 0, "application/sdp", offer,
 			      rt ? rt->authh : NULL, rt ? rt->aarg : NULL,
-			      rt && rt->aarg, NULL, b_answer,
+			      rt && rt->aarg, b_offer, b_answer,
 			      b_progress, b_estab, NULL, NULL, b_close, leg,
 			      "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, INFO\r\n"
 			      "%b", call->xhdrs ? call->xhdrs->buf : NULL,
@@ -482,6 +515,7 @@ int call_dial(struct call *call, const char **targets, size_t n,
 		return 0;
 	}
 	stream_tap(call->fork_stream, call->capture);
+	(void)video_dial_start(call);   /* no port: audio only */
 
 	for (size_t i = 0; i < n; i++) {
 		int k = trunk_dial(call->pbx->trunks, call, targets[i], opts);
@@ -528,6 +562,7 @@ int dial_mirror_offer(struct leg *from, struct leg *to)
 
 	/* what `from` does to us is what we do to `to` */
 	sdpneg_set_local_dir(to->sdp, mirror_dir(sdpneg_remote_dir(from->sdp)));
+	video_mirror(from->call, from, to);
 	err = sdpneg_encode(to->sdp, true, &mb);
 	if (!err)
 		err = sipsess_modify(to->sess, mb);
@@ -546,4 +581,5 @@ void dial_free(struct call *call)
 		call->peer = mem_deref(call->peer);
 	}
 	call->fork_stream = mem_deref(call->fork_stream);
+	call->fork_vstream = mem_deref(call->fork_vstream);
 }

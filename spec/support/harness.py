@@ -19,10 +19,12 @@ TAP and runs under `prove`:
     # the exit status is non-zero when an assertion failed.
 
 The pieces live in lunatest/: proc (processes, temp dir, cleanup), tap,
-net, pbx, sipmsg, sipp, phone (baresip over ctrl_tcp), audio, console
+net, pbx, sipmsg, sipp, phone (baresip over ctrl_tcp), audio, capture
+(tshark on the loopback, RTP/RTCP counted per direction), console
 (`lunapbx -r`: console_exec for -x, ConsoleTerm on a pseudo-terminal).
 """
 
+from lunatest.capture import Capture, read_pcap, sdp_ports
 from lunatest.console import ConsoleResult, ConsoleTerm, console_exec
 from lunatest.audio import (dominant_tone, goertzel_power, make_silence, make_tone,
                             read_wav, tone_duration, tone_powers, tone_present)
@@ -41,5 +43,6 @@ __all__ = [
     "make_tone", "make_silence", "read_wav", "goertzel_power", "tone_powers",
     "dominant_tone", "tone_present", "tone_duration", "pbx_binary", "workdir", "HardTimeout",
     "parse_auth_header", "wait_until", "tail", "SDP", "read_text",
+    "Capture", "read_pcap", "sdp_ports",
     "ConsoleResult", "ConsoleTerm", "console_exec",
 ]

@@ -282,6 +282,291 @@ static void test_answer(const struct answer_case *c)
 }
 
 
+/* (i)-(n) video: relayed as negotiated, never transcoded */
+
+#define VOFFER "m=video 4002 RTP/AVP 96 97\r\n" \
+	"a=rtpmap:96 VP8/90000\r\na=fmtp:96 max-fs=3600\r\n" \
+	"a=rtpmap:97 H264/90000\r\n" \
+	"a=fmtp:97 profile-level-id=42e01f;packetization-mode=1\r\n" \
+	"a=rtcp-fb:* nack pli\r\na=rtcp-fb:97 ccm fir\r\n"
+#define AUDIO_MUX AUDIO "a=rtcp-mux\r\n"
+
+/* SDP text `media` after the session part, decoded into `n`. */
+static int feed(struct sdpneg *n, const char *media, bool offer)
+{
+	struct mbuf *mb = mbuf_alloc(1024);
+	int err;
+
+	if (!mb)
+		return ENOMEM;
+	err = mbuf_printf(mb, "%s%s", SESSION, media);
+	mb->pos = 0;
+	if (!err)
+		err = sdpneg_decode(n, mb, offer);
+	mem_deref(mb);
+
+	return err;
+}
+
+
+static void pt_map_str(const struct sdpneg *x, const struct sdpneg *y,
+		       char *out, size_t sz)
+{
+	uint8_t pairs[8][2];
+	size_t n = sdpneg_video_pt_map(x, y, pairs, ARRAY_SIZE(pairs));
+	size_t len = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < n; i++)
+		len += re_snprintf(out + len, sz - len, "%s%u>%u",
+				   i ? " " : "", pairs[i][0], pairs[i][1]);
+}
+
+
+/* The caller (a) offers audio and video; the callee (b) is offered what the
+ * caller offered; the caller's answer carries what the callee accepted. */
+static const struct video_case {
+	const char *name;
+	const char *callee_answer;   /* after the session part        */
+	bool exp_active;             /* video flows on the callee leg */
+	const char *exp_mlines;      /* of the caller's answer        */
+	const char *exp_line;        /* in it, or NULL                */
+	const char *exp_a2b, *exp_b2a;   /* payload types relayed    */
+} video_cases[] = {
+	{"the callee accepts VP8: the caller is answered VP8, the callee's"
+	 " fmtp", AUDIO "m=video 5002 RTP/AVP 96\r\na=rtpmap:96 VP8/90000\r\n"
+	 "a=fmtp:96 max-fs=1200\r\na=rtcp-fb:* nack\r\n", true,
+	 AUDIO_ANSWER " | m=video 10002 RTP/AVP 96", "a=fmtp:96 max-fs=1200",
+	 "96>96", "96>96"},
+	{"the callee accepts both: both, in the caller's order",
+	 AUDIO "m=video 5002 RTP/AVP 97 96\r\na=rtpmap:97 H264/90000\r\n"
+	 "a=rtpmap:96 VP8/90000\r\n", true,
+	 AUDIO_ANSWER " | m=video 10002 RTP/AVP 96 97", NULL,
+	 "96>96 97>97", "96>96 97>97"},
+	{"the callee numbers VP8 100: renumbered on the way to it",
+	 AUDIO "m=video 5002 RTP/AVP 100\r\na=rtpmap:100 VP8/90000\r\n",
+	 true, AUDIO_ANSWER " | m=video 10002 RTP/AVP 96", NULL,
+	 "96>100", "96>96"},
+	{"the callee refuses video (port 0): the caller gets port 0",
+	 AUDIO "m=video 0 RTP/AVP 96\r\n", false,
+	 AUDIO_ANSWER " | m=video 0 RTP/AVP 0", NULL, "", ""},
+};
+
+
+static void test_video(const struct video_case *c)
+{
+	static const uint8_t allow[] = ULAW_ALAW;
+	struct sdpneg *a = NULL, *b = NULL;
+	char sdp[2048], got[256];
+	struct sa laddr;
+	int err;
+
+	err = leg_offered(&a, allow, AUDIO VOFFER);
+	err |= sa_set_str(&laddr, "198.51.100.1", 0);
+	err |= sdpneg_alloc(&b, &laddr, LPORT, allow);
+	if (!is_int(err, 0, "caller's offer decoded, callee leg allocated"))
+		goto out;
+
+	ok(sdpneg_video_offered(a), "%s", c->name);
+	sdpneg_set_vport(b, LPORT + 2);
+	is_int(sdpneg_video_offer(b, a), 0, "  the callee is offered video");
+	our_sdp(b, true, sdp, sizeof(sdp));
+	m_lines(sdp, got, sizeof(got));
+	is_str(got, "m=audio 10000 RTP/AVP 0 8 101 | m=video 10002 RTP/AVP 96"
+	       " 97", "  ... the caller's payload types");
+	ok(has_line(sdp, "a=fmtp:96 max-fs=3600") &&
+	   has_line(sdp, "a=fmtp:97 profile-level-id=42e01f;"
+		    "packetization-mode=1"), "  ... and fmtp");
+	ok(has_line(sdp, "a=rtcp-fb:* nack pli") &&
+	   has_line(sdp, "a=rtcp-fb:97 ccm fir"), "  ... and its rtcp-fb");
+
+	if (!is_int(feed(b, c->callee_answer, false), 0,
+		    "  the callee's answer decoded"))
+		goto out;
+	is_int(sdpneg_video_active(b), c->exp_active, "  video flows to it");
+
+	sdpneg_keep_only(a, CODEC_PCMU);
+	sdpneg_set_vport(a, LPORT + 2);
+	is_int(sdpneg_video_answer(a, b), 0, "  the caller's answer made");
+	is_int(sdpneg_video_active(a), c->exp_active,
+	       "  video flows to the caller");
+	our_sdp(a, false, sdp, sizeof(sdp));
+	m_lines(sdp, got, sizeof(got));
+	is_str(got, c->exp_mlines, "  the caller's answer");
+	if (c->exp_line)
+		ok(has_line(sdp, c->exp_line), "  ... with %s", c->exp_line);
+
+	pt_map_str(a, b, got, sizeof(got));
+	is_str(got, c->exp_a2b, "  caller -> callee payload types");
+	pt_map_str(b, a, got, sizeof(got));
+	is_str(got, c->exp_b2a, "  callee -> caller payload types");
+ out:
+	mem_deref(a);
+	mem_deref(b);
+}
+
+
+/* Video added and removed by re-offers, every format accepted while the
+ * other leg has not said anything yet. */
+static void test_video_reoffer(void)
+{
+	static const uint8_t allow[] = ULAW_ALAW;
+	struct sdpneg *a = NULL;
+	char sdp[2048], got[256];
+
+	if (!is_int(leg_offered(&a, allow, AUDIO), 0, "audio-only offer"))
+		goto out;
+	ok(!sdpneg_video_offered(a), "no video offered");
+	our_sdp(a, false, sdp, sizeof(sdp));
+	m_lines(sdp, got, sizeof(got));
+	is_str(got, AUDIO_ANSWER, "  answered audio only");
+
+	is_int(feed(a, AUDIO VOFFER, true), 0, "a re-offer adds video");
+	ok(sdpneg_video_offered(a), "  video offered");
+	sdpneg_set_vport(a, LPORT + 2);
+	is_int(sdpneg_video_answer(a, NULL), 0, "  accepted as offered");
+	our_sdp(a, false, sdp, sizeof(sdp));
+	m_lines(sdp, got, sizeof(got));
+	is_str(got, AUDIO_ANSWER " | m=video 10002 RTP/AVP 96 97",
+	       "  every format answered");
+	ok(sdpneg_video_active(a), "  video flows");
+
+	is_int(feed(a, AUDIO "m=video 0 RTP/AVP 96\r\n", true), 0,
+	       "a re-offer removes video (port 0)");
+	ok(!sdpneg_video_offered(a) && !sdpneg_video_active(a),
+	   "  video stops");
+	sdpneg_video_off(a);
+	our_sdp(a, false, sdp, sizeof(sdp));
+	m_lines(sdp, got, sizeof(got));
+	is_str(got, AUDIO_ANSWER " | m=video 0 RTP/AVP 0",
+	       "  answered port 0, the m= line kept");
+	our_sdp(a, true, sdp, sizeof(sdp));
+	m_lines(sdp, got, sizeof(got));
+	is_str(got, "m=audio 10000 RTP/AVP 0 101 | m=video 0 RTP/AVP 0",
+	       "  our next offer keeps it at port 0");
+ out:
+	mem_deref(a);
+}
+
+
+static void test_video_refused(void)
+{
+	static const uint8_t allow[] = ULAW_ALAW;
+	struct sdpneg *a = NULL, *b = NULL;
+	char sdp[2048], got[256];
+	struct sa laddr;
+	int err;
+
+	err = leg_offered(&a, allow, AUDIO "m=video 4002 RTP/SAVP 96\r\n"
+			  "a=rtpmap:96 VP8/90000\r\n");
+	if (!is_int(err, 0, "encrypted video offered (RTP/SAVP)"))
+		goto out;
+	ok(!sdpneg_video_offered(a), "  not relayable");
+	our_sdp(a, false, sdp, sizeof(sdp));
+	m_lines(sdp, got, sizeof(got));
+	is_str(got, AUDIO_ANSWER " | m=video 0 RTP/SAVP 0",
+	       "  refused with port 0");
+
+	/* the callee's side when the caller offered no video */
+	err = sa_set_str(&laddr, "198.51.100.1", 0);
+	err |= sdpneg_alloc(&b, &laddr, LPORT, allow);
+	our_sdp(b, true, sdp, sizeof(sdp));
+	m_lines(sdp, got, sizeof(got));
+	is_str(got, "m=audio 10000 RTP/AVP 0 8 101",
+	       "no video to relay: the callee is offered audio only");
+	err |= feed(b, AUDIO "m=video 5002 RTP/AVP 96\r\n"
+		    "a=rtpmap:96 VP8/90000\r\n", false);
+	ok(err && !sdpneg_video_active(b),
+	   "  an answer adding video is an error, no video flows");
+ out:
+	mem_deref(a);
+	mem_deref(b);
+}
+
+
+/* A caller's video accepted as offered (a re-INVITE: the callee not asked
+ * yet), then narrowed to what the callee answers: re-offered when that
+ * takes a format away, with port 0 when the callee refuses video. */
+static const struct narrow_case {
+	const char *name;
+	const char *callee_answer;
+	bool exp_changed;
+	const char *exp_reoffer;    /* our next offer to the caller */
+} narrow_cases[] = {
+	{"the callee accepts both: nothing to tell the caller",
+	 AUDIO "m=video 5002 RTP/AVP 96 97\r\na=rtpmap:96 VP8/90000\r\n"
+	 "a=rtpmap:97 H264/90000\r\n", false,
+	 "m=audio 10000 RTP/AVP 0 101 | m=video 10002 RTP/AVP 96 97"},
+	{"the callee accepts VP8 only: the caller is re-offered VP8",
+	 AUDIO "m=video 5002 RTP/AVP 96\r\na=rtpmap:96 VP8/90000\r\n", true,
+	 "m=audio 10000 RTP/AVP 0 101 | m=video 10002 RTP/AVP 96"},
+	{"the callee refuses video: the caller is re-offered port 0",
+	 AUDIO "m=video 0 RTP/AVP 96\r\n", true,
+	 "m=audio 10000 RTP/AVP 0 101 | m=video 0 RTP/AVP 0"},
+};
+
+
+static void test_narrow(const struct narrow_case *c)
+{
+	static const uint8_t allow[] = ULAW_ALAW;
+	struct sdpneg *a = NULL, *b = NULL;
+	char sdp[2048], got[256];
+	struct sa laddr;
+	int err;
+
+	err = leg_offered(&a, allow, AUDIO VOFFER);
+	err |= sa_set_str(&laddr, "198.51.100.1", 0);
+	err |= sdpneg_alloc(&b, &laddr, LPORT, allow);
+	sdpneg_set_vport(a, LPORT + 2);
+	sdpneg_set_vport(b, LPORT + 2);
+	sdpneg_keep_only(a, CODEC_PCMU);
+	err |= sdpneg_video_answer(a, NULL);
+	err |= sdpneg_video_offer(b, a);
+	our_sdp(b, true, sdp, sizeof(sdp));    /* the offer goes out */
+	err |= feed(b, c->callee_answer, false);
+	if (!is_int(err, 0, "caller's video accepted, callee answered"))
+		goto out;
+
+	is_int(sdpneg_video_restrict(a, b), c->exp_changed, c->name);
+	our_sdp(a, true, sdp, sizeof(sdp));
+	m_lines(sdp, got, sizeof(got));
+	is_str(got, c->exp_reoffer, "  our next offer to the caller");
+	is_int(sdpneg_video_restrict(a, b), false, "  a second time: no change");
+	is_int(sdpneg_video_restrict(b, a), false,
+	       "  the callee needs no re-offer either");
+ out:
+	mem_deref(a);
+	mem_deref(b);
+}
+
+
+/* (o) RTCP on the RTP port (RFC 5761) */
+
+static void test_rtcp_mux(void)
+{
+	static const uint8_t allow[] = ULAW_ALAW;
+	struct sdpneg *n = NULL;
+	char sdp[2048];
+
+	if (!is_int(leg_offered(&n, allow, NULL), 0, "leg allocated"))
+		goto out;
+	our_sdp(n, true, sdp, sizeof(sdp));
+	ok(has_line(sdp, "a=rtcp-mux"), "our offers propose rtcp-mux");
+
+	is_int(feed(n, AUDIO_MUX, true), 0, "an offer with rtcp-mux");
+	ok(sdpneg_rtcp_mux(n, false), "  RTCP on the RTP port");
+	our_sdp(n, false, sdp, sizeof(sdp));
+	ok(has_line(sdp, "a=rtcp-mux"), "  answered a=rtcp-mux");
+
+	is_int(feed(n, AUDIO, true), 0, "an offer without");
+	ok(!sdpneg_rtcp_mux(n, false), "  RTCP on its own port");
+	our_sdp(n, false, sdp, sizeof(sdp));
+	ok(!strstr(sdp, "a=rtcp-mux"), "  our answer does not propose it");
+ out:
+	mem_deref(n);
+}
+
+
 /* Each row of a table is a test case, checked for leaks on its own. */
 #define EACH(table, fn, title) \
 	for (size_t i = 0; i < ARRAY_SIZE(table); i++) { \
@@ -304,6 +589,20 @@ int main(void)
 	leak_end(&lc, "our offer");
 
 	EACH(answer_cases, test_answer, name);
+	EACH(video_cases, test_video, name);
+	EACH(narrow_cases, test_narrow, name);
+
+	leak_begin(&lc);
+	test_video_reoffer();
+	leak_end(&lc, "video re-offers");
+
+	leak_begin(&lc);
+	test_video_refused();
+	leak_end(&lc, "video refused");
+
+	leak_begin(&lc);
+	test_rtcp_mux();
+	leak_end(&lc, "rtcp-mux");
 
 	libre_close();
 

@@ -22,6 +22,9 @@ class Phone:
     Phone(user, ip, registrar="127.0.0.1:5070", password="pw", rtp_ports=(a,b),
           tone_hz=700, answermode="auto", extra=";dtmfmode=info", regint=600)
     registrar=None makes a regint=0 account `<sip:user@ip:sip_port>` for direct calls.
+    video="VP8" (or "VP8,VP9", "H264" with package baresip-ffmpeg) adds a fake
+    camera and display (modules fakevideo, vp8, vp9) and offers m=video with
+    those codecs; rtcp_mux=True offers a=rtcp-mux (RTCP on the RTP port).
     """
 
     _all = []
@@ -29,7 +32,7 @@ class Phone:
     def __init__(self, user, ip, registrar=None, password=None, sip_port=5060,
                  ctrl_port=4444, rtp_ports=(30000, 30019), tone_hz=700, audio_file=None,
                  answermode="auto", regint=600, codecs="PCMU,PCMA", extra="",
-                 limit=120, name=None, start=True):
+                 limit=120, name=None, start=True, video=None, rtcp_mux=False):
         self.user = user
         self.ip = ip
         self.sip_port = sip_port
@@ -54,7 +57,7 @@ class Phone:
             ("audio_player", "nullplay,nil"),
             ("audio_alert", "nullplay,nil"),
             ("rtp_ports", "%d-%d" % tuple(rtp_ports)),
-            ("rtcp_mux", "no"),
+            ("rtcp_mux", "yes" if rtcp_mux else "no"),
             ("jitter_buffer_delay", "1-10"),
             ("rtp_stats", "yes"),
             ("module_path", "/usr/lib/baresip/modules"),
@@ -67,6 +70,12 @@ class Phone:
             ("ctrl_tcp_listen", "%s:%d" % (ip, ctrl_port)),
             ("snd_path", self.rec_dir),
         ]
+        if video:
+            cfg += [("module", "fakevideo.so"), ("module", "vp8.so"), ("module", "vp9.so"),
+                    ("video_source", "fakevideo,nil"), ("video_display", "fakevideo,nil"),
+                    ("video_size", "352x288"), ("video_fps", "15")]
+            if "H264" in video.upper():
+                cfg.append(("module", "avcodec.so"))
         with open(os.path.join(self.dir, "config"), "w") as f:
             for k, v in cfg:
                 f.write("%-20s%s\n" % (k, v))
@@ -79,6 +88,8 @@ class Phone:
         else:
             aor = "<sip:%s@%s:%d>" % (user, ip, sip_port)
             params = ";answermode=%s;audio_codecs=%s;regint=0" % (answermode, codecs)
+        if video:
+            params += ";video_codecs=%s" % video
         self.account = aor + params + extra
         with open(os.path.join(self.dir, "accounts"), "w") as f:
             f.write(self.account + "\n")
@@ -221,6 +232,25 @@ class Phone:
     def callstat(self):
         r = self.command("callstat")
         return _ANSI.sub("", r.get("data", "")) if r else ""
+
+    def rtp_summary(self):
+        """The statistics baresip logs when a call ends (rtp_stats yes), for
+        the last call: {("audio"|"video", "tx"|"rx"): {"packets": n,
+        "pkt.report": n, "lost": n, ...}}.  "pkt.report" is what the far
+        end's RTCP reports said: RTCP came through."""
+        text = _ANSI.sub("", self.log_text())
+        out = {}
+        for m in re.finditer(r"^(audio|video) +Transmit: +Receive:\n((?:[a-z. ]+:.*\n)+)",
+                             text, re.M):
+            for line in m.group(2).splitlines():
+                k, _, v = line.partition(":")
+                vals = v.split()
+                for d, val in zip(("tx", "rx"), vals[:2]):
+                    try:
+                        out.setdefault((m.group(1), d), {})[k.strip()] = float(val)
+                    except ValueError:
+                        pass
+        return out
 
     def wait_event(self, etype, timeout=10.0):
         """Wait for the next not-yet-consumed event of this type; returns it or None."""
