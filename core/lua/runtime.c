@@ -34,6 +34,7 @@ struct luart {
 struct run {
 	uint64_t insn;
 	bool stopping;
+	bool enforce;
 };
 
 /* What a call's coroutine carries. */
@@ -109,8 +110,10 @@ static void run_enter(struct luart *rt, lua_State *L, struct run *outer)
 {
 	outer->insn = rt->insn;
 	outer->stopping = rt->stopping;
+	outer->enforce = rt->mem.enforce;
 	rt->insn = 0;
 	rt->stopping = false;
+	rt->mem.enforce = true;   /* the memory caps hold while Lua runs */
 	lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_STEP);
 }
 
@@ -123,6 +126,7 @@ static void run_leave(struct luart *rt, lua_State *L, const struct run *outer)
 		lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_STEP);
 	rt->insn += outer->insn;
 	rt->stopping = outer->stopping;
+	rt->mem.enforce = outer->enforce;
 }
 
 
@@ -291,6 +295,7 @@ int luart_alloc(struct luart **rtp, struct pbx *pbx)
 		mem_deref(rt);
 		return ENOMEM;
 	}
+	rt->mem.enforce = false;   /* outside runs: see luamem.h */
 	rt->L = lua_newstate(l_alloc, rt);
 	if (!rt->L) {
 		mem_deref(rt);

@@ -95,6 +95,9 @@ with Tap(timeout=120) as t:
     t.sipp_ok(r, "a dialplan that asks for more than lua_memory_mb (48): 500")
     t.like(pbx.log_since(mark), r"out of Lua memory: the call holds \d+ KB .* Lua 4\d{4} KB",
            "... the log says the Lua state was full (~48 MB)")
+    r = console_exec(pbx, "local t = {} for i = 1, 1e7 do t[i] = ('z'):rep(1000) .. i end")
+    t.ok(r.rc == 1 and "not enough memory" in r.err, "the same in a console chunk: an error"
+         " in the console", diag=r.diag)
     r = console_exec(pbx, "status()")
     t.like(r.out, r"Lua memory\s+[\d.]+ [KM]B of 48\.0 MB", "status() shows the 48 MB cap",
            diag=r.diag)
