@@ -434,8 +434,9 @@ static void edit_setup(struct client *cl, History **histp, const char *hf)
 	if (hf)
 		(void)history(hist, &ev, H_LOAD, hf);
 	(void)el_set(cl->el, EL_HIST, history, hist);
-	(void)el_set(cl->el, EL_ADDFN, "lunapbx-complete",
-		     "complete a Lua name", complete_fn);
+	/* wide strings: el_set() copies narrow ones and never frees them */
+	(void)el_wset(cl->el, EL_ADDFN, L"lunapbx-complete",
+		      L"complete a Lua name", complete_fn);
 	(void)el_set(cl->el, EL_BIND, "^I", "lunapbx-complete", NULL);
 	(void)el_source(cl->el, NULL);   /* the user's ~/.editrc */
 	*histp = hist;
