@@ -112,6 +112,23 @@ with Tap(timeout=120) as t:
     x("hangup(%s)" % oid)
     t.sipp_ok(uas.wait(), "hangup(id) while it rings: the phone gets a CANCEL")
 
+    # -- two contacts: both ring, the first to answer wins ---------------------------
+    second = "%s:5062" % net.ip(4)
+    r = Sipp("register.xml", template={"expires": 3600, "code": 200, "direct": ""},
+             local=second, remote=pbx.sip, keys={"user": "alice"}, auth=("alice", "alicepw"),
+             timeout=10, name="register-alice-2").run()
+    t.sipp_ok(r, "alice registers a second contact")
+    mark = pbx.log_mark()
+    loser = phone("uas_cancel.xml", "alice", "fork-loser")
+    winner = Sipp("fork_uas_answer.xml", local=second, media="%s:%d" % (net.ip(4), net.media_port(3)),
+                  keys={"pt": 0, "codec": "PCMU"}, template={"answer_ms": 300}, timeout=20,
+                  name="uas-fork-winner").start()
+    r = x('originate{ to = "alice", exten = "305" }')
+    t.sipp_ok(winner.wait(), "originate rings both of alice's contacts: the second answers"
+              " (after 300 ms), runs 305 and gets its BYE")
+    t.sipp_ok(loser.wait(), "... the first, still ringing, gets a CANCEL")
+    t.like(pbx.log_since(mark), r"305 runs for Alice <201>", "... and 305 ran once")
+
     # -- nobody to ring ----------------------------------------------------------------
     for code, why, name in [
             ('to = "carol", exten = "305"', "carol is not registered",
