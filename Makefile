@@ -81,7 +81,9 @@ ASAN_E2E := spec/e2e/20_calls_sipp.t spec/e2e/30_b2bua_sipp.t \
             spec/e2e/50_torture.t spec/e2e/60_reload_safety.t \
             spec/e2e/62_console_calls.t spec/e2e/63_originate.t \
             spec/e2e/64_reload.t \
-            spec/e2e/71_trunk_register.t spec/e2e/72_trunk_peers.t
+            spec/e2e/71_trunk_register.t spec/e2e/72_trunk_peers.t \
+            spec/e2e/80_sip_trace.t spec/e2e/82_errors_requests.t \
+            spec/e2e/76_video_reinvite.t
 
 check: $(BUILD)/lunapbx $(UNIT_BIN) sounds asan
 	prove --timer $(UNIT_BIN) spec/lua/*.t spec/e2e/*.t

@@ -104,6 +104,7 @@ static int caller_media(struct call *call)
 			a->codec = sdpneg_answered_codec(a->sdp);
 		sdpneg_keep_only(a->sdp, a->codec);
 	}
+	video_own_media(call);
 
 	return leg_media_alloc(call, a);
 }
@@ -595,9 +596,13 @@ void call_set_capture(struct call *call, bool on)
 {
 	call->capture = on;
 	stream_tap(call->a.stream, on);
+	stream_tap(call->a.vstream, on);
 	stream_tap(call->fork_stream, on);
-	if (call->peer)
+	stream_tap(call->fork_vstream, on);
+	if (call->peer) {
 		stream_tap(call->peer->stream, on);
+		stream_tap(call->peer->vstream, on);
+	}
 }
 
 

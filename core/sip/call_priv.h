@@ -89,3 +89,4 @@ void video_bridge(struct call *call, struct leg *b);
 void video_offer_in(struct call *call, struct leg *x);
 void video_mirror(struct call *call, struct leg *from, struct leg *to);
 void video_answer_in(struct call *call, struct leg *y);
+void video_own_media(struct call *call);
