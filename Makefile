@@ -79,6 +79,8 @@ test: deps
 ASAN_E2E := spec/e2e/20_calls_sipp.t spec/e2e/30_b2bua_sipp.t \
             spec/e2e/35_hold_fork.t spec/e2e/36_late_offer.t \
             spec/e2e/50_torture.t spec/e2e/60_reload_safety.t \
+            spec/e2e/62_console_calls.t spec/e2e/63_originate.t \
+            spec/e2e/64_reload.t \
             spec/e2e/71_trunk_register.t spec/e2e/72_trunk_peers.t \
             spec/e2e/80_sip_trace.t spec/e2e/82_errors_requests.t \
             spec/e2e/76_video_reinvite.t spec/e2e/42_media_dtmf_ivr.t

@@ -25,7 +25,7 @@ size_t luart_memory(const struct luart *rt);
 size_t luart_memory_limit(const struct luart *rt);
 int  luart_pcall(struct luart *rt, int nargs, int nresults);
 int  luart_require(struct luart *rt, const char *name);
-void luart_push_generation(struct luart *rt);
+void luart_push_generation(struct luart *rt, lua_State *L);
 size_t luart_script_info(const void *script, char *func, size_t fsz,
 			 char *line, size_t lsz);
 
