@@ -56,7 +56,7 @@ $(BUILD)/%.o: %.c $(STAMP_DEPS) $(wildcard core/*.h core/*/*.h)
 $(BUILD)/lunapbx: $(BUILD)/core/main.o $(CORE_OBJ)
 	$(CC) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/spec/unit/%.t: spec/unit/%.c $(CORE_OBJ) spec/support/tap.h
+$(BUILD)/spec/unit/%.t: spec/unit/%.c $(CORE_OBJ) spec/support/tap.h spec/support/audio.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Ispec/support -o $@ $< $(CORE_OBJ) $(LDLIBS)
 
@@ -85,7 +85,11 @@ test: deps
 ASAN_E2E := spec/e2e/20_calls_sipp.t spec/e2e/30_b2bua_sipp.t \
             spec/e2e/35_hold_fork.t spec/e2e/36_late_offer.t \
             spec/e2e/50_torture.t spec/e2e/60_reload_safety.t \
-            spec/e2e/71_trunk_register.t spec/e2e/72_trunk_peers.t
+            spec/e2e/62_console_calls.t spec/e2e/63_originate.t \
+            spec/e2e/64_reload.t \
+            spec/e2e/71_trunk_register.t spec/e2e/72_trunk_peers.t \
+            spec/e2e/80_sip_trace.t spec/e2e/82_errors_requests.t \
+            spec/e2e/76_video_reinvite.t spec/e2e/42_media_dtmf_ivr.t
 
 check: $(BUILD)/lunapbx $(UNIT_BIN) $(BENCH_BIN) sounds asan
 	prove --timer $(UNIT_BIN) spec/lua/*.t spec/e2e/*.t

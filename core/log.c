@@ -105,14 +105,22 @@ void log_msg(enum log_level level, const char *fmt, ...)
 
 /**
  * A block of several lines asked for explicitly (the SIP trace): printed
- * whole whatever the level, and handed to the sinks as an info line.
+ * whole whatever the level, and handed to the sinks as an info line
+ * (without its last line end: a sink ends each line itself).
  */
 void log_block(const char *text)
 {
+	size_t n = strlen(text);
+	char *copy = NULL;
+
 	fputs(text, stderr);
+	if (n && text[n - 1] == '\n')
+		(void)re_sdprintf(&copy, "%b", text, n - 1);
 
 	for (int i = 0; i < MAX_SINKS; i++) {
 		if (logger.sinks[i].h)
-			logger.sinks[i].h(LOG_INFO, text, logger.sinks[i].arg);
+			logger.sinks[i].h(LOG_INFO, copy ? copy : text,
+					  logger.sinks[i].arg);
 	}
+	mem_deref(copy);
 }

@@ -17,6 +17,8 @@
 #include "console/console.h"
 #include "capture/capture.h"
 #include "lua/runtime.h"
+#include "media/codec.h"
+#include "media/sound.h"
 #include "media/rtpring.h"
 #include "sip/auth.h"
 #include "sip/endpoint.h"
@@ -207,6 +209,7 @@ static void shutdown_pbx(struct pbx *pbx)
 	pbx->auth = mem_deref(pbx->auth);
 	pbx->capture = mem_deref(pbx->capture);
 	rtpring_close();            /* the calls' streams are gone */
+	sound_cache_flush();         /* the prompts and music still cached */
 }
 
 

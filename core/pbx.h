@@ -21,6 +21,7 @@ struct pbx_settings {
 	uint16_t rtp_min, rtp_max;
 	char guest_context[64];    /**< "" = unauthenticated calls refused */
 	char user_agent[64];
+	char sounds_dir[256];      /**< "" = <lua dir>/../sounds      */
 	uint32_t lua_mem_mb;       /**< cap on the Lua state           */
 	uint32_t call_mem_mb;      /**< cap on one call's share; 0 = none */
 	bool reload_on_change;     /**< watch the config's folder      */

@@ -27,6 +27,7 @@
 #include "sip/endpoint.h"
 #include "sip/registrar.h"
 #include "sip/sipstack.h"
+#include "sip/trunk.h"
 
 
 static struct console *console_of(lua_State *L)
@@ -111,11 +112,21 @@ static void push_contacts(lua_State *L, const struct list *contacts)
 
 		re_snprintf(via, sizeof(via), "%s %J",
 			    sip_transp_name(c->tp), &c->src);
-		lua_createtable(L, 0, 3);
+		uint32_t rtt = 0;
+		int up = trunk_contact_reachable(pbx_instance->trunks, c->uri,
+						 &rtt);
+
+		lua_createtable(L, 0, 5);
 		set_str(L, "uri", c->uri);
 		set_str(L, "via", via);
 		set_int(L, "expires_in", c->expires > now
 			? (lua_Integer)((c->expires - now + 500) / 1000) : 0);
+		if (up >= 0) {
+			lua_pushboolean(L, up);
+			lua_setfield(L, -2, "reachable");
+		}
+		if (up > 0)
+			set_int(L, "rtt_ms", rtt);
 		lua_rawseti(L, -2, ++i);
 	}
 }
@@ -276,7 +287,7 @@ static int l_write(lua_State *L)
 
 static int l_generation(lua_State *L)
 {
-	luart_push_generation(pbx_instance->lua);
+	luart_push_generation(pbx_instance->lua, L);
 
 	return 1;
 }

@@ -182,6 +182,7 @@ static int run_follow(struct client *cl)
 	cl->logf = stdout;
 	if (send_frame(cl, 'E', on, strlen(on)) || wait_for(cl, 'R', &pl))
 		return 1;
+	fprintf(stderr, "lunapbx: following the log (Ctrl-C stops)\n");
 
 	(void)wait_for(cl, 0, &pl);   /* no frame has type 0 */
 
@@ -286,6 +287,12 @@ static int getc_fn(EditLine *el, wchar_t *wc)
 		n = read(0, &c, 1);
 		if (n <= 0)
 			return n < 0 && errno == EINTR ? 0 : (int)n;
+
+		/* a ^D typed ahead, while a chunk ran and the terminal was
+		 * not in libedit's raw mode, comes as NUL: the canonical
+		 * mode's end of file.  It still means ^D. */
+		if (c == 0)
+			c = 4;
 
 		switch (mbrtowc(wc, &c, 1, &mbs)) {
 		case (size_t)-2:
@@ -427,8 +434,9 @@ static void edit_setup(struct client *cl, History **histp, const char *hf)
 	if (hf)
 		(void)history(hist, &ev, H_LOAD, hf);
 	(void)el_set(cl->el, EL_HIST, history, hist);
-	(void)el_set(cl->el, EL_ADDFN, "lunapbx-complete",
-		     "complete a Lua name", complete_fn);
+	/* wide strings: el_set() copies narrow ones and never frees them */
+	(void)el_wset(cl->el, EL_ADDFN, L"lunapbx-complete",
+		      L"complete a Lua name", complete_fn);
 	(void)el_set(cl->el, EL_BIND, "^I", "lunapbx-complete", NULL);
 	(void)el_source(cl->el, NULL);   /* the user's ~/.editrc */
 	*histp = hist;

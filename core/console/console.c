@@ -135,30 +135,29 @@ static void conn_send(struct conn *c, char type, const void *p, size_t n)
 }
 
 
+/* Push module[fn] and the connection's session. */
+static void push_fn(struct conn *c, const char *fn)
+{
+	lua_State *L = luart_state(c->con->pbx->lua);
+
+	lua_rawgeti(L, LUA_REGISTRYINDEX, c->con->mod_ref);
+	lua_getfield(L, -1, fn);
+	lua_remove(L, -2);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, c->session_ref);
+}
+
+
 /* module[fn](session, arg) as a run of its own: its result on the stack,
  * or the error message and -1. */
 static int call_module(struct conn *c, const char *fn, const char *arg,
 		       size_t len)
 {
-	struct console *con = c->con;
-	struct luart *rt = con->pbx->lua;
-	lua_State *L = luart_state(rt);
-	int status;
+	lua_State *L = luart_state(c->con->pbx->lua);
 
-	lua_rawgeti(L, LUA_REGISTRYINDEX, con->mod_ref);
-	lua_getfield(L, -1, fn);
-	lua_remove(L, -2);
-	lua_rawgeti(L, LUA_REGISTRYINDEX, c->session_ref);
-	if (arg)
-		lua_pushlstring(L, arg, len);
-	else
-		lua_pushnil(L);
+	push_fn(c, fn);
+	lua_pushlstring(L, arg, len);
 
-	con->cur = c;
-	status = luart_pcall(rt, 2, 1);
-	con->cur = NULL;
-
-	return status == LUA_OK ? 0 : -1;
+	return luart_pcall(c->con->pbx->lua, 2, 1) == LUA_OK ? 0 : -1;
 }
 
 
@@ -169,8 +168,8 @@ static void send_result(struct conn *c, bool failed)
 	size_t len;
 	const char *s;
 
-	/* the console module failed (or a run was stopped in it): the
-	 * message, its traceback only in the log */
+	/* the console module itself failed: the message, its traceback
+	 * only in the log */
 	if (failed) {
 		const char *tb;
 
@@ -190,12 +189,49 @@ static void send_result(struct conn *c, bool failed)
 }
 
 
+/*
+ * A chunk: compiled by the module, run here as a run of its own (in its
+ * own coroutine, under the instruction limit, so that an error or a stop
+ * names the chunk's own line), shown by the module.
+ */
+static void eval(struct conn *c, const struct pl *src)
+{
+	struct luart *rt = c->con->pbx->lua;
+	lua_State *L = luart_state(rt);
+	int base = lua_gettop(L), n;
+
+	if (call_module(c, "compile", src->p, src->l) < 0) {
+		send_result(c, true);
+		return;
+	}
+	if (!lua_isfunction(L, -1)) {
+		send_result(c, false);   /* "i", or "e" and the syntax error */
+		return;
+	}
+
+	if (luart_pcall(rt, 0, LUA_MULTRET) != LUA_OK) {
+		push_fn(c, "fail");
+		lua_rotate(L, base + 1, 2);          /* fail, session, error */
+		send_result(c, luart_pcall(rt, 2, 1) != LUA_OK);
+		return;
+	}
+
+	n = lua_gettop(L) - base;
+	push_fn(c, "show");
+	lua_rotate(L, base + 1, 2);                  /* show, session, ... */
+	send_result(c, luart_pcall(rt, n + 1, 1) != LUA_OK);
+}
+
+
 static void on_frame(struct conn *c, char type, const struct pl *pl)
 {
-	lua_State *L = luart_state(c->con->pbx->lua);
+	struct console *con = c->con;
+	lua_State *L = luart_state(con->pbx->lua);
 	int top = lua_gettop(L);
 	const char *s;
 	size_t len;
+
+	con->cur = c;   /* its output and log lines go to it */
 
 	switch (type) {
 
@@ -204,7 +240,7 @@ static void on_frame(struct conn *c, char type, const struct pl *pl)
 		break;
 
 	case 'E':
-		send_result(c, call_module(c, "eval", pl->p, pl->l) < 0);
+		eval(c, pl);
 		break;
 
 	case 'C':
@@ -219,6 +255,7 @@ static void on_frame(struct conn *c, char type, const struct pl *pl)
 		break;
 	}
 
+	con->cur = NULL;
 	lua_settop(L, top);
 }
 

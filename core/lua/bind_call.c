@@ -61,6 +61,14 @@ static struct call *check_own_call(lua_State *L, const char *what)
 }
 
 
+/** The `call` at index 1 of a method; @a own names a waiting method,
+ *  which must run in the call's own coroutine (NULL: any). */
+struct call *luart_check_own_call(lua_State *L, const char *own)
+{
+	return own ? check_own_call(L, own) : check_call(L);
+}
+
+
 int luart_push_call(lua_State *L, struct call *call)
 {
 	struct call_ud *ud;
@@ -72,7 +80,7 @@ int luart_push_call(lua_State *L, struct call *call)
 	}
 	lua_pop(L, 1);
 
-	ud = lua_newuserdatauv(L, sizeof(*ud), 1);
+	ud = lua_newuserdatauv(L, sizeof(*ud), 2);   /* vars, Lua methods */
 	ud->call = call;
 	luaL_setmetatable(L, CALL_MT);
 	lua_newtable(L);
@@ -314,6 +322,10 @@ static int l_index(lua_State *L)
 	struct call *call = ud->call;
 
 	if (luaL_getmetafield(L, 1, "methods") &&
+	    lua_getfield(L, -1, key) != LUA_TNIL)
+		return 1;
+	/* methods written in Lua, of the call's own generation */
+	if (lua_getiuservalue(L, 1, 2) == LUA_TTABLE &&
 	    lua_getfield(L, -1, key) != LUA_TNIL)
 		return 1;
 

@@ -18,6 +18,7 @@ int luamem_init(struct luamem *m, size_t limit)
 {
 	memset(m, 0, sizeof(*m));
 	m->limit = limit;
+	m->enforce = true;
 	m->acct = calloc(8, sizeof(*m->acct));
 	if (!m->acct)
 		return ENOMEM;
@@ -66,7 +67,7 @@ void *luamem_alloc(struct luamem *m, void *ptr, size_t osize, size_t nsize)
 	}
 
 	/* Lua counts on a block that shrinks never failing */
-	if (nsize > osize) {
+	if (nsize > osize && m->enforce) {
 		if (m->used + (nsize - osize) > m->limit)
 			return NULL;   /* Lua raises "not enough memory" */
 		if (to && m->acct_limit && m->acct[to].live + nsize -

@@ -9,6 +9,12 @@
  * live bytes its call allocated.  When a call ends its account closes and
  * what is still alive of it moves to account 0; tags of a closed account
  * are recognised by a sequence number and credit account 0.
+ *
+ * The caps hold while Lua code runs (enforce, set around each run by
+ * runtime.c): there a failed allocation is an error Lua catches.  The C
+ * side's own allocations between runs (a traceback, a call object) go
+ * through, since a failure outside any protected call would abort the
+ * process (Lua's panic).
  */
 
 struct luamem_acct {
@@ -24,6 +30,7 @@ struct luamem {
 	struct luamem_acct *acct; /**< slot 0 is the PBX's              */
 	uint32_t nacct;
 	uint32_t cur;             /**< charged for new blocks           */
+	bool enforce;             /**< the caps apply (Lua code runs)   */
 };
 
 int    luamem_init(struct luamem *m, size_t limit);

@@ -27,8 +27,14 @@ struct luart {
 	uint32_t gen;
 	struct luamem mem;
 	uint64_t insn;           /* instructions of the run in progress */
-	unsigned depth;          /* runs nested in it (console -> reload) */
 	bool stopping;           /* the run is over its limit */
+};
+
+/* The run a nested one interrupts (a reload from the console). */
+struct run {
+	uint64_t insn;
+	bool stopping;
+	bool enforce;
 };
 
 /* What a call's coroutine carries. */
@@ -91,29 +97,77 @@ static void count_hook(lua_State *L, lua_Debug *ar)
 		rt->stopping = true;
 		lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
 	}
-	luaL_error(L, "script stopped: ran %I instructions without yielding"
-		   " (an endless loop?)", (lua_Integer)INSN_LIMIT);
+	luaL_where(L, 0);   /* the line that loops */
+	lua_pushfstring(L, "script stopped: ran %I instructions without"
+			" yielding (an endless loop?)", (lua_Integer)INSN_LIMIT);
+	lua_concat(L, 2);
+	lua_error(L);
 }
 
 
-/* A run starts on thread L; a nested one (a reload from the console)
- * goes on counting the outer run's instructions. */
-static void run_enter(struct luart *rt, lua_State *L)
+/* A run starts on thread L, with a budget of its own... */
+static void run_enter(struct luart *rt, lua_State *L, struct run *outer)
 {
-	if (rt->depth++ == 0) {
-		rt->insn = 0;
-		rt->stopping = false;
-	}
+	outer->insn = rt->insn;
+	outer->stopping = rt->stopping;
+	outer->enforce = rt->mem.enforce;
+	rt->insn = 0;
+	rt->stopping = false;
+	rt->mem.enforce = true;   /* the memory caps hold while Lua runs */
 	lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_STEP);
 }
 
 
-static void run_leave(struct luart *rt, lua_State *L)
+/* ... and what it ran counts in the run it interrupted: a console chunk
+ * that reloads in a loop is stopped too. */
+static void run_leave(struct luart *rt, lua_State *L, const struct run *outer)
 {
-	if (--rt->depth == 0 && rt->stopping) {
-		rt->stopping = false;
+	if (rt->stopping)
 		lua_sethook(L, count_hook, LUA_MASKCOUNT, HOOK_STEP);
+	rt->insn += outer->insn;
+	rt->stopping = outer->stopping;
+	rt->mem.enforce = outer->enforce;
+}
+
+
+/*
+ * Call the function under @a nargs arguments on top of the stack as a run
+ * of its own, in a thread of its own (its traceback shows its own frames,
+ * even when it runs inside another run).  As lua_pcall: @a nresults
+ * results, or the error message and its traceback, replace them.
+ */
+static int run_thread(struct luart *rt, int nargs, int nresults)
+{
+	lua_State *L = rt->L;
+	lua_State *co = lua_newthread(L);
+	int base = lua_gettop(L) - nargs - 1;
+	struct run outer;
+	int status, nres;
+
+	lua_insert(L, base);                   /* the thread under it all */
+	lua_xmove(L, co, nargs + 1);
+
+	run_enter(rt, co, &outer);
+	status = lua_resume(co, L, nargs, &nres);
+	run_leave(rt, co, &outer);
+
+	if (status == LUA_YIELD) {
+		status = LUA_ERRRUN;
+		lua_pushliteral(co, "it cannot wait here (it yielded)");
 	}
+	if (status == LUA_OK) {
+		lua_xmove(co, L, nres);
+		if (nresults != LUA_MULTRET)
+			lua_settop(L, base + nresults);
+	}
+	else {
+		const char *msg = lua_tostring(co, -1);
+
+		luaL_traceback(L, co, msg ? msg : "(error object)", 0);
+	}
+	lua_remove(L, base);
+
+	return status;
 }
 
 
@@ -157,6 +211,32 @@ static int l_print(lua_State *L)
 
 
 /*
+ * setmetatable() without finalizers: Lua runs __gc with hooks off, so an
+ * endless one could not be stopped, and it runs whenever memory is
+ * collected, in whatever call.  Otherwise Lua's own.
+ */
+static int l_setmetatable(lua_State *L)
+{
+	int t = lua_type(L, 2);
+
+	luaL_checktype(L, 1, LUA_TTABLE);
+	luaL_argexpected(L, t == LUA_TNIL || t == LUA_TTABLE, 2, "nil or table");
+	lua_pushliteral(L, "__gc");
+	if (t == LUA_TTABLE && lua_rawget(L, 2) != LUA_TNIL)
+		return luaL_error(L, "setmetatable: __gc is not allowed here"
+				  " (a finalizer runs outside the instruction"
+				  " limit)");
+	if (luaL_getmetafield(L, 1, "__metatable") != LUA_TNIL)
+		return luaL_error(L, "cannot change a protected metatable");
+
+	lua_settop(L, 2);
+	lua_setmetatable(L, 1);
+
+	return 1;
+}
+
+
+/*
  * The globals every generation sees, read-only through __index.  Left out
  * on purpose: io, dofile, loadfile, debug, and os except its clock and
  * environment, so a dialplan cannot exit or block the PBX.
@@ -166,7 +246,7 @@ static void build_base(lua_State *L, struct luart *rt)
 	static const char *keep[] = {
 		"assert", "error", "ipairs", "next", "pairs", "pcall",
 		"rawequal", "rawget", "rawlen", "rawset", "select",
-		"setmetatable", "getmetatable", "tonumber", "tostring",
+		"getmetatable", "tonumber", "tostring",
 		"type", "xpcall", "_VERSION", "string", "table", "math",
 		"utf8", "coroutine", NULL
 	};
@@ -188,10 +268,14 @@ static void build_base(lua_State *L, struct luart *rt)
 	lua_pop(L, 1);
 	lua_setfield(L, -2, "os");
 
+	lua_pushcfunction(L, l_setmetatable);
+	lua_setfield(L, -2, "setmetatable");
+
 	lua_pushcfunction(L, l_print);
 	lua_setfield(L, -2, "print");
 
 	luart_open_core(L, rt);                       /* base._core */
+	luart_open_media(L);            /* its media functions, call methods */
 	lua_setfield(L, -2, "_core");
 
 	lua_setfield(L, LUA_REGISTRYINDEX, "lunapbx.base");
@@ -212,6 +296,7 @@ int luart_alloc(struct luart **rtp, struct pbx *pbx)
 		mem_deref(rt);
 		return ENOMEM;
 	}
+	rt->mem.enforce = false;   /* outside runs: see luamem.h */
 	rt->L = lua_newstate(l_alloc, rt);
 	if (!rt->L) {
 		mem_deref(rt);
@@ -300,16 +385,6 @@ static void push_env(lua_State *L, struct luart *rt, const char *cfg_dir)
 }
 
 
-static int msgh_traceback(lua_State *L)
-{
-	const char *msg = lua_tostring(L, 1);
-
-	luaL_traceback(L, L, msg ? msg : "(error object)", 1);
-
-	return 1;
-}
-
-
 static void set_err(char *buf, size_t sz, const char *msg)
 {
 	if (buf && sz)
@@ -333,32 +408,34 @@ static int run_config(struct luart *rt, const char *path, char *errbuf,
 	else
 		str_ncpy(dir, ".", sizeof(dir));
 
-	lua_pushcfunction(L, msgh_traceback);
-	push_env(L, rt, dir);                             /* msgh env */
+	push_env(L, rt, dir);                             /* env */
 
 	if (luaL_loadfilex(L, path, "t") != LUA_OK)
 		goto fail;
 	lua_pushvalue(L, -2);
 	lua_setupvalue(L, -2, 1);
 
-	run_enter(rt, L);
-	status = lua_pcall(L, 0, 0, top + 1);
+	status = run_thread(rt, 0, 0);
 	if (status == LUA_OK) {
 		/* env.require("lunapbx")._export() */
-		lua_getfield(L, -1, "require");
+		lua_getfield(L, top + 1, "require");
 		lua_pushliteral(L, "lunapbx");
-		status = lua_pcall(L, 1, 1, top + 1);
+		status = run_thread(rt, 1, 1);
 	}
-	if (status == LUA_OK) {
+	if (status == LUA_OK && lua_istable(L, -1)) {
 		lua_getfield(L, -1, "_export");
-		status = lua_pcall(L, 0, 1, top + 1);
+		lua_remove(L, -2);
+		status = run_thread(rt, 0, 1);
 	}
-	run_leave(rt, L);
 	if (status != LUA_OK)
 		goto fail;
+	if (!lua_istable(L, -1)) {
+		lua_pushliteral(L, "lunapbx: no declarations to export");
+		goto fail;
+	}
 
 	/* the console looks at the generation's globals */
-	lua_pushvalue(L, top + 2);
+	lua_pushvalue(L, top + 1);
 	lua_setfield(L, -2, "_env");
 	lua_replace(L, top + 1);
 	lua_settop(L, top + 1);
@@ -379,6 +456,7 @@ int luart_load(struct luart *rt, const char *path, char *errbuf,
 	       size_t errsz)
 {
 	lua_State *L = rt->L;
+	struct run outer;
 	int err;
 
 	err = run_config(rt, path, errbuf, errsz);
@@ -399,9 +477,9 @@ int luart_load(struct luart *rt, const char *path, char *errbuf,
 	rt->mem.acct_limit = (size_t)rt->pbx->set.call_mem_mb << 20;
 
 	/* finalizers may run: they are Lua code, under the limit too */
-	run_enter(rt, L);
+	run_enter(rt, L, &outer);
 	lua_gc(L, LUA_GCCOLLECT);
-	run_leave(rt, L);
+	run_leave(rt, L, &outer);
 
 	return 0;
 }
@@ -435,14 +513,15 @@ static void script_resume(struct script *sc, int nargs)
 	struct luart *rt = sc->rt;
 	lua_State *co = sc->co;
 	struct call *call = sc->call;
+	struct run outer;
 	uint32_t acct;
 	int nres, status;
 
-	run_enter(rt, co);
+	run_enter(rt, co, &outer);
 	acct = luamem_switch(&rt->mem, sc->acct);
 	status = lua_resume(co, rt->L, nargs, &nres);
 	(void)luamem_switch(&rt->mem, acct);
-	run_leave(rt, co);
+	run_leave(rt, co, &outer);
 
 	if (status == LUA_YIELD) {
 		lua_pop(co, nres);
@@ -453,6 +532,13 @@ static void script_resume(struct script *sc, int nargs)
 		script_end(sc, true);
 		return;
 	}
+
+	if (status == LUA_ERRMEM)
+		log_error("call %llu: out of Lua memory: the call holds %zu KB"
+			  " (cap call_memory_mb), Lua %zu KB (cap"
+			  " lua_memory_mb)", call_id(call),
+			  luamem_live(&rt->mem, sc->acct) / 1024,
+			  rt->mem.used / 1024);
 
 	if (status != LUA_OK) {
 		const char *msg = lua_tostring(co, -1);
@@ -513,6 +599,10 @@ int luart_call_start(struct luart *rt, struct call *call)
 	lua_getfield(sc->co, -1, "handler");
 	lua_remove(sc->co, -2);
 	luart_push_call(sc->co, call);
+	lua_rawgeti(sc->co, LUA_REGISTRYINDEX, rt->gen_ref);
+	lua_getfield(sc->co, -1, "call_methods");   /* written in Lua */
+	lua_setiuservalue(sc->co, -3, 2);
+	lua_pop(sc->co, 1);
 	call_set_script(call, sc);
 
 	script_resume(sc, 1);
@@ -547,23 +637,13 @@ size_t luart_memory_limit(const struct luart *rt)
 
 /**
  * Call the function under @a nargs arguments on top of the stack as a
- * run of its own (the console's chunks): under the instruction limit, in
- * protected mode, an error with its traceback.  lua_pcall's results.
+ * run of its own (the console's chunks), in a coroutine of its own, under
+ * the instruction limit: lua_pcall's results, or the error and its
+ * traceback.
  */
 int luart_pcall(struct luart *rt, int nargs, int nresults)
 {
-	lua_State *L = rt->L;
-	int base = lua_gettop(L) - nargs;
-	int status;
-
-	lua_pushcfunction(L, msgh_traceback);
-	lua_insert(L, base);
-	run_enter(rt, L);
-	status = lua_pcall(L, nargs, nresults, base);
-	run_leave(rt, L);
-	lua_remove(L, base);
-
-	return status;
+	return run_thread(rt, nargs, nresults);
 }
 
 
@@ -582,11 +662,11 @@ int luart_require(struct luart *rt, const char *name)
 }
 
 
-/** Push the generation in force: the table its lunapbx module exported,
- *  with its environment in _env; nil before the first load. */
-void luart_push_generation(struct luart *rt)
+/** Push onto @a L the generation in force: the table its lunapbx module
+ *  exported, with its environment in _env; nil before the first load. */
+void luart_push_generation(struct luart *rt, lua_State *L)
 {
-	lua_rawgeti(rt->L, LUA_REGISTRYINDEX, rt->gen_ref);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, rt->gen_ref);
 }
 
 

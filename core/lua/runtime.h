@@ -25,7 +25,7 @@ size_t luart_memory(const struct luart *rt);
 size_t luart_memory_limit(const struct luart *rt);
 int  luart_pcall(struct luart *rt, int nargs, int nresults);
 int  luart_require(struct luart *rt, const char *name);
-void luart_push_generation(struct luart *rt);
+void luart_push_generation(struct luart *rt, lua_State *L);
 size_t luart_script_info(const void *script, char *func, size_t fsz,
 			 char *line, size_t lsz);
 
@@ -34,6 +34,8 @@ struct call *luart_current_call(lua_State *L);
 int  luart_push_call(lua_State *L, struct call *call);
 void luart_open_call(lua_State *L);
 void luart_call_methods(lua_State *L, const luaL_Reg *fns);
+struct call *luart_check_own_call(lua_State *L, const char *own);
+void luart_open_media(lua_State *L);
 struct call *luart_check_call(lua_State *L, int idx);
 void luart_open_capture(lua_State *L);
 void luart_open_stats(lua_State *L);

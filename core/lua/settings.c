@@ -10,6 +10,7 @@
 #include "lua/bind_trunk.h"
 #include "lua/settings.h"
 #include "media/codec.h"
+#include "media/dtmf.h"
 #include "sip/endpoint.h"
 #include "sip/registrar.h"
 #include "sip/trunk.h"
@@ -96,6 +97,24 @@ static int set_codecs(lua_State *L, int t, struct endpoint *ep, char *errbuf,
 }
 
 
+static int set_dtmf(lua_State *L, int t, struct endpoint *ep, char *errbuf,
+		    size_t errsz)
+{
+	const char *s = opt_string(L, t, "dtmf");
+	enum dtmf_mode mode = DTMF_AUTO;
+
+	if (s && dtmf_mode_parse(s, &mode)) {
+		re_snprintf(errbuf, errsz, "endpoint '%s': dtmf = '%s': use"
+			    " \"auto\", \"rfc4733\", \"info\" or"
+			    " \"inband\"", ep->name, s);
+		return EINVAL;
+	}
+	ep->dtmf = (uint8_t)mode;
+
+	return 0;
+}
+
+
 static int endpoint_from_lua(lua_State *L, int t, struct endpoint **epp,
 			     char *errbuf, size_t errsz)
 {
@@ -117,6 +136,8 @@ static int endpoint_from_lua(lua_State *L, int t, struct endpoint **epp,
 				       &ep->cid_name, &ep->cid_num);
 	if (!err)
 		err = set_codecs(L, t, ep, errbuf, errsz);
+	if (!err)
+		err = set_dtmf(L, t, ep, errbuf, errsz);
 
 	if (err)
 		mem_deref(ep);
@@ -230,6 +251,8 @@ static int read_settings(lua_State *L, int t, struct pbx_settings *set,
 			    " info or debug", s);
 		goto fail;
 	}
+	if ((s = opt_string(L, t, "sounds")))
+		str_ncpy(set->sounds_dir, s, sizeof(set->sounds_dir));
 	if (opt_mb(L, t, "lua_memory_mb", 16, &set->lua_mem_mb, errbuf,
 		   errsz) ||
 	    opt_mb(L, t, "call_memory_mb", 0, &set->call_mem_mb, errbuf,

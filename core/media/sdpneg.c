@@ -349,6 +349,23 @@ static struct sdp_format *remote_match(const struct sdp_media *m,
 }
 
 
+/* Of our formats on @a m, the one agreed for the codec of @a fmt. */
+static const struct sdp_format *agreed_match(const struct sdp_media *m,
+					     const struct sdp_format *fmt)
+{
+	struct le *le = list_head(sdp_media_format_lst(m, true));
+
+	for (; le; le = le->next) {
+		const struct sdp_format *lfmt = le->data;
+
+		if (lfmt->sup && format_same(lfmt, fmt))
+			return lfmt;
+	}
+
+	return NULL;
+}
+
+
 /* An a=rtcp-fb line is copied when it is for every format ("*") or for
  * one the destination has. */
 static bool fb_copy(const char *name, const char *value, void *arg)
@@ -358,7 +375,8 @@ static bool fb_copy(const char *name, const char *value, void *arg)
 	char buf[8];
 
 	(void)name;
-	if (re_regex(value, str_len(value), "[^ ]+", &id) || id.l >= sizeof(buf))
+	if (re_regex(value, str_len(value), "[^ ]+", &id) ||
+	    id.l >= sizeof(buf))
 		return false;
 	(void)pl_strcpy(&id, buf, sizeof(buf));
 
@@ -405,6 +423,10 @@ static int video_copy(struct sdpneg *n, const struct sdpneg *src,
 
 		if (filter && !(acc = remote_match(filter->video, rfmt)))
 			continue;
+		/* offer another leg what this one uses, not all it offered */
+		if (src != n && sdpneg_video_active(src) &&
+		    !agreed_match(src->video, rfmt))
+			continue;
 
 		err = sdp_format_add(NULL, n->video, false, rfmt->id,
 				     rfmt->name, rfmt->srate, rfmt->ch,
@@ -422,22 +444,6 @@ static int video_copy(struct sdpneg *n, const struct sdpneg *src,
 		sdp_media_set_disabled(n->video, false);
 
 	return err;
-}
-
-
-static const struct sdp_format *agreed_match(const struct sdp_media *m,
-					     const struct sdp_format *fmt)
-{
-	struct le *le = list_head(sdp_media_format_lst(m, true));
-
-	for (; le; le = le->next) {
-		const struct sdp_format *lfmt = le->data;
-
-		if (lfmt->sup && format_same(lfmt, fmt))
-			return lfmt;
-	}
-
-	return NULL;
 }
 
 
@@ -461,7 +467,8 @@ bool sdpneg_video_restrict(struct sdpneg *n, const struct sdpneg *other)
 		struct sdp_format *fmt = le->data;
 
 		le = le->next;
-		if (sdpneg_video_active(other) && agreed_match(other->video, fmt))
+		if (sdpneg_video_active(other) &&
+		    agreed_match(other->video, fmt))
 			continue;
 
 		changed |= active && fmt->sup;
@@ -475,7 +482,8 @@ bool sdpneg_video_restrict(struct sdpneg *n, const struct sdpneg *other)
 }
 
 
-/** Offer on @a n the video @a src's far end offered (or answered). */
+/** Offer on @a n the video @a src's far end offered (or answered): the
+ *  formats agreed with it when its video is on, else all it offered. */
 int sdpneg_video_offer(struct sdpneg *n, const struct sdpneg *src)
 {
 	if (!n || !src)
@@ -518,7 +526,8 @@ size_t sdpneg_video_pt_map(const struct sdpneg *x, const struct sdpneg *y,
 		const struct sdp_format *fmt = le->data;
 		const struct sdp_format *rfmt;
 
-		if (!fmt->sup || fmt->pt < 0 || fmt->pt > 127)
+		if (!fmt->sup || fmt->pt < 0 || fmt->pt > 127 ||
+		    !agreed_match(y->video, fmt))
 			continue;
 		rfmt = remote_match(y->video, fmt);
 		if (!rfmt || rfmt->pt < 0 || rfmt->pt > 127)

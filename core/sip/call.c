@@ -12,6 +12,7 @@
 #include "media/stream.h"
 #include "sip/call.h"
 #include "sip/call_priv.h"
+#include "sip/callmedia.h"
 #include "sip/endpoint.h"
 #include "sip/sipstack.h"
 
@@ -28,6 +29,7 @@ static void call_destructor(void *arg)
 	tmr_cancel(&call->wait_tmr);
 	legstats_leg_end(call, &call->a);
 	dial_free(call);
+	mem_deref(call->media);
 	mem_deref(call->st);
 	mem_deref(call->a.sess);
 	mem_deref(call->a.sdp);
@@ -104,6 +106,7 @@ static int caller_media(struct call *call)
 			a->codec = sdpneg_answered_codec(a->sdp);
 		sdpneg_keep_only(a->sdp, a->codec);
 	}
+	video_own_media(call);
 
 	return leg_media_alloc(call, a);
 }
@@ -143,6 +146,8 @@ void caller_gone(struct call *call)
 	default:
 		break;
 	}
+
+	callmedia_caller_gone(call);   /* ends a media wait, keeps a recording */
 }
 
 
@@ -218,6 +223,8 @@ int a_answer_handler(const struct sip_msg *msg, void *arg)
 	(void)leg_media_alloc(call, a);
 	if (call->peer)
 		dial_relink_media(call);
+	else
+		(void)callmedia_attach(call);   /* what the dialplan plays */
 
 	return 0;
 }
@@ -268,7 +275,8 @@ int call_reply(struct call *call, uint16_t scode, const char *reason,
 			      call->invite, scode, reason, "lunapbx",
 			      "application/sdp", desc, NULL, NULL, false,
 			      a_offer_handler, a_answer_handler,
-			      a_estab_handler, NULL, NULL, a_close_handler,
+			      a_estab_handler, callmedia_info, NULL,
+			      a_close_handler,
 			      call, "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS,"
 			      " INFO\r\n");
 }
@@ -471,6 +479,8 @@ int call_reply_sdp(struct call *call, uint16_t scode, const char *reason,
 
 	if (!err)
 		call->state = scode >= 200 ? CALL_ANSWERED : CALL_EARLY;
+	if (!err && own_media)
+		(void)callmedia_attach(call);   /* its digits, our prompts */
 
 	return err;
 }
@@ -595,9 +605,13 @@ void call_set_capture(struct call *call, bool on)
 {
 	call->capture = on;
 	stream_tap(call->a.stream, on);
+	stream_tap(call->a.vstream, on);
 	stream_tap(call->fork_stream, on);
-	if (call->peer)
+	stream_tap(call->fork_vstream, on);
+	if (call->peer) {
 		stream_tap(call->peer->stream, on);
+		stream_tap(call->peer->vstream, on);
+	}
 }
 
 

@@ -29,7 +29,7 @@ enum dial_status {
 	DIAL_CONGESTION,
 };
 
-enum call_wait { WAIT_NONE = 0, WAIT_SLEEP, WAIT_DIAL };
+enum call_wait { WAIT_NONE = 0, WAIT_SLEEP, WAIT_DIAL, WAIT_MEDIA };
 
 struct dial_opts {
 	uint32_t timeout_s;        /**< ring at most this long; 0 = 60 s */

@@ -54,6 +54,7 @@ struct call {
 	uint16_t dial_code;
 	bool ringing_sent;
 
+	struct callmedia *media;   /**< PBX-terminated media (callmedia.c) */
 	void *outbound;            /**< originate.c's, freed with it   */
 };
 
@@ -89,3 +90,4 @@ void video_bridge(struct call *call, struct leg *b);
 void video_offer_in(struct call *call, struct leg *x);
 void video_mirror(struct call *call, struct leg *from, struct leg *to);
 void video_answer_in(struct call *call, struct leg *y);
+void video_own_media(struct call *call);

@@ -13,6 +13,7 @@ struct endpoint {
 	char *cid_num;
 	uint32_t codecs;      /**< CODEC_MASK() bits it may use    */
 	uint8_t codec_order[4]; /**< preference, CODEC_NONE ends   */
+	uint8_t dtmf;         /**< enum dtmf_mode: how it sends DTMF */
 };
 
 struct endpoint_table;

@@ -16,6 +16,7 @@
 #include "sip/call.h"
 #include "sip/call_priv.h"
 #include "sip/callctl.h"
+#include "sip/callmedia.h"
 #include "sip/endpoint.h"
 #include "sip/registrar.h"
 #include "sip/sipstack.h"
@@ -165,6 +166,18 @@ static void f_estab(const struct sip_msg *msg, void *arg)
 }
 
 
+/* DTMF by SIP INFO from the phone that answered: its digits. */
+static void f_info(struct sip *sip, const struct sip_msg *msg, void *arg)
+{
+	struct ofork *f = arg;
+
+	if (f == f->o->answered)
+		callmedia_info(sip, msg, f->o->call);
+	else
+		(void)sip_reply(sip, msg, 481, "Call Does Not Exist");
+}
+
+
 static void f_close(int err, const struct sip_msg *msg, void *arg)
 {
 	struct ofork *f = arg;
@@ -230,7 +243,7 @@ static int fork_start(struct orig *o, const struct contact *c,
 				      f->uri, opts->caller_name, from,
 				      "lunapbx", NULL, 0, "application/sdp",
 				      offer, NULL, NULL, false, f_offer,
-				      f_answer, f_progress, f_estab, NULL,
+				      f_answer, f_progress, f_estab, f_info,
 				      NULL, f_close, f,
 				      "Allow: INVITE, ACK, CANCEL, BYE,"
 				      " OPTIONS, INFO\r\n");

@@ -447,6 +447,24 @@ bool trunk_contact_down(const struct trunks *t, const char *uri)
 }
 
 
+/** What qualify knows of a URI, for the console: 1 answers (in @a rtt_ms),
+ *  0 does not, -1 not known (no qualify, or no answer yet). */
+int trunk_contact_reachable(const struct trunks *t, const char *uri,
+			    uint32_t *rtt_ms)
+{
+	switch (t ? qualify_get(t->qualify, uri, rtt_ms) : QUALIFY_UNKNOWN) {
+
+	case QUALIFY_REACHABLE:
+	case QUALIFY_LAGGED:
+		return 1;
+	case QUALIFY_UNREACHABLE:
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+
 static int dial_static(struct trunks *t, struct call *call,
 		       const struct tpeer *p, const struct dial_opts *opts)
 {

@@ -73,5 +73,7 @@ bool trunk_inbound(const struct trunks *t, const struct sip_msg *msg,
 int  trunk_dial(struct trunks *t, struct call *call, const char *name,
 		const struct dial_opts *opts);
 bool trunk_contact_down(const struct trunks *t, const char *uri);
+int  trunk_contact_reachable(const struct trunks *t, const char *uri,
+			     uint32_t *rtt_ms);
 typedef bool (trunk_info_h)(const struct trunk_info *info, void *arg);
 void trunks_list(const struct trunks *t, trunk_info_h *h, void *arg);

@@ -34,6 +34,7 @@ static int vstream_alloc(struct call *call, struct stream **sp)
 		return err;
 	}
 	stream_set_clock(*sp, VIDEO_CLOCK);
+	stream_tap(*sp, call->capture);
 
 	return 0;
 }
@@ -100,6 +101,18 @@ static int leg_video_media(struct call *call, struct leg *leg)
 		stream_set_mux(leg->vstream);
 
 	return 0;
+}
+
+
+/** The PBX answers the caller itself: no video (an early answer from a
+ *  callee that is not bridged any more is forgotten). */
+void video_own_media(struct call *call)
+{
+	if (call->peer || call->state == CALL_ANSWERED)
+		return;
+
+	sdpneg_video_off(call->a.sdp);
+	(void)leg_video_media(call, &call->a);
 }
 
 

@@ -9,7 +9,9 @@
 --   init(C)             once, with the functions of bind_console.c
 --   session()           per connection -> session
 --   banner(s)           "o" .. text
---   eval(s, src)        "o" .. values | "e" .. error | "i" (incomplete)
+--   compile(s, src)     the chunk's function | "i" (incomplete) | "e" .. error
+--   show(s, ...)        "o" .. the values the chunk returned
+--   fail(s, err)        "e" .. its error
 --   complete(s, word)   candidates, one a line
 
 local pretty = require "lunapbx.pretty"
@@ -51,7 +53,15 @@ local function clock(ms)
   return ("%d:%02d"):format(s // 60, s % 60)
 end
 
-local function call_row(c)
+-- Files of the configuration's folder show by their own name.
+local function shorten(where, dir)
+  if where and dir and where:sub(1, #dir + 1) == dir .. "/" then
+    return where:sub(#dir + 2)
+  end
+  return where
+end
+
+local function call_row(c, dir)
   local codec = c.codec
   if c.peer_codec and c.peer_codec ~= c.codec then
     codec = (c.codec or "?") .. "/" .. c.peer_codec
@@ -63,8 +73,8 @@ local function call_row(c)
     exten = (c.exten or "?") .. "@" .. (c.context or "?"),
     bridged = c.peer or c.peer_uri
       or (c.ringing > 0 and ("ringing " .. c.ringing) or nil),
-    func = c.func,
-    at = c.line and (c.line .. (c.wait and (" (" .. c.wait .. ")") or "")),
+    func = shorten(c.func, dir),
+    at = c.line and (shorten(c.line, dir) .. (c.wait and (" (" .. c.wait .. ")") or "")),
     mem = pretty.bytes(c.lua_mem),
   }
 end
@@ -78,8 +88,8 @@ local CALL_COLS = {
 
 local function render_calls(list)
   if #list == 0 then return "no calls" end
-  local rows = {}
-  for i, c in ipairs(list) do rows[i] = call_row(c) end
+  local rows, dir = {}, C.status().config:match("^(.*)/[^/]*$")
+  for i, c in ipairs(list) do rows[i] = call_row(c, dir) end
   return pretty.columns(rows, CALL_COLS) .. "\n" .. plural(#list, "call")
 end
 
@@ -109,7 +119,9 @@ local function render_endpoints(list)
       local row = i == 1 and base or {}
       row.uri, row.via = c.uri, c.via
       row.expires = c.expires_in .. " s"
-      if c.reachable ~= nil then row.reachable = c.reachable and "yes" or "no" end
+      if c.reachable ~= nil then
+        row.reachable = c.reachable and ("yes, %d ms"):format(c.rtt_ms or 0) or "no"
+      end
       rows[#rows + 1] = row
       contacts = contacts + 1
     end
@@ -126,7 +138,7 @@ function lib.endpoints()
 end
 
 local TRUNK_COLS = {
-  { "TRUNK", "name" }, { "KIND", "kind" }, { "STATE", "state" },
+  { "TRUNK", "name" }, { "KIND", "kind" }, { "SERVER", "server" }, { "STATE", "state" },
   { "EXPIRES", "expires", right = true }, { "REACHABLE", "reachable" },
   { "RTT", "rtt", right = true }, { "LAST ERROR", "last_error" },
 }
@@ -136,8 +148,12 @@ local function render_trunks(list)
   if #list == 0 then return "no trunks" end
   local rows = {}
   for i, t in ipairs(list) do
+    local state = t.state
+    if t.retry_in then state = ("%s (retry in %d s)"):format(state, t.retry_in) end
+    if t.contacts then state = ("%s, %s"):format(state, plural(t.contacts, "contact")) end
     rows[i] = {
-      name = t.name, kind = t.kind, state = t.state, last_error = t.last_error,
+      name = t.name, kind = t.kind, server = t.server, state = state,
+      last_error = t.last_error,
       expires = t.expires_in and (t.expires_in .. " s"),
       reachable = t.reachable ~= nil and (t.reachable and "yes" or "no") or nil,
       rtt = t.rtt_ms and (("%d ms"):format(t.rtt_ms)),
@@ -305,18 +321,39 @@ local function clean(msg)
   return head .. "\nstack traceback:\n" .. table.concat(keep, "\n")
 end
 
-function M.eval(s, src)
-  local fn, err = C.load("return " .. src, "=console", "t", s.env)
-  if not fn then fn, err = C.load(src, "=console", "t", s.env) end
-  if not fn then
-    if err:sub(-5) == "<eof>" then return "i" end
-    return "e" .. err
+-- Which syntax error to show when src is neither an expression nor a
+-- chunk: the chunk's, unless it stumbled on the very first token (then
+-- src was meant as an expression: "1 +* 2").
+local function syntax_error(src, as_expr, as_chunk)
+  local near = as_chunk:match("^console:1: unexpected symbol near '(.*)'$")
+  local first = src:match("^%s*()")
+  if near and as_expr and src:sub(first, first + #near - 1) == near then
+    return as_expr
   end
-  local res = table.pack(xpcall(fn, C.traceback))
-  if not res[1] then return "e" .. clean(res[2]) end
+  return as_chunk
+end
+
+--- compile(s, src): the chunk as a function (the C side runs it), or
+--- "i" when it is unfinished, or "e" .. the syntax error
+function M.compile(s, src)
+  local fn, err = C.load("return " .. src, "=console", "t", s.env)
+  local expr_err = err
+  if not fn then fn, err = C.load(src, "=console", "t", s.env) end
+  if fn then return fn end
+  if err:sub(-5) == "<eof>" then return "i" end
+  return "e" .. syntax_error(src, expr_err, err)
+end
+
+--- show(s, ...): what the chunk returned, as text
+function M.show(_, ...)
   local out = {}
-  for i = 2, res.n do out[#out + 1] = show(res[i]) end
+  for i = 1, select("#", ...) do out[i] = show((select(i, ...))) end
   return "o" .. table.concat(out, "\t")
+end
+
+--- fail(s, err): the chunk's error, with the frames of its own code
+function M.fail(_, err)
+  return "e" .. clean(err)
 end
 
 -- Fields a value offers: a table's keys and those of its __index tables;

@@ -246,6 +246,45 @@ function Dialplan:match(name, exten)
   return fn, { context = where, pattern = key }
 end
 
+-- Could `exten` followed by more characters match an extension of the
+-- context (its includes too)?  Asterisk's "matchmore": while it holds, a
+-- caller dialling into a menu may still be typing.  '.' and '!' can always
+-- take more.
+local function pattern_extends(p, exten)
+  local w, sets, n = p.weights, p.sets, #p.weights
+  for i = 1, #exten do
+    if i > n then return false end
+    if w[i] == W_DOT or w[i] == W_BANG then return true end
+    if not sfind(sets[i], exten:sub(i, i), 1, true) then return false end
+  end
+  return n > #exten
+end
+
+local function search_more(self, name, exten, stamp)
+  local ctx = self.ctx[name]
+  if not ctx or ctx.seen == stamp then return false end
+  ctx.seen = stamp
+  for key in pairs(ctx.exact) do
+    if #key > #exten and key:sub(1, #exten) == exten then return true end
+  end
+  for _, p in ipairs(ctx.patterns) do
+    if pattern_extends(p, exten) then return true end
+  end
+  for _, inc in ipairs(ctx.includes) do
+    if search_more(self, inc, exten, stamp) then return true end
+  end
+  return false
+end
+
+function Dialplan:matchmore(name, exten)
+  if type(exten) ~= "string" then
+    error(sformat("dialplan: matchmore(%q, exten): exten must be a string, got %s",
+      tostring(name), type(exten)), 2)
+  end
+  self.stamp = self.stamp + 1
+  return search_more(self, name, exten, self.stamp)
+end
+
 function Dialplan:contexts()
   local names = {}
   for name in pairs(self.ctx) do names[#names + 1] = name end

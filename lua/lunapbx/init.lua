@@ -14,6 +14,7 @@
 -- this module, so what one generation declares never leaks into the next.
 
 local dialplan = require "lunapbx.dialplan"
+local media = require "lunapbx.media"
 local trunk = require "lunapbx.trunk"
 local core = _core
 
@@ -28,6 +29,7 @@ local state = {
 local SETTINGS = {
   realm = "string", listen = "string", media_address = "string",
   rtp_ports = "string", guest_context = "string", log_level = "string",
+  sounds = "string", language = "string", tonezone = "string",
   lua_memory_mb = "number", call_memory_mb = "number",
   reload_on_change = "boolean",
 }
@@ -47,6 +49,7 @@ end
 
 local ENDPOINT = {
   secret = "string", context = "string", callerid = "string", allow = "table",
+  dtmf = "string", language = "string",
   qualify = "boolean|number", qualifyfreq = "number",
 }
 
@@ -76,7 +79,7 @@ function pbx.endpoint(name)
     ep.context = ep.context or "default"
     local qerr = trunk.qualify_error(ep)
     if qerr then error(("pbx.endpoint '%s': %s"):format(name, qerr), 2) end
-    state.endpoint_names[name] = true
+    state.endpoint_names[name] = ep
     state.endpoints[#state.endpoints + 1] = ep
     return ep
   end
@@ -134,6 +137,14 @@ function pbx.match(context, exten)
   return state.dp:match(context, exten)
 end
 
+--- pbx.matchmore(context, exten): could a longer number still match?
+function pbx.matchmore(context, exten)
+  return state.dp:matchmore(context, exten)
+end
+
+--- pbx.media_stats([reset]): the media clock and the sound cache.
+pbx.media_stats = core.media_stats
+
 -- The core calls this in a new coroutine for every call.
 local function run_call(call)
   local fn, info = state.dp:match(call.context, call.exten)
@@ -144,6 +155,9 @@ local function run_call(call)
     return
   end
   call.vars.pattern = info.pattern
+  local ep = call.endpoint and state.endpoint_names[call.endpoint]
+  call.vars.language = call.vars.language or (type(ep) == "table" and ep.language)
+    or state.settings.language or "en"
   fn(call, call.exten)
 end
 
@@ -155,6 +169,7 @@ function pbx._export()
     registrations = state.registrations,
     peers = state.peers,
     handler = run_call,
+    call_methods = media.methods(state.settings),
   }
 end
 

@@ -8,6 +8,7 @@
 # 2. alice calls carol: carol is offered the video and refuses it; alice's
 #    answer has m=video 0; the audio works.
 # 3. carol calls bob: bob is offered no video; an audio-only call.
+# 4. alice calls 300, answered by the PBX itself: video refused (port 0).
 import os
 import re
 import sys
@@ -44,6 +45,7 @@ end
 pbx.context "internal" {
   ["202"] = function(call) call:dial("bob", { timeout = 10 }) log_stats(call) end,
   ["203"] = function(call) call:dial("carol", { timeout = 10 }) log_stats(call) end,
+  ["300"] = function(call) call:answer() pbx.sleep(1500) call:hangup() end,
 }
 """ % net.pbx_rtp
 TONES = {"alice": 700, "bob": 1100, "carol": 1500}
@@ -259,6 +261,19 @@ with Tap(timeout=120) as t:
          "call 3: bob is offered audio only")
     rc, rb = carol.wait_recording(2), bob.wait_recording(2)
     check_tones(t, carol, bob, rc, rb, "call 3")
+
+    # -- 4. alice -> 300: the PBX answers and shows nothing --
+    cap = Capture([pbx_ip], name="capture4")
+    alice.dial("sip:300@%s" % pbx.sip)
+    t.ok(alice.wait_event("CALL_ESTABLISHED", 10), "call 4: alice -> 300, answered by the PBX")
+    t.ok(alice.wait_event("CALL_CLOSED", 10), "call 4: the PBX hangs up")
+    cap.stop()
+    ok_a = first(sip_msgs(cap, pbx_ip), lambda m: m.src == pbx_ip and m.dst == net.ip(1)
+                 and m.text.startswith("SIP/2.0 200") and "m=audio" in m.text)
+    t.ok(ok_a and re.search(r"(?m)^m=audio [1-9]", ok_a.text)
+         and re.search(r"(?m)^m=video 0 ", ok_a.text),
+         "call 4: the PBX's own answer has audio and m=video 0",
+         diag=lambda: ok_a and ok_a.text)
 
     for ph in (alice, bob, carol):
         ph.stop()

@@ -113,14 +113,14 @@ with Tap(timeout=150) as t:
     for ph in (bob, carol, alice):
         t.ok(ph.registered(10), "%s (baresip) registers" % ph.name, diag=ph.reginfo)
 
-    def sam_calls(exten, label, reoffer=""):
+    def sam_calls(exten, label, reoffer="", hold_ms=7000):
         return Sipp("video_add_uac.xml", local=sam, media="%s:%d" % sam_media,
                     remote=pbx.sip, service=exten, keys={"user": "sam"},
                     auth=("sam", "sampw"), timeout=30, name="sam-" + label,
                     template={"media": AUDIO, "media2": AUDIO + "\n" + VIDEO,
-                              "pause_ms": 2000, "hold_ms": 7000, "reoffer": reoffer})
+                              "pause_ms": 2000, "hold_ms": hold_ms, "reoffer": reoffer})
 
-    # -- 1. sam -> bob, video added by sam -----------------------------------
+    # -- 1. sam -> bob, video added by sam (7 s: RTCP comes every ~5 s) -----
     peer = RtpPeer(sam_media[0], sam_media[1] + VIDEO_OFFSET)
     peer.start()
     r = sam_calls("202", "bob").run()
@@ -149,7 +149,7 @@ with Tap(timeout=150) as t:
     # -- 2. sam -> carol, video added by sam, refused by carol ----------------
     peer = RtpPeer(sam_media[0], sam_media[1] + VIDEO_OFFSET)
     peer.start()
-    r = sam_calls("203", "carol", reoffer=REOFFER).run()
+    r = sam_calls("203", "carol", reoffer=REOFFER, hold_ms=1000).run()
     peer.stop()
     t.sipp_ok(r, "2: sam calls carol, adds video; the PBX re-offers it with port 0")
     vl = video_line(answer_to(r, 3))
@@ -172,7 +172,7 @@ with Tap(timeout=150) as t:
     uas = Sipp("video_add_uas.xml", local=uas_addr, media="%s:%d" % uas_media, timeout=30,
                name="uas", template={"media": AUDIO + "\n" + VIDEO_OFF,
                                      "media2": AUDIO + "\n" + VIDEO,
-                                     "pause_ms": 2000, "hold_ms": 7000}).start()
+                                     "pause_ms": 2000, "hold_ms": 4500}).start()
     alice.dial("sip:204@%s" % pbx.sip)
     ea = alice.wait_event("CALL_ESTABLISHED", 10)
     t.ok(ea, "3: alice -> uas established")

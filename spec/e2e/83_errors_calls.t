@@ -9,17 +9,9 @@ import sys
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from harness import *  # noqa: E402,F401
-from lunatest.catalog import Lab, config, entries  # noqa: E402
+from lunatest.catalog import Lab, check, config, entries  # noqa: E402
 
 net = Net(83)         # 127.S.83.10-19
-
-
-def check_entry(t, e, res):
-    t.ok(res.ok, "%s: %s -> %d %s" % (e.key, e.title, e.code, e.reason), diag=res.diag)
-    got = res.answer.reason if res.answer else None
-    t.is_(got, e.reason, "%s: ... reason phrase '%s'" % (e.key, e.reason))
-    for ok, name, diag in res.checks:
-        t.ok(ok, "%s: ... %s" % (e.key, name), diag=diag)
 
 
 with Tap(timeout=120) as t:
@@ -35,7 +27,7 @@ with Tap(timeout=120) as t:
     background = [(e, e.run(lab)) for e in calls if e.background]
     for e in calls:
         if not e.background:
-            check_entry(t, e, e.run(lab))
+            check(t, e, e.run(lab))
     for e, sipp in background:
-        check_entry(t, e, e.finish(sipp, timeout=60))
+        check(t, e, e.finish(sipp, timeout=60))
     pbx.finish(t)

@@ -20,10 +20,12 @@ TAP and runs under `prove`:
 
 The pieces live in lunatest/: proc (processes, temp dir, cleanup), tap,
 net, pbx, sipmsg, sipp, phone (baresip over ctrl_tcp), audio, capture
-(tshark on the loopback, RTP/RTCP counted per direction).
+(tshark on the loopback, RTP/RTCP counted per direction), console
+(`lunapbx -r`: console_exec for -x, ConsoleTerm on a pseudo-terminal).
 """
 
 from lunatest.capture import Capture, read_pcap, sdp_ports
+from lunatest.console import ConsoleResult, ConsoleTerm, console_exec
 from lunatest.audio import (dominant_tone, goertzel_power, make_silence, make_tone,
                             read_wav, tone_duration, tone_powers, tone_present)
 from lunatest.net import Net
@@ -42,4 +44,5 @@ __all__ = [
     "dominant_tone", "tone_present", "tone_duration", "pbx_binary", "workdir", "HardTimeout",
     "parse_auth_header", "wait_until", "tail", "SDP", "read_text",
     "Capture", "read_pcap", "sdp_ports",
+    "ConsoleResult", "ConsoleTerm", "console_exec",
 ]

@@ -30,7 +30,7 @@ static void test_blocks(void)
 {
 	struct luamem m;
 	uint32_t a, b;
-	void *p, *q;
+	void *p, *q, *q2;
 
 	ok(0 == luamem_init(&m, 1000), "init with a 1000-byte cap");
 	p = luamem_alloc(&m, NULL, 3, 100);   /* 3: a type tag, not a size */
@@ -61,6 +61,12 @@ static void test_blocks(void)
 	ok(!luamem_alloc(&m, NULL, 0, 600), "over the state's cap: NULL"
 	   " (Lua raises \"not enough memory\")");
 	is_int(m.used, 460, "... and nothing counted");
+	m.enforce = false;
+	q2 = luamem_alloc(&m, NULL, 0, 600);
+	ok(q2 != NULL, "between runs (enforce off) the C side's allocation"
+	   " goes through: no panic outside a protected call");
+	(void)luamem_alloc(&m, q2, 600, 0);
+	m.enforce = true;
 
 	m.acct_limit = 400;
 	(void)luamem_switch(&m, b);

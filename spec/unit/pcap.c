@@ -8,6 +8,8 @@
 #include <unistd.h>
 #include <re.h>
 #include "pbx.h"
+#include "log.h"
+#include "capture/capture.h"
 #include "capture/pcap.h"
 #include "tap.h"
 
@@ -329,6 +331,55 @@ static void test_errors(void)
 }
 
 
+static void test_capture(void)
+{
+	static const struct { const char *name; bool ok; } names[] = {
+		{"lab.pcap", true}, {"call-2024_05.pcap", true}, {"x", true},
+		{"", false}, {".hidden.pcap", false}, {"../escape.pcap", false},
+		{"a/b.pcap", false}, {"sp ace.pcap", false}, {"x;rm", false},
+	};
+	struct capture *c = NULL;
+	struct leakcheck lc;
+	char path[128];
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		ok(capture_name_ok(names[i].name) == names[i].ok,
+		   "capture name '%s' is %s", names[i].name,
+		   names[i].ok ? "accepted" : "refused");
+
+	leak_begin(&lc);
+	if (capture_alloc(&c, dir)) {
+		ok(false, "capture_alloc()");
+		return;
+	}
+	ok(!capture_path(c) && !capture_rtp_all(c), "no capture at first");
+	is_int(capture_start(c, "../escape.pcap", true), EINVAL,
+	       "a name that leaves the folder: EINVAL");
+	is_int(capture_start(c, "one.pcap", true), 0,
+	       "start: <state>/captures/one.pcap (the folder is made)");
+	re_snprintf(path, sizeof(path), "%s/captures/one.pcap", dir);
+	is_str(capture_path(c), path, "capture_path() says where");
+	ok(capture_rtp_all(c), "... with the RTP of every call");
+	is_int(capture_start(c, "one.pcap", false), 0,
+	       "the same file again: goes on, rtp now false");
+	ok(!capture_rtp_all(c), "... rtp_all follows");
+	is_int(capture_start(c, "two.pcap", true), 0, "another file");
+	re_snprintf(path, sizeof(path), "%s/captures/two.pcap", dir);
+	is_str(capture_path(c), path, "... is the one written now");
+	capture_stop(c);
+	ok(!capture_path(c), "stopped: no file");
+	c = mem_deref(c);
+
+	re_snprintf(path, sizeof(path), "%s/captures/one.pcap", dir);
+	unlink(path);
+	re_snprintf(path, sizeof(path), "%s/captures/two.pcap", dir);
+	unlink(path);
+	re_snprintf(path, sizeof(path), "%s/captures", dir);
+	rmdir(path);
+	leak_end(&lc, "capture sessions");
+}
+
+
 int main(void)
 {
 	struct leakcheck all;
@@ -337,6 +388,7 @@ int main(void)
 	err = libre_init();
 	if (err)
 		return 1;
+	log_set_level(LOG_WARN);   /* the capture's info lines are no news */
 	leak_begin(&all);
 
 	str_ncpy(dir, "/tmp/lunapbx-pcap-XXXXXX", sizeof(dir));
@@ -349,6 +401,7 @@ int main(void)
 	test_v6();
 	test_big_tcp();
 	test_errors();
+	test_capture();
 	rmdir(dir);
 
 	leak_end(&all, "the whole file");

@@ -323,6 +323,50 @@ static void pt_map_str(const struct sdpneg *x, const struct sdpneg *y,
 }
 
 
+/* Our SDP (offer or answer) has these m= lines. */
+static void mlines_are(struct sdpneg *n, bool offer, const char *exp,
+		       const char *name)
+{
+	char sdp[2048], got[256];
+
+	our_sdp(n, offer, sdp, sizeof(sdp));
+	m_lines(sdp, got, sizeof(got));
+	is_str(got, exp, name);
+}
+
+
+/* A callee's leg, our side of it, video port included. */
+static int callee_leg(struct sdpneg **np)
+{
+	static const uint8_t allow[] = ULAW_ALAW;
+	struct sa laddr;
+	int err;
+
+	err = sa_set_str(&laddr, "198.51.100.1", 0);
+	err |= sdpneg_alloc(np, &laddr, LPORT, allow);
+	if (!err)
+		sdpneg_set_vport(*np, LPORT + 2);
+
+	return err;
+}
+
+
+/* The caller's leg fed an offer of audio and video (VP8, H264), and a
+ * callee's leg. */
+static int two_legs(struct sdpneg **a, struct sdpneg **b)
+{
+	static const uint8_t allow[] = ULAW_ALAW;
+	int err;
+
+	err = leg_offered(a, allow, AUDIO VOFFER);
+	err |= callee_leg(b);
+	if (!err)
+		sdpneg_set_vport(*a, LPORT + 2);
+
+	return err;
+}
+
+
 /* The caller (a) offers audio and video; the callee (b) is offered what the
  * caller offered; the caller's answer carries what the callee accepted. */
 static const struct video_case {
@@ -355,25 +399,19 @@ static const struct video_case {
 
 static void test_video(const struct video_case *c)
 {
-	static const uint8_t allow[] = ULAW_ALAW;
 	struct sdpneg *a = NULL, *b = NULL;
 	char sdp[2048], got[256];
-	struct sa laddr;
-	int err;
 
-	err = leg_offered(&a, allow, AUDIO VOFFER);
-	err |= sa_set_str(&laddr, "198.51.100.1", 0);
-	err |= sdpneg_alloc(&b, &laddr, LPORT, allow);
-	if (!is_int(err, 0, "caller's offer decoded, callee leg allocated"))
+	if (!is_int(two_legs(&a, &b), 0,
+		    "caller's offer decoded, callee leg allocated"))
 		goto out;
 
 	ok(sdpneg_video_offered(a), "%s", c->name);
-	sdpneg_set_vport(b, LPORT + 2);
 	is_int(sdpneg_video_offer(b, a), 0, "  the callee is offered video");
+	mlines_are(b, true, "m=audio 10000 RTP/AVP 0 8 101 | "
+		   "m=video 10002 RTP/AVP 96 97",
+		   "  ... the caller's payload types");
 	our_sdp(b, true, sdp, sizeof(sdp));
-	m_lines(sdp, got, sizeof(got));
-	is_str(got, "m=audio 10000 RTP/AVP 0 8 101 | m=video 10002 RTP/AVP 96"
-	       " 97", "  ... the caller's payload types");
 	ok(has_line(sdp, "a=fmtp:96 max-fs=3600") &&
 	   has_line(sdp, "a=fmtp:97 profile-level-id=42e01f;"
 		    "packetization-mode=1"), "  ... and fmtp");
@@ -386,13 +424,11 @@ static void test_video(const struct video_case *c)
 	is_int(sdpneg_video_active(b), c->exp_active, "  video flows to it");
 
 	sdpneg_keep_only(a, CODEC_PCMU);
-	sdpneg_set_vport(a, LPORT + 2);
 	is_int(sdpneg_video_answer(a, b), 0, "  the caller's answer made");
 	is_int(sdpneg_video_active(a), c->exp_active,
 	       "  video flows to the caller");
+	mlines_are(a, false, c->exp_mlines, "  the caller's answer");
 	our_sdp(a, false, sdp, sizeof(sdp));
-	m_lines(sdp, got, sizeof(got));
-	is_str(got, c->exp_mlines, "  the caller's answer");
 	if (c->exp_line)
 		ok(has_line(sdp, c->exp_line), "  ... with %s", c->exp_line);
 
@@ -412,23 +448,19 @@ static void test_video_reoffer(void)
 {
 	static const uint8_t allow[] = ULAW_ALAW;
 	struct sdpneg *a = NULL;
-	char sdp[2048], got[256];
 
 	if (!is_int(leg_offered(&a, allow, AUDIO), 0, "audio-only offer"))
 		goto out;
 	ok(!sdpneg_video_offered(a), "no video offered");
-	our_sdp(a, false, sdp, sizeof(sdp));
-	m_lines(sdp, got, sizeof(got));
-	is_str(got, AUDIO_ANSWER, "  answered audio only");
+	mlines_are(a, false, AUDIO_ANSWER,
+		   "  answered audio only");
 
 	is_int(feed(a, AUDIO VOFFER, true), 0, "a re-offer adds video");
 	ok(sdpneg_video_offered(a), "  video offered");
 	sdpneg_set_vport(a, LPORT + 2);
 	is_int(sdpneg_video_answer(a, NULL), 0, "  accepted as offered");
-	our_sdp(a, false, sdp, sizeof(sdp));
-	m_lines(sdp, got, sizeof(got));
-	is_str(got, AUDIO_ANSWER " | m=video 10002 RTP/AVP 96 97",
-	       "  every format answered");
+	mlines_are(a, false, AUDIO_ANSWER " | m=video 10002 RTP/AVP 96 97",
+		   "  every format answered");
 	ok(sdpneg_video_active(a), "  video flows");
 
 	is_int(feed(a, AUDIO "m=video 0 RTP/AVP 96\r\n", true), 0,
@@ -436,14 +468,10 @@ static void test_video_reoffer(void)
 	ok(!sdpneg_video_offered(a) && !sdpneg_video_active(a),
 	   "  video stops");
 	sdpneg_video_off(a);
-	our_sdp(a, false, sdp, sizeof(sdp));
-	m_lines(sdp, got, sizeof(got));
-	is_str(got, AUDIO_ANSWER " | m=video 0 RTP/AVP 0",
-	       "  answered port 0, the m= line kept");
-	our_sdp(a, true, sdp, sizeof(sdp));
-	m_lines(sdp, got, sizeof(got));
-	is_str(got, "m=audio 10000 RTP/AVP 0 101 | m=video 0 RTP/AVP 0",
-	       "  our next offer keeps it at port 0");
+	mlines_are(a, false, AUDIO_ANSWER " | m=video 0 RTP/AVP 0",
+		   "  answered port 0, the m= line kept");
+	mlines_are(a, true, "m=audio 10000 RTP/AVP 0 101 | m=video 0 RTP/AVP 0",
+		   "  our next offer keeps it at port 0");
  out:
 	mem_deref(a);
 }
@@ -453,8 +481,6 @@ static void test_video_refused(void)
 {
 	static const uint8_t allow[] = ULAW_ALAW;
 	struct sdpneg *a = NULL, *b = NULL;
-	char sdp[2048], got[256];
-	struct sa laddr;
 	int err;
 
 	err = leg_offered(&a, allow, AUDIO "m=video 4002 RTP/SAVP 96\r\n"
@@ -462,18 +488,13 @@ static void test_video_refused(void)
 	if (!is_int(err, 0, "encrypted video offered (RTP/SAVP)"))
 		goto out;
 	ok(!sdpneg_video_offered(a), "  not relayable");
-	our_sdp(a, false, sdp, sizeof(sdp));
-	m_lines(sdp, got, sizeof(got));
-	is_str(got, AUDIO_ANSWER " | m=video 0 RTP/SAVP 0",
-	       "  refused with port 0");
+	mlines_are(a, false, AUDIO_ANSWER " | m=video 0 RTP/SAVP 0",
+		   "  refused with port 0");
 
 	/* the callee's side when the caller offered no video */
-	err = sa_set_str(&laddr, "198.51.100.1", 0);
-	err |= sdpneg_alloc(&b, &laddr, LPORT, allow);
-	our_sdp(b, true, sdp, sizeof(sdp));
-	m_lines(sdp, got, sizeof(got));
-	is_str(got, "m=audio 10000 RTP/AVP 0 8 101",
-	       "no video to relay: the callee is offered audio only");
+	err = callee_leg(&b);
+	mlines_are(b, true, "m=audio 10000 RTP/AVP 0 8 101",
+		   "no video to relay: the callee is offered audio only");
 	err |= feed(b, AUDIO "m=video 5002 RTP/AVP 96\r\n"
 		    "a=rtpmap:96 VP8/90000\r\n", false);
 	ok(err && !sdpneg_video_active(b),
@@ -508,17 +529,11 @@ static const struct narrow_case {
 
 static void test_narrow(const struct narrow_case *c)
 {
-	static const uint8_t allow[] = ULAW_ALAW;
 	struct sdpneg *a = NULL, *b = NULL;
-	char sdp[2048], got[256];
-	struct sa laddr;
+	char sdp[2048];
 	int err;
 
-	err = leg_offered(&a, allow, AUDIO VOFFER);
-	err |= sa_set_str(&laddr, "198.51.100.1", 0);
-	err |= sdpneg_alloc(&b, &laddr, LPORT, allow);
-	sdpneg_set_vport(a, LPORT + 2);
-	sdpneg_set_vport(b, LPORT + 2);
+	err = two_legs(&a, &b);
 	sdpneg_keep_only(a, CODEC_PCMU);
 	err |= sdpneg_video_answer(a, NULL);
 	err |= sdpneg_video_offer(b, a);
@@ -528,15 +543,50 @@ static void test_narrow(const struct narrow_case *c)
 		goto out;
 
 	is_int(sdpneg_video_restrict(a, b), c->exp_changed, c->name);
-	our_sdp(a, true, sdp, sizeof(sdp));
-	m_lines(sdp, got, sizeof(got));
-	is_str(got, c->exp_reoffer, "  our next offer to the caller");
-	is_int(sdpneg_video_restrict(a, b), false, "  a second time: no change");
+	mlines_are(a, true, c->exp_reoffer,
+		   "  our next offer to the caller");
+	is_int(sdpneg_video_restrict(a, b), false,
+	       "  a second time: no change");
 	is_int(sdpneg_video_restrict(b, a), false,
 	       "  the callee needs no re-offer either");
  out:
 	mem_deref(a);
 	mem_deref(b);
+}
+
+
+/* A re-INVITE from a caller whose video is VP8 only (the callee took only
+ * that) offers VP8 and H264 again: the callee is offered VP8 alone, and
+ * the relay never maps H264. */
+static void test_mirror_agreed(void)
+{
+	struct sdpneg *a = NULL, *b = NULL, *b2 = NULL;
+	char sdp[2048], got[256];
+	int err;
+
+	err = two_legs(&a, &b);
+	err |= callee_leg(&b2);
+	err |= sdpneg_video_offer(b, a);
+	our_sdp(b, true, sdp, sizeof(sdp));
+	err |= feed(b, AUDIO "m=video 5002 RTP/AVP 96\r\n"
+		    "a=rtpmap:96 VP8/90000\r\n", false);
+	err |= sdpneg_video_answer(a, b);
+	if (!is_int(err, 0, "a call with VP8 video agreed on both legs"))
+		goto out;
+
+	err = feed(a, AUDIO VOFFER, true);      /* the re-INVITE */
+	is_int(err, 0, "the caller re-offers VP8 and H264");
+	is_int(sdpneg_video_restrict(a, b), false, "  VP8 stays agreed");
+	pt_map_str(b, a, got, sizeof(got));
+	is_str(got, "96>96", "  the callee's H264 would not be relayed");
+	err = sdpneg_video_offer(b2, a);
+	mlines_are(b2, true,
+		   "m=audio 10000 RTP/AVP 0 8 101 | m=video 10002 RTP/AVP 96",
+		   "  the mirrored offer has VP8 only");
+ out:
+	mem_deref(a);
+	mem_deref(b);
+	mem_deref(b2);
 }
 
 
@@ -599,6 +649,10 @@ int main(void)
 	leak_begin(&lc);
 	test_video_refused();
 	leak_end(&lc, "video refused");
+
+	leak_begin(&lc);
+	test_mirror_agreed();
+	leak_end(&lc, "mirrored video offer");
 
 	leak_begin(&lc);
 	test_rtcp_mux();

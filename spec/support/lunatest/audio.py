@@ -126,11 +126,10 @@ def tone_present(wav_path, freq, min_fraction=0.3, skip=0.0):
     return p / total >= min_fraction
 
 
-def tone_duration(wav_path, freq, min_fraction=0.5):
-    """Seconds of the file (in 50 ms blocks) where freq carries at least
-    min_fraction of a non-silent block's power."""
+def tone_duration(wav_path, freq, min_fraction=0.5, block=400):
+    """Seconds of the file (in blocks of `block` samples, 50 ms by default)
+    where freq carries at least min_fraction of a non-silent block's power."""
     samples, rate = read_wav(wav_path)
-    block = 400
     n = 0
     for i in range(0, len(samples) - block + 1, block):
         b = samples[i:i + block]
@@ -138,3 +137,56 @@ def tone_duration(wav_path, freq, min_fraction=0.5):
         if e >= SILENCE_RMS * SILENCE_RMS and goertzel_power(b, freq, rate) / e >= min_fraction:
             n += 1
     return n * block / float(rate)
+
+
+def tone_runs(wav_path, freq, min_fraction=0.5, block=80):
+    """The stretches of the file where freq dominates, as (start, length)
+    in seconds, in blocks of `block` samples (10 ms by default): one run
+    means the tone came through without a hole."""
+    samples, rate = read_wav(wav_path)
+    runs, start = [], None
+    nblocks = (len(samples) - block) // block + 1 if len(samples) >= block else 0
+    for k in range(nblocks + 1):
+        hit = False
+        if k < nblocks:
+            b = samples[k * block:(k + 1) * block]
+            e = sum(x * x for x in b) / block
+            hit = e >= SILENCE_RMS * SILENCE_RMS and goertzel_power(b, freq, rate) / e >= min_fraction
+        if hit and start is None:
+            start = k
+        elif not hit and start is not None:
+            runs.append((start * block / float(rate), (k - start) * block / float(rate)))
+            start = None
+    return runs
+
+
+DTMF_FREQS = {"1": (697, 1209), "2": (697, 1336), "3": (697, 1477), "A": (697, 1633),
+              "4": (770, 1209), "5": (770, 1336), "6": (770, 1477), "B": (770, 1633),
+              "7": (852, 1209), "8": (852, 1336), "9": (852, 1477), "C": (852, 1633),
+              "*": (941, 1209), "0": (941, 1336), "#": (941, 1477), "D": (941, 1633)}
+
+
+def make_dtmf(path, keys, lead=2.0, on=0.2, off=0.3, pad=30, level=0.25):
+    """8 kHz mono 16-bit WAV: `lead` s of silence, then each key as its two
+    DTMF tones for `on` s with `off` s between, then `pad` s of silence
+    (baresip's aufile hangs up ~1 s after the file ends)."""
+    import math
+    import wave as _wave
+    rate = 8000
+    out = array("h", [0] * int(lead * rate))
+    for k in keys:
+        lo, hi = DTMF_FREQS[k]
+        for i in range(int(on * rate)):
+            v = level * 32767 * (math.sin(2 * math.pi * lo * i / rate) +
+                                 math.sin(2 * math.pi * hi * i / rate))
+            out.append(int(v))
+        out.extend([0] * int(off * rate))
+    out.extend([0] * int(pad * rate))
+    if sys.byteorder == "big":
+        out.byteswap()
+    with _wave.open(path, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(out.tobytes())
+    return path

@@ -290,6 +290,16 @@ def _cancel(lab, e):
     return res
 
 
+def _glare(lab, e):
+    uas = lab.callee("uas_glare.xml", e.key + "-callee")
+    r = lab.caller("hold_uac.xml", "900", e.key, pause_ms=500, timeout=20).run()
+    ru = uas.wait(timeout=15)
+    res = Result(ru, 491)
+    res.checks.append((r.rc == 0, "the caller's hold and resume are answered 200 all the same",
+                       r.diag()))
+    return res
+
+
 def _trunk_down(lab, e):
     t0 = time.time()
     res = Result(lab.caller("uac_reject.xml", "0123456789", e.key, code=480).run(), 480)
@@ -388,6 +398,14 @@ ENTRIES = [
           603, "Decline",
           "Extension 600 returns without answering or dialling: like Asterisk, the PBX declines.",
           "sipp uac_reject.xml -s 600", _reject("600", 603)),
+    Entry("request-pending", "call", "Both ends re-INVITE at once (glare)",
+          "ré-INVITE croisés (collision)",
+          491, "Request Pending",
+          "amine puts the call on hold (a re-INVITE); the PBX passes it on to chhinyleboss's "
+          "phone with its own re-INVITE, and that phone, before answering it, sends a "
+          "re-INVITE of its own. Two offers cross: the PBX refuses the one it received (RFC "
+          "3261 14.2); the phone waits a little and tries again after answering.",
+          "sipp hold_uac.xml as the caller, uas_glare.xml as the callee", _glare),
     Entry("request-timeout", "call", "The callee's phone is gone", "le téléphone de l'appelé ne répond plus",
           408, "Request Timeout",
           "dave registered, then his phone vanished without unregistering (pulled cable, crashed "
@@ -474,6 +492,16 @@ ENTRIES = [
           "CANCEL an INVITE the PBX never received (or already answered).", "sipp req_expect.xml",
           _raw(_request("CANCEL"), 481)),
 ]
+
+
+def check(t, e, res):
+    """The assertions of one entry: its status code (sipp got it), the
+    reason phrase, and the entry's own checks."""
+    t.ok(res.ok, "%s: %s -> %d %s" % (e.key, e.title, e.code, e.reason), diag=res.diag)
+    got = res.answer.reason if res.answer else None
+    t.is_(got, e.reason, "%s: ... reason phrase '%s'" % (e.key, e.reason))
+    for ok, name, diag in res.checks:
+        t.ok(ok, "%s: ... %s" % (e.key, name), diag=diag)
 
 
 def entries(section=None):

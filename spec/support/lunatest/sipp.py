@@ -128,7 +128,7 @@ class Sipp:
     scenario: a built-in name ("uac", "uas", ...), a file name in
     spec/support/sipp/, or a path (e.g. from render_template()).
     local: "IP:PORT" for -i/-p; media: "IP:PORT" for -mi/-mp (default: local IP,
-    port from Net.media_port or local port + 1000); remote: "IP:PORT" target.
+    port from Net.media_port, else 29500 + local port - 5000); remote: "IP:PORT" target.
     """
 
     def __init__(self, scenario, local, remote=None, media=None, m=1, timeout=15,
@@ -141,7 +141,9 @@ class Sipp:
         self.local_ip, lp = local.rsplit(":", 1)
         self.local_port = int(lp)
         if media is None:
-            media = "%s:%d" % (self.local_ip, self.local_port + 1000)
+            # on its own address, below the ephemeral range, clear of the
+            # phones' ranges (see net.py)
+            media = "%s:%d" % (self.local_ip, 29500 + (self.local_port - 5000) % 500)
         mip, mp = media.rsplit(":", 1)
         self.error_file = os.path.join(self.dir, "errors.log")
         self.message_file = os.path.join(self.dir, "messages.log")

@@ -1,0 +1,796 @@
+/**
+ * @file bind_media.c  The media methods of `call` (all wait: they yield
+ * and the core resumes the call's coroutine when they end).
+ *
+ *   call:play(names [, {interrupt=, timeout=, language=}]) -> digit|nil, why
+ *   call:moh([class [, seconds [, {interrupt=, random=}]]]) -> digit|nil, why
+ *   call:playtones(spec [, seconds [, {interrupt=}]])  -> digit|nil, why
+ *   call:echo([{seconds=, terminator="#"}])             -> digit|nil, why
+ *   call:read_digit([seconds])                          -> digit|nil, why
+ *   call:record(path [, {format=, max_seconds=, silence_seconds=, beep=,
+ *               terminator=}])                   -> seconds, status, file
+ *   call:send_dtmf(digits [, {duration=ms}])            -> true|nil, why
+ *   call:flush_digits()   call:pending_digits() -> n
+ *   _core.media_stats()   _core.sounds_dir()   _core.recordings_dir()
+ *
+ * `why` is "done", "digit", "timeout" or "hangup"; record's status is
+ * Asterisk's RECORD_STATUS: DTMF, SILENCE, TIMEOUT, HANGUP, ERROR.
+ */
+#include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <re.h>
+#include <lauxlib.h>
+#include "pbx.h"
+#include "lua/runtime.h"
+#include "media/codec.h"
+#include "media/mclock.h"
+#include "media/player.h"
+#include "media/recorder.h"
+#include "media/sound.h"
+#include "sip/call.h"
+#include "sip/callmedia.h"
+
+#define ALL_DIGITS "0123456789*#ABCD"
+
+enum { MAX_NAMES = 64, MAX_MOH_FILES = 64, PATH_SZ = 512 };
+enum kind { K_PLAY = 1, K_DIGIT, K_RECORD, K_SEND };
+
+
+static const char *sounds_dir(char *buf, size_t sz)
+{
+	const struct pbx *pbx = pbx_instance;
+
+	if (pbx->set.sounds_dir[0])
+		return pbx->set.sounds_dir;
+
+	re_snprintf(buf, sz, "%s/../sounds", pbx->lib_dir);
+
+	return buf;
+}
+
+
+static const char *recordings_dir(char *buf, size_t sz)
+{
+	re_snprintf(buf, sz, "%s/recordings", pbx_instance->state_dir);
+
+	return buf;
+}
+
+
+static void opt_table(lua_State *L, int idx)
+{
+	if (!lua_isnoneornil(L, idx))
+		luaL_checktype(L, idx, LUA_TTABLE);
+}
+
+
+static uint32_t seconds_ms(lua_State *L, int idx, const char *what)
+{
+	lua_Number s = luaL_checknumber(L, idx);
+
+	luaL_argcheck(L, s >= 0 && s <= 86400, idx, what);
+
+	return (uint32_t)(s * 1000 + 0.5);
+}
+
+
+/* A number of seconds in an options table (0 when absent). */
+static uint32_t opt_seconds(lua_State *L, int t, const char *key)
+{
+	uint32_t ms = 0;
+
+	if (lua_type(L, t) != LUA_TTABLE)
+		return 0;
+
+	if (lua_getfield(L, t, key) != LUA_TNIL) {
+		if (!lua_isnumber(L, -1) || lua_tonumber(L, -1) < 0 ||
+		    lua_tonumber(L, -1) > 86400)
+			luaL_error(L, "option '%s' must be seconds (a number"
+				   " from 0 to 86400)", key);
+		ms = (uint32_t)(lua_tonumber(L, -1) * 1000 + 0.5);
+	}
+	lua_pop(L, 1);
+
+	return ms;
+}
+
+
+/* Digits that stop an operation: true is any digit, a string lists them.
+ * The string stays alive in the options table. */
+static const char *opt_digits(lua_State *L, int t, const char *key,
+			      const char *dflt)
+{
+	const char *s = dflt;
+
+	if (lua_type(L, t) != LUA_TTABLE)
+		return dflt;
+
+	switch (lua_getfield(L, t, key)) {
+
+	case LUA_TNIL:
+		break;
+
+	case LUA_TBOOLEAN:
+		s = lua_toboolean(L, -1) ? ALL_DIGITS : NULL;
+		break;
+
+	case LUA_TSTRING:
+		s = lua_tostring(L, -1);
+		if (!*s || strlen(s) > 16 || strspn(s, ALL_DIGITS) != strlen(s))
+			luaL_error(L, "option '%s': digits among %s, or true",
+				   key, ALL_DIGITS);
+		break;
+
+	default:
+		luaL_error(L, "option '%s': true, false or a string of digits",
+			   key);
+	}
+	lua_pop(L, 1);
+
+	return s;
+}
+
+
+static const char *language(lua_State *L, int opts)
+{
+	const char *lang = NULL;
+
+	if (lua_type(L, opts) == LUA_TTABLE &&
+	    lua_getfield(L, opts, "language") == LUA_TSTRING)
+		lang = lua_tostring(L, -1);
+	else if (lua_getiuservalue(L, 1, 1) == LUA_TTABLE &&       /* vars */
+		 lua_getfield(L, -1, "language") == LUA_TSTRING)
+		lang = lua_tostring(L, -1);
+
+	if (!lang || !sound_name_ok(lang) || strchr(lang, '/'))
+		lang = "en";
+	lua_pushstring(L, lang);   /* the caller pops what we pushed */
+
+	return lua_tostring(L, -1);
+}
+
+
+static bool has_extension(const char *name)
+{
+	const char *slash = strrchr(name, '/');
+
+	return strchr(slash ? slash : name, '.') != NULL;
+}
+
+
+static bool exists(const char *path)
+{
+	struct stat st;
+
+	return 0 == stat(path, &st) && S_ISREG(st.st_mode);
+}
+
+
+/* Where a sound name is: the recordings, then sounds/<lang>/, sounds/en/,
+ * sounds/; as name.wav, then name.gsm, or as named when it has an
+ * extension.  Raises an error naming the sound when it is nowhere. */
+static struct sound *find_sound(lua_State *L, const char *what,
+				const char *name, const char *lang)
+{
+	static const char *exts[] = { ".wav", ".gsm" };
+	char snd_dir[PATH_SZ], rec_dir[PATH_SZ], dirs[4][PATH_SZ];
+	size_t ne = has_extension(name) ? 1 : ARRAY_SIZE(exts);
+	struct sound *snd = NULL;
+	int err;
+
+	if (!sound_name_ok(name))
+		luaL_error(L, "%s: '%s' is not a sound name (letters, digits,"
+			   " _-+. and / between folders)", what, name);
+
+	sounds_dir(snd_dir, sizeof(snd_dir));
+	recordings_dir(rec_dir, sizeof(rec_dir));
+	str_ncpy(dirs[0], rec_dir, PATH_SZ);
+	re_snprintf(dirs[1], PATH_SZ, "%s/%s", snd_dir, lang);
+	re_snprintf(dirs[2], PATH_SZ, "%s/en", snd_dir);
+	str_ncpy(dirs[3], snd_dir, PATH_SZ);
+
+	for (size_t d = 0; d < ARRAY_SIZE(dirs); d++) {
+		if (d == 2 && !strcmp(lang, "en"))
+			continue;
+
+		for (size_t e = 0; e < ne; e++) {
+			char path[PATH_SZ];
+
+			re_snprintf(path, sizeof(path), "%s/%s%s", dirs[d],
+				    name, ne == 1 ? "" : exts[e]);
+			if (!exists(path))
+				continue;
+
+			err = sound_load(&snd, path);
+			if (err)
+				luaL_error(L, "%s: cannot read sound file %s:"
+					   " %s", what, path, strerror(err));
+			return snd;
+		}
+	}
+
+	luaL_error(L, "%s: no sound file '%s' (language %s; looked in %s/"
+		   " and %s/)", what, name, lang, rec_dir, snd_dir);
+
+	return NULL;
+}
+
+
+static int add_sound(lua_State *L, struct player *p, const char *what,
+		     const char *name, const char *lang)
+{
+	struct sound *snd = find_sound(L, what, name, lang);
+	int err = player_add(p, snd, 0, false);
+
+	mem_deref(snd);
+
+	return err;
+}
+
+
+/* Continuations: what an ended operation returns. */
+static int push_stop(lua_State *L, enum media_end end, char digit)
+{
+	if (end == MEND_DIGIT) {
+		lua_pushlstring(L, &digit, 1);
+		lua_pushliteral(L, "digit");
+	}
+	else {
+		lua_pushnil(L);
+		lua_pushstring(L, end == MEND_NONE ? "hangup"
+			       : media_end_name(end));
+	}
+
+	return 2;
+}
+
+
+static int push_record(lua_State *L, enum media_end end, uint64_t samples)
+{
+	static const char *status[] = {
+		[MEND_DONE] = "DTMF", [MEND_DIGIT] = "DTMF",
+		[MEND_TIMEOUT] = "TIMEOUT", [MEND_HANGUP] = "HANGUP",
+		[MEND_SILENCE] = "SILENCE", [MEND_ERROR] = "ERROR",
+	};
+
+	lua_pushnumber(L, (lua_Number)samples / SOUND_RATE);
+	lua_pushstring(L, end > MEND_NONE && end <= MEND_ERROR ? status[end]
+		       : "HANGUP");
+	lua_pushvalue(L, 2);   /* the file, kept there by l_record */
+
+	return 3;
+}
+
+
+static int media_done(lua_State *L, int status, lua_KContext ctx)
+{
+	struct call *call = luart_current_call(L);
+	enum media_end end = MEND_HANGUP;
+	uint64_t samples = 0;
+	char digit = 0;
+	(void)status;
+
+	if (call)
+		end = callmedia_result(call, &digit, &samples);
+
+	switch ((enum kind)ctx) {
+
+	case K_RECORD:
+		return push_record(L, end, samples);
+
+	case K_SEND:
+		if (end == MEND_DONE) {
+			lua_pushboolean(L, 1);
+			return 1;
+		}
+		return push_stop(L, end, 0);
+
+	default:
+		return push_stop(L, end, digit);
+	}
+}
+
+
+/* Yield until the operation ends, or return at once if it already did
+ * (or could not start: the caller hung up). */
+static int wait_media(lua_State *L, struct call *call, int err,
+		      enum kind kind)
+{
+	if (err == ENOTCONN) {
+		if (kind == K_RECORD)
+			return push_record(L, MEND_HANGUP, 0);
+		return push_stop(L, MEND_HANGUP, 0);
+	}
+	if (err)
+		return luaL_error(L, "media: %s", strerror(err));
+
+	if (call_waiting(call) != WAIT_MEDIA)
+		return media_done(L, LUA_OK, kind);
+
+	return lua_yieldk(L, 0, kind, media_done);
+}
+
+
+/* A libre object owned by the Lua stack until handed over, so that an
+ * error raised half-way (a missing file) leaks nothing. */
+struct holder {
+	void *obj;
+};
+
+#define HOLDER_MT "lunapbx.media.holder"
+
+
+static int holder_gc(lua_State *L)
+{
+	struct holder *h = luaL_checkudata(L, 1, HOLDER_MT);
+
+	h->obj = mem_deref(h->obj);
+
+	return 0;
+}
+
+
+static void *hold(lua_State *L, void *obj)
+{
+	struct holder *h = lua_newuserdatauv(L, sizeof(*h), 0);
+
+	h->obj = obj;
+	luaL_setmetatable(L, HOLDER_MT);
+
+	return obj;
+}
+
+
+static struct player *new_player(lua_State *L, bool loop)
+{
+	struct player *p;
+
+	if (player_alloc(&p, loop))
+		luaL_error(L, "out of memory");
+
+	return hold(L, p);
+}
+
+
+static int l_play(lua_State *L)
+{
+	struct call *call = luart_check_own_call(L, "call:play()");
+	struct media_stop stop;
+	struct player *p;
+	const char *lang;
+	int err = 0;
+
+	luaL_argcheck(L, lua_isstring(L, 2) || lua_istable(L, 2), 2,
+		      "a sound name or a list of names");
+	opt_table(L, 3);
+	stop.digits = opt_digits(L, 3, "interrupt", NULL);
+	stop.timeout_ms = opt_seconds(L, 3, "timeout");
+	lang = language(L, 3);
+	p = new_player(L, false);
+
+	if (lua_isstring(L, 2)) {
+		err = add_sound(L, p, "play", lua_tostring(L, 2), lang);
+	}
+	else {
+		for (lua_Integer i = 1; !err; i++) {
+			if (lua_rawgeti(L, 2, i) == LUA_TNIL)
+				break;
+			if (!lua_isstring(L, -1) || i > MAX_NAMES)
+				return luaL_error(L, "play: item %d of the"
+						  " list is not a sound name"
+						  " (or more than %d)", (int)i,
+						  MAX_NAMES);
+			err = add_sound(L, p, "play", lua_tostring(L, -1),
+					lang);
+			lua_pop(L, 1);
+		}
+	}
+
+	if (!err)
+		err = callmedia_play(call, p, &stop);
+	lua_settop(L, 1);   /* the player goes with its holder */
+
+	return wait_media(L, call, err, K_PLAY);
+}
+
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(char * const *)a, *(char * const *)b);
+}
+
+
+/* The sound files of a music-on-hold class, sorted by name. */
+static size_t moh_files(const char *dir, char names[][256], size_t max)
+{
+	char *ptrs[MAX_MOH_FILES];
+	char tmp[MAX_MOH_FILES][256];
+	struct dirent *de;
+	size_t n = 0;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return 0;
+
+	while ((de = readdir(d)) && n < max) {
+		size_t len = strlen(de->d_name);
+
+		if (de->d_name[0] == '.' || len < 5 || len >= 256 ||
+		    (str_casecmp(de->d_name + len - 4, ".wav") &&
+		     str_casecmp(de->d_name + len - 4, ".gsm")))
+			continue;
+		str_ncpy(tmp[n], de->d_name, sizeof(tmp[n]));
+		ptrs[n] = tmp[n];
+		++n;
+	}
+	closedir(d);
+
+	qsort(ptrs, n, sizeof(ptrs[0]), by_name);
+	for (size_t i = 0; i < n; i++)
+		str_ncpy(names[i], ptrs[i], 256);
+
+	return n;
+}
+
+
+/* A looped player of every file of the class; a random first file when
+ * asked, so that callers on hold do not all hear the same bar. */
+static struct player *moh_player(lua_State *L, const char *cls, bool random)
+{
+	char names[MAX_MOH_FILES][256], dir[PATH_SZ], sdir[PATH_SZ];
+	struct player *p;
+	size_t n, first;
+
+	if (!sound_name_ok(cls) || strchr(cls, '/'))
+		luaL_error(L, "moh: '%s' is not a class name", cls);
+
+	re_snprintf(dir, sizeof(dir), "%s/moh/%s",
+		    sounds_dir(sdir, sizeof(sdir)), cls);
+	n = moh_files(dir, names, MAX_MOH_FILES);
+	if (!n)
+		luaL_error(L, "moh: no music-on-hold class '%s' (no .wav or"
+			   " .gsm file in %s)", cls, dir);
+
+	p = new_player(L, true);
+	first = random ? rand_u32() % n : 0;
+	for (size_t i = 0; i < n; i++) {
+		char path[PATH_SZ];
+		struct sound *snd;
+		int err;
+
+		re_snprintf(path, sizeof(path), "%s/%s", dir,
+			    names[(first + i) % n]);
+		err = sound_load(&snd, path);
+		if (err)
+			luaL_error(L, "moh: cannot read %s: %s", path,
+				   strerror(err));
+		err = player_add(p, snd, 0, false);
+		mem_deref(snd);
+		if (err)
+			luaL_error(L, "moh: %s", strerror(err));
+	}
+
+	return p;
+}
+
+
+static int l_moh(lua_State *L)
+{
+	struct call *call = luart_check_own_call(L, "call:moh()");
+	const char *cls = luaL_optstring(L, 2, "default");
+	struct media_stop stop;
+	struct player *p;
+	bool random;
+	int err;
+
+	stop.timeout_ms = lua_isnoneornil(L, 3) ? 0
+		: seconds_ms(L, 3, "seconds (0: until hangup)");
+	opt_table(L, 4);
+	stop.digits = opt_digits(L, 4, "interrupt", NULL);
+	random = lua_type(L, 4) == LUA_TTABLE &&
+		(lua_getfield(L, 4, "random"), lua_toboolean(L, -1));
+
+	p = moh_player(L, cls, random);
+	err = callmedia_play(call, p, &stop);
+	lua_settop(L, 1);
+
+	return wait_media(L, call, err, K_PLAY);
+}
+
+
+static int l_playtones(lua_State *L)
+{
+	struct call *call = luart_check_own_call(L, "call:playtones()");
+	const char *spec = luaL_checkstring(L, 2);
+	struct media_stop stop;
+	struct player *p;
+	int err;
+
+	stop.timeout_ms = lua_isnoneornil(L, 3) ? 0
+		: seconds_ms(L, 3, "seconds (0: until hangup)");
+	opt_table(L, 4);
+	stop.digits = opt_digits(L, 4, "interrupt", NULL);
+
+	if (player_tones(&p, spec))
+		return luaL_error(L, "playtones: bad tone '%s' (Asterisk's"
+				  " syntax: \"440+480/2000,0/4000\")", spec);
+	hold(L, p);
+
+	err = callmedia_play(call, p, &stop);
+	lua_settop(L, 1);
+
+	return wait_media(L, call, err, K_PLAY);
+}
+
+
+static int l_echo(lua_State *L)
+{
+	struct call *call = luart_check_own_call(L, "call:echo()");
+	struct media_stop stop;
+	int err;
+
+	opt_table(L, 2);
+	stop.timeout_ms = opt_seconds(L, 2, "seconds");
+	stop.digits = opt_digits(L, 2, "terminator", "#");
+
+	err = callmedia_echo(call, &stop);
+	lua_settop(L, 1);
+
+	return wait_media(L, call, err, K_PLAY);
+}
+
+
+static int l_read_digit(lua_State *L)
+{
+	struct call *call = luart_check_own_call(L, "call:read_digit()");
+	uint32_t ms = lua_isnoneornil(L, 2) ? 0
+		: seconds_ms(L, 2, "seconds (0: no limit)");
+	int err;
+
+	err = callmedia_read_digit(call, ms);
+	lua_settop(L, 1);
+
+	return wait_media(L, call, err, K_DIGIT);
+}
+
+
+/* Folders of a recording path, made under the recordings folder. */
+static int make_dirs(const char *root, const char *rel)
+{
+	char path[PATH_SZ];
+	if (mkdir(root, 0750) && errno != EEXIST)
+		return errno;
+
+	for (const char *p = strchr(rel, '/'); p; p = strchr(p + 1, '/')) {
+		re_snprintf(path, sizeof(path), "%s/%b", root, rel,
+			    (size_t)(p - rel));
+		if (mkdir(path, 0750) && errno != EEXIST)
+			return errno;
+	}
+
+	return 0;
+}
+
+
+static enum rec_format record_format(lua_State *L, const char *path)
+{
+	enum rec_format fmt = REC_WAV;
+	const char *s = NULL;
+
+	if (lua_type(L, 3) == LUA_TTABLE &&
+	    lua_getfield(L, 3, "format") == LUA_TSTRING)
+		s = lua_tostring(L, -1);
+	else if (has_extension(path))
+		s = strrchr(path, '.') + 1;
+
+	if (s && rec_format_parse(s, &fmt))
+		luaL_error(L, "record: format '%s': \"wav\" or \"gsm\"", s);
+
+	return fmt;
+}
+
+
+static struct player *beep_player(lua_State *L, const char *lang)
+{
+	const char *name = "beep";
+	struct player *p;
+
+	if (lua_type(L, 3) != LUA_TTABLE)
+		return NULL;
+
+	lua_getfield(L, 3, "beep");
+	if (lua_isstring(L, -1))
+		name = lua_tostring(L, -1);
+	else if (!lua_toboolean(L, -1))
+		return NULL;
+
+	p = new_player(L, false);
+	(void)add_sound(L, p, "record: beep", name, lang);
+
+	return p;
+}
+
+
+static int l_record(lua_State *L)
+{
+	struct call *call = luart_check_own_call(L, "call:record()");
+	const char *rel = luaL_checkstring(L, 2);
+	char root[PATH_SZ], path[PATH_SZ];
+	struct record_opts o;
+	struct recorder *rec;
+	struct player *beep;
+	enum rec_format fmt;
+	int err;
+
+	opt_table(L, 3);
+	if (!sound_name_ok(rel))
+		return luaL_error(L, "record: '%s' is not a recording name"
+				  " (letters, digits, _-+. and / between"
+				  " folders; no '..', no leading '/')", rel);
+
+	fmt = record_format(L, rel);
+	o.max_ms = opt_seconds(L, 3, "max_seconds");
+	o.silence_ms = opt_seconds(L, 3, "silence_seconds");
+	o.terminator = opt_digits(L, 3, "terminator", "#");
+	luaL_argcheck(L, o.silence_ms <= 60000, 3,
+		      "silence_seconds: at most 60");
+	beep = beep_player(L, language(L, 3));
+
+	recordings_dir(root, sizeof(root));
+	err = make_dirs(root, rel);
+	if (err)
+		return luaL_error(L, "record: cannot make folders for %s"
+				  " under %s: %s", rel, root, strerror(err));
+
+	if (has_extension(rel))
+		re_snprintf(path, sizeof(path), "%s/%s", root, rel);
+	else
+		re_snprintf(path, sizeof(path), "%s/%s.%s", root, rel,
+			    rec_format_ext(fmt));
+
+	/* silence held back: the limit, plus a second for the time the
+	 * check takes to see it */
+	err = recorder_open(&rec, path, fmt, o.silence_ms ?
+			    (o.silence_ms + 1000) * (SOUND_RATE / 1000) : 0);
+	if (err)
+		return luaL_error(L, "record: cannot write %s: %s", path,
+				  strerror(err));
+
+	err = callmedia_record(call, rec, beep, &o);   /* takes rec */
+	lua_settop(L, 1);
+	lua_pushstring(L, path + strlen(root) + 1);    /* index 2: file */
+
+	return wait_media(L, call, err, K_RECORD);
+}
+
+
+static int l_send_dtmf(lua_State *L)
+{
+	struct call *call = luart_check_own_call(L, "call:send_dtmf()");
+	const char *digits = luaL_checkstring(L, 2);
+	lua_Integer dur = 100;
+	int err;
+
+	opt_table(L, 3);
+	if (lua_type(L, 3) == LUA_TTABLE &&
+	    lua_getfield(L, 3, "duration") != LUA_TNIL)
+		dur = luaL_checkinteger(L, -1);
+	luaL_argcheck(L, dur >= 20 && dur <= 5000, 3,
+		      "duration: 20 to 5000 ms");
+	luaL_argcheck(L, *digits && strlen(digits) <= 32 &&
+		      strspn(digits, ALL_DIGITS) == strlen(digits), 2,
+		      "1 to 32 digits among " ALL_DIGITS);
+
+	err = callmedia_send_dtmf(call, digits, (uint32_t)dur);
+	lua_settop(L, 1);
+	if (err == ENOTSUP) {
+		lua_pushnil(L);
+		lua_pushliteral(L, "the phone takes no RFC 4733 events");
+		return 2;
+	}
+
+	return wait_media(L, call, err, K_SEND);
+}
+
+
+static int l_flush_digits(lua_State *L)
+{
+	callmedia_flush_digits(luart_check_call(L, 1));
+
+	return 0;
+}
+
+
+static int l_pending_digits(lua_State *L)
+{
+	lua_pushinteger(L, (lua_Integer)callmedia_pending_digits(
+				luart_check_call(L, 1)));
+
+	return 1;
+}
+
+
+static void set_int(lua_State *L, const char *key, uint64_t v)
+{
+	lua_pushinteger(L, (lua_Integer)v);
+	lua_setfield(L, -2, key);
+}
+
+
+/* For the bench and the console: is the media clock keeping up? */
+static int l_media_stats(lua_State *L)
+{
+	const struct mclock_stats *m = mclock_stats();
+	const struct sound_cache_stats *c = sound_cache_stats();
+
+	lua_newtable(L);
+	set_int(L, "sources", m->sources);
+	set_int(L, "ticks", m->ticks);
+	set_int(L, "frames", m->frames);
+	set_int(L, "late", m->late);
+	set_int(L, "skipped", m->skipped);
+	set_int(L, "max_lag_ms", m->max_lag_ms);
+	set_int(L, "sounds_cached", c->entries);
+	set_int(L, "sound_bytes", c->bytes);
+	set_int(L, "sound_loads", c->loads);
+	set_int(L, "sound_hits", c->hits);
+	if (lua_toboolean(L, 1))
+		mclock_reset_stats();
+
+	return 1;
+}
+
+
+static int l_sounds_dir(lua_State *L)
+{
+	char buf[PATH_SZ];
+
+	lua_pushstring(L, sounds_dir(buf, sizeof(buf)));
+
+	return 1;
+}
+
+
+static int l_recordings_dir(lua_State *L)
+{
+	char buf[PATH_SZ];
+
+	lua_pushstring(L, recordings_dir(buf, sizeof(buf)));
+
+	return 1;
+}
+
+
+/** The media methods of `call`, and media functions into the `_core`
+ *  table on the top of the stack. */
+void luart_open_media(lua_State *L)
+{
+	static const luaL_Reg methods[] = {
+		{ "play",           l_play },
+		{ "moh",            l_moh },
+		{ "playtones",      l_playtones },
+		{ "echo",           l_echo },
+		{ "read_digit",     l_read_digit },
+		{ "record",         l_record },
+		{ "send_dtmf",      l_send_dtmf },
+		{ "flush_digits",   l_flush_digits },
+		{ "pending_digits", l_pending_digits },
+		{ NULL, NULL }
+	};
+	static const luaL_Reg core[] = {
+		{ "media_stats",    l_media_stats },
+		{ "sounds_dir",     l_sounds_dir },
+		{ "recordings_dir", l_recordings_dir },
+		{ NULL, NULL }
+	};
+
+	luaL_newmetatable(L, HOLDER_MT);
+	lua_pushcfunction(L, holder_gc);
+	lua_setfield(L, -2, "__gc");
+	lua_pop(L, 1);
+
+	luart_call_methods(L, methods);
+	luaL_setfuncs(L, core, 0);
+}

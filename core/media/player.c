@@ -1,0 +1,317 @@
+/**
+ * @file player.c  Segments of sound, silence and tone, read frame by frame.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <re.h>
+#include "media/codec.h"
+#include "media/player.h"
+#include "media/sound.h"
+
+enum {
+	MAX_SEGMENTS = 256,
+	SEG_FOREVER = 0xffffffffu,   /* a tone element without duration */
+};
+
+struct seg {
+	struct sound *snd;     /* NULL: silence            */
+	uint32_t len;          /* samples                  */
+	bool once;             /* not repeated on a loop   */
+};
+
+struct player {
+	struct seg segv[MAX_SEGMENTS];
+	size_t segc;
+	size_t idx;            /* current segment          */
+	uint32_t pos;          /* samples into it          */
+	bool loop;
+	bool looped;           /* past the first pass      */
+	bool pass_empty;       /* nothing read this pass   */
+	bool done;
+	uint64_t played;
+};
+
+
+static void destructor(void *arg)
+{
+	struct player *p = arg;
+
+	for (size_t i = 0; i < p->segc; i++)
+		mem_deref(p->segv[i].snd);
+}
+
+
+int player_alloc(struct player **pp, bool loop)
+{
+	struct player *p;
+
+	if (!pp)
+		return EINVAL;
+
+	p = mem_zalloc(sizeof(*p), destructor);
+	if (!p)
+		return ENOMEM;
+
+	p->loop = loop;
+	p->pass_empty = true;
+	*pp = p;
+
+	return 0;
+}
+
+
+/**
+ * Add a segment: @a snd whole (samples 0), @a snd for @a samples (looping
+ * inside it), or silence (snd NULL).  @a once: skipped when the player
+ * loops (Asterisk's `!`).
+ */
+int player_add(struct player *p, struct sound *snd, uint32_t samples,
+	       bool once)
+{
+	struct seg *s;
+
+	if (!p || (!snd && !samples))
+		return EINVAL;
+	if (p->segc >= MAX_SEGMENTS)
+		return EOVERFLOW;
+
+	s = &p->segv[p->segc++];
+	s->snd = mem_ref(snd);
+	s->len = samples ? samples : (uint32_t)sound_samples(snd);
+	s->once = once;
+
+	return 0;
+}
+
+
+static void next_segment(struct player *p)
+{
+	p->pos = 0;
+	if (++p->idx < p->segc)
+		return;
+
+	if (!p->loop || p->pass_empty) {
+		p->done = true;
+		return;
+	}
+
+	p->idx = 0;
+	p->looped = true;
+	p->pass_empty = true;
+}
+
+
+static void copy_sound(uint8_t *out, const uint8_t *enc, size_t sn,
+		       uint32_t pos, size_t take)
+{
+	while (take) {
+		size_t off = pos % sn, k = sn - off;
+
+		if (k > take)
+			k = take;
+		memcpy(out, enc + off, k);
+		out += k;
+		pos += (uint32_t)k;
+		take -= k;
+	}
+}
+
+
+/**
+ * Up to @a n samples of the next frame, in @a codec.
+ *
+ * @return samples written: fewer than @a n only when the player ended
+ */
+size_t player_read(struct player *p, enum codec_id codec, uint8_t *out,
+		   size_t n)
+{
+	uint8_t silence = codec_encode_sample(codec, 0);
+	size_t w = 0;
+
+	if (!p || !out)
+		return 0;
+
+	while (w < n && !p->done) {
+		const struct seg *s;
+		const uint8_t *enc;
+		size_t take;
+
+		if (p->idx >= p->segc) {
+			p->done = true;
+			break;
+		}
+
+		s = &p->segv[p->idx];
+		if ((p->looped && s->once) || s->len == 0 ||
+		    (s->snd && !sound_samples(s->snd))) {
+			next_segment(p);
+			continue;
+		}
+
+		take = s->len - p->pos;
+		if (take > n - w)
+			take = n - w;
+
+		enc = s->snd ? sound_encoded(s->snd, codec) : NULL;
+		if (enc)
+			copy_sound(out + w, enc, sound_samples(s->snd),
+				   p->pos, take);
+		else
+			memset(out + w, silence, take);
+
+		w += take;
+		p->pos += (uint32_t)take;
+		p->pass_empty = false;
+		if (p->pos >= s->len)
+			next_segment(p);
+	}
+
+	p->played += w;
+
+	return w;
+}
+
+
+bool player_done(const struct player *p)
+{
+	return !p || p->done;
+}
+
+
+uint64_t player_played(const struct player *p)
+{
+	return p ? p->played : 0;
+}
+
+
+static void trim(struct pl *pl)
+{
+	while (pl->l && (pl->p[0] == ' ' || pl->p[0] == '\t'))
+		pl_advance(pl, 1);
+	while (pl->l && (pl->p[pl->l - 1] == ' ' || pl->p[pl->l - 1] == '\t'))
+		--pl->l;
+}
+
+
+/* A decimal number of at most 6 digits, nothing else. */
+static int number(const struct pl *pl, uint32_t *v)
+{
+	if (!pl->l || pl->l > 6)
+		return EINVAL;
+	for (size_t i = 0; i < pl->l; i++) {
+		if (pl->p[i] < '0' || pl->p[i] > '9')
+			return EINVAL;
+	}
+	*v = pl_u32(pl);
+
+	return 0;
+}
+
+
+/* "f1", "f1+f2" in Hz; 0 is silence. */
+static int parse_freqs(const struct pl *pl, uint32_t *f1, uint32_t *f2)
+{
+	const char *plus = pl_strchr(pl, '+');
+	struct pl a = *pl, b;
+
+	*f2 = 0;
+	if (!plus) {
+		trim(&a);
+		return number(&a, f1);
+	}
+
+	a.l = (size_t)(plus - pl->p);
+	b.p = plus + 1;
+	b.l = pl->l - a.l - 1;
+	trim(&a);
+	trim(&b);
+
+	return number(&a, f1) || number(&b, f2) ? EINVAL : 0;
+}
+
+
+/* One element: [!]f1[+f2][/ms] */
+static int add_element(struct player *p, struct pl el)
+{
+	struct pl freqs, ms = PL_INIT;
+	const char *slash;
+	uint32_t f1, f2, len = SEG_FOREVER;
+	struct sound *snd = NULL;
+	bool once = false;
+	int err;
+
+	trim(&el);
+	if (el.l && el.p[0] == '!') {
+		once = true;
+		pl_advance(&el, 1);
+	}
+
+	slash = pl_strchr(&el, '/');
+	freqs = el;
+	if (slash) {
+		freqs.l = (size_t)(slash - el.p);
+		ms.p = slash + 1;
+		ms.l = el.l - freqs.l - 1;
+		trim(&ms);
+		if (number(&ms, &len) || !len)
+			return EINVAL;
+		len *= SOUND_RATE / 1000;
+	}
+
+	if (parse_freqs(&freqs, &f1, &f2))
+		return EINVAL;
+
+	if (f1 || f2) {
+		err = sound_tone(&snd, f1 ? f1 : f2, f1 ? f2 : 0);
+		if (err)
+			return err;
+	}
+
+	err = player_add(p, snd, len, once);
+	mem_deref(snd);
+
+	return err;
+}
+
+
+/**
+ * A player for a tone in Asterisk's indications.conf syntax, e.g.
+ * "440+480/2000,0/4000" (US ring): comma-separated elements
+ * `[!]f1[+f2][/ms]`, frequency 0 for silence, `!` for an element played
+ * only the first time; the list repeats.  An element without a duration
+ * lasts for ever.
+ *
+ * @return 0, EINVAL on a malformed spec
+ */
+int player_tones(struct player **pp, const char *spec)
+{
+	struct player *p;
+	struct pl rest, el;
+	int err = 0;
+
+	if (!pp || !spec)
+		return EINVAL;
+
+	err = player_alloc(&p, true);
+	if (err)
+		return err;
+
+	pl_set_str(&rest, spec);
+	while (!err && rest.l) {
+		const char *comma = pl_strchr(&rest, ',');
+
+		el.p = rest.p;
+		el.l = comma ? (size_t)(comma - rest.p) : rest.l;
+		err = add_element(p, el);
+		pl_advance(&rest, el.l + (comma ? 1 : 0));
+	}
+	if (!err && !p->segc)
+		err = EINVAL;
+
+	if (err)
+		mem_deref(p);
+	else
+		*pp = p;
+
+	return err;
+}

@@ -1,0 +1,22 @@
+/**
+ * @file player.h  What the PBX sends on a leg, read one frame at a time:
+ * prompts one after the other, music on hold in a loop, or a tone's
+ * cadence written in Asterisk's indications syntax.
+ *
+ * A player is a list of segments.  A segment is a sound played whole, a
+ * sound played for a given number of samples (looping inside it: tones are
+ * one second of whole periods), or silence.  Frames come straight from the
+ * sounds' shared G.711 encodings: reading one is a copy.
+ */
+
+struct player;
+struct sound;
+
+int  player_alloc(struct player **pp, bool loop);
+int  player_add(struct player *p, struct sound *snd, uint32_t samples,
+		bool once);
+int  player_tones(struct player **pp, const char *spec);
+size_t player_read(struct player *p, enum codec_id codec, uint8_t *out,
+		   size_t n);
+bool player_done(const struct player *p);
+uint64_t player_played(const struct player *p);
