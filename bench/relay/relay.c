@@ -4,6 +4,7 @@
  *
  *   relay -l ADDR:PORT -t ADDR:PORT    forward every packet to one address
  *   relay -l ADDR:PORT -e              echo every packet to its sender
+ *   relay -l ADDR:PORT -d              drain: count and drop (a sink)
  *   -i MS                              drain the socket every MS ms instead
  *                                      of sleeping on it (see below)
  *
@@ -51,7 +52,7 @@ static void report(unsigned long long in, unsigned long long out,
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: relay -l ADDR:PORT (-t ADDR:PORT | -e)"
+	fprintf(stderr, "usage: relay -l ADDR:PORT (-t ADDR:PORT | -e | -d)"
 		" [-i MS]\n");
 	exit(2);
 }
@@ -66,18 +67,19 @@ int main(int argc, char *argv[])
 	unsigned long long in = 0, out = 0, calls = 0;
 	const char *laddr = NULL, *taddr = NULL;
 	struct sigaction sa;
-	int c, fd, echo = 0, interval_ms = 0;
+	int c, fd, echo = 0, drain = 0, interval_ms = 0;
 
-	while ((c = getopt(argc, argv, "l:t:ei:")) != -1) {
+	while ((c = getopt(argc, argv, "l:t:edi:")) != -1) {
 		switch (c) {
 		case 'l': laddr = optarg; break;
 		case 't': taddr = optarg; break;
 		case 'e': echo = 1; break;
+		case 'd': drain = 1; break;
 		case 'i': interval_ms = atoi(optarg); break;
 		default:  usage();
 		}
 	}
-	if (!laddr || (!taddr == !echo))
+	if (!laddr || (!!taddr + echo + drain) != 1)
 		usage();
 	if (taddr && udpaddr_parse(taddr, &to)) {
 		fprintf(stderr, "relay: bad address %s\n", taddr);
@@ -127,6 +129,8 @@ int main(int argc, char *argv[])
 		}
 		++calls;
 		in += (unsigned)n;
+		if (drain)
+			continue;
 
 		/* the same buffers go back out: only the length and the
 		 * destination change */
