@@ -22,6 +22,7 @@ class Step:
         self.calls = rate * seconds
         self.answered = self.failed = self.retrans = 0
         self.cpu = self.us_per_call = self.uac_cpu = self.uas_cpu = 0.0
+        self.cpu_s = 0.0            # the server's CPU seconds, whole run
 
     def line(self):
         return ("%5d calls/s x %ds: %s%s  server %.0f%% CPU (%.0f us/call), sipp uac %.0f%%"
@@ -84,7 +85,7 @@ def run_step(target, rate, seconds):
                    rate=rate, calls=st.calls, limit=max(100, rate * 15),
                    recv_timeout_ms=RECV_TIMEOUT_MS,
                    name="uac-%s-%d" % (target.kind, rate))
-    whole = CpuMeter(target.server.pids)
+    whole = CpuMeter(target.server.pids)   # noqa: the whole run, for the record
     t0 = time.time()
     uac.start()
 
@@ -102,7 +103,9 @@ def run_step(target, rate, seconds):
     st.answered, st.failed = ok_calls(stats), failed_calls(stats)
     st.retrans = int(stats.get("Retransmissions(C)", 0) or 0)
     cpu_s, _ = whole.read()
-    st.us_per_call = 1e6 * cpu_s / max(1, st.answered)
+    st.cpu_s = round(cpu_s, 2)
+    # in the steady state: the server's share of a core per call per second
+    st.us_per_call = 1e6 * st.cpu / rate
     callee_failed = (target.callee.failed() - callee_failed0) if target.callee else 0
 
     if rc is None:

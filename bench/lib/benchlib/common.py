@@ -34,16 +34,19 @@ class Mode:
             self.rate_start, self.rate_steps = 10, 1
             self.step_s, self.confirm_s = 1, 0
             self.conc_start, self.conc_steps, self.conc_window_s = 10, 1, 2
+            self.conc_growth = 1.5
             self.mem_calls, self.reload_runs, self.relay_s = 10, 1, 1
         elif name == "quick":
             self.rate_start, self.rate_steps = 100, 12
             self.step_s, self.confirm_s = 8, 0
             self.conc_start, self.conc_steps, self.conc_window_s = 200, 12, 4
+            self.conc_growth = 1.5
             self.mem_calls, self.reload_runs, self.relay_s = 500, 3, 3
         elif name == "full":
             self.rate_start, self.rate_steps = 100, 14
             self.step_s, self.confirm_s = 10, 60
-            self.conc_start, self.conc_steps, self.conc_window_s = 200, 16, 15
+            self.conc_start, self.conc_steps, self.conc_window_s = 200, 20, 15
+            self.conc_growth = 1.25
             self.mem_calls, self.reload_runs, self.relay_s = 1000, 7, 10
         else:
             raise ValueError("mode: smoke, quick or full")

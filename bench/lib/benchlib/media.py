@@ -145,6 +145,7 @@ class MediaRun:
         self.pbx = self.echo = self.callee = self.load = None
         self.callers = []
         self.calls = 0
+        self.setup_error = ""
 
     def start(self):
         self.pbx = BenchPbx(self.addr)
@@ -179,7 +180,7 @@ class MediaRun:
                        log_media=True, name="uac-%s-%d" % (self.kind, k))
         self.callers.append(uac.start())
         done = 0
-        deadline = time.time() + n / SETUP_RATE + 20
+        deadline = time.time() + 2 * n / SETUP_RATE + 30
         while time.time() < deadline and uac.running():
             lines = uac.media_lines()
             for _, media in lines[done:]:
@@ -192,6 +193,11 @@ class MediaRun:
         if self.load:
             self.load.proc.stdin.flush()
         self.calls += done
+        if done < n:
+            st = uac.stats()
+            self.setup_error = "%d of %d calls answered (sipp: %s failed%s)" % (
+                done, n, st.get("FailedCall(C)", "?"),
+                "" if uac.running() else ", exited")
         return done >= n
 
     def measure(self, window_s):
@@ -253,8 +259,8 @@ def find_max_calls(kind, addr, mode):
         target = mode.conc_start
         for _ in range(mode.conc_steps):
             if not run.add_calls(target - run.calls):
-                steps.append({"calls": target, "ok": False, "reason": "calls not answered"})
-                say("  %s: %d calls: FAILED (calls not answered)" % (kind, target))
+                steps.append({"calls": target, "ok": False, "reason": run.setup_error})
+                say("  %s: %d calls: FAILED (%s)" % (kind, target, run.setup_error))
                 break
             m = run.measure(mode.conc_window_s)
             m["ok"], m["reason"] = step_ok(m)
@@ -263,7 +269,7 @@ def find_max_calls(kind, addr, mode):
             if not m["ok"]:
                 break
             best = m
-            target = int(target * 1.5)
+            target = int(target * mode.conc_growth)
     finally:
         run.stop()
     return {"best": best, "steps": steps}
