@@ -134,9 +134,8 @@ function pbx.match(context, exten)
   return state.dp:match(context, exten)
 end
 
---- pbx.can_match_more(context, exten): could a longer number still match?
--- (Asterisk's matchmore: a caller may still be typing)
-function pbx.can_match_more(context, exten)
+--- pbx.matchmore(context, exten): could a longer number still match?
+function pbx.matchmore(context, exten)
   return state.dp:matchmore(context, exten)
 end
 

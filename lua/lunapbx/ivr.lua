@@ -36,7 +36,7 @@ local function more(o, digits)
   for k in pairs(o.options or {}) do
     if #k > #digits and k:sub(1, #digits) == digits then return true end
   end
-  return o.context ~= nil and lunapbx().can_match_more(o.context, digits)
+  return o.context ~= nil and lunapbx().matchmore(o.context, digits)
 end
 
 -- A branch: a function, or endpoints to dial.

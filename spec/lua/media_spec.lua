@@ -240,7 +240,7 @@ describe("ivr.menu", function()
   })
   package.loaded.lunapbx = {
     match = function(c, e) return dp:match(c, e) end,
-    can_match_more = function(c, e) return dp:matchmore(c, e) end,
+    matchmore = function(c, e) return dp:matchmore(c, e) end,
   }
   local ivr = require "lunapbx.ivr"
   before_each(function() branch = nil end)
