@@ -5,6 +5,7 @@
 -- with SIGHUP.
 local pbx = require "lunapbx"
 local ivr = require "lunapbx.ivr"
+local apps = require "lunapbx.apps"
 
 pbx.settings { listen = "127.0.0.1:5060", rtp_ports = "10000-20000" }
 
@@ -38,12 +39,7 @@ pbx.context "internal" {
   end,
 
   -- echo test: Playback(demo-echotest), Echo; # ends it
-  ["600"] = function(call)
-    call:answer()
-    call:play("demo-echotest")
-    call:echo()
-    call:play("demo-echodone")
-  end,
+  ["600"] = apps.echo_test,
 
   -- 4menu1 records "menu1" (press # when done), then plays it back:
   -- Record(${EXTEN:1}:gsm), Wait(1), Playback(${EXTEN:1}).  A recording

@@ -6,6 +6,7 @@
 --   build/lunapbx -c dialplans/seed-a.lua --state state-a
 --   build/lunapbx -c dialplans/seed-b.lua --state state-b
 local pbx = require "lunapbx"
+local apps = require "lunapbx.apps"
 
 pbx.settings { listen = "127.0.0.1:5060", rtp_ports = "10000-14999" }
 
@@ -28,13 +29,7 @@ pbx.peer "trunk_A_vers_B" {
 
 pbx.context "internal" {
   -- exten => 600,1,Playback(demo-echotest) / exten => 600,n,Echo
-  -- TODO(media): call:play("demo-echotest") then call:echo() once the media
-  -- bindings are on main; until then 600 answers and hangs up.
-  ["600"] = function(call)
-    call:answer()
-    pbx.sleep(1000)
-    call:hangup()
-  end,
+  ["600"] = apps.echo_test,
   -- exten => 100,1,Dial(SIP/amine)
   ["100"] = function(call) call:dial("amine", { timeout = 20 }) end,
   -- exten => 900,1,Dial(SIP/trunk_A_vers_B/${EXTEN})

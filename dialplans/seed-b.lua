@@ -3,6 +3,7 @@
 -- From B, 100 reaches amine on A over the trunk.  A's address comes from
 -- the environment: SEED_A=ADDR:PORT (default 127.0.0.1:5060).
 local pbx = require "lunapbx"
+local apps = require "lunapbx.apps"
 
 local A = os.getenv("SEED_A") or "127.0.0.1:5060"
 local a_host, a_port = A:match("^%[?([^%]]-)%]?:(%d+)$")
@@ -30,13 +31,8 @@ pbx.endpoint "chhinyleboss" { secret = "vitrygtr", context = "internal",
                               callerid = '"Chhiny" <900>' }
 
 pbx.context "internal" {
-  -- TODO(media): call:play("demo-echotest") then call:echo() once the media
-  -- bindings are on main; until then 600 answers and hangs up.
-  ["600"] = function(call)
-    call:answer()
-    pbx.sleep(1000)
-    call:hangup()
-  end,
+  -- exten => 600,1,Playback(demo-echotest) / exten => 600,n,Echo
+  ["600"] = apps.echo_test,
   -- exten => 900,1,Dial(SIP/chhinyleboss)
   ["900"] = function(call) call:dial("chhinyleboss", { timeout = 20 }) end,
   -- the seed's exten => 100,1,Dial(SIP/amine): amine lives on A

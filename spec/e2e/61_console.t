@@ -185,8 +185,8 @@ with Tap(timeout=150) as t:
         a.send(rest + "\r")
         t.ok(a.expect(result, 5, m), "... and the completed line runs")
 
-    completes("pbx.ma", "tch(", '"internal", "301")', r'pattern = "301"',
-              "TAB completes pbx.ma -> pbx.match( (names from the PBX)")
+    completes("pbx.no", "w(", ")", r"^\d+\r?$",
+              "TAB completes pbx.no -> pbx.now( (names from the PBX)")
 
     m = a.mark()
     a.send("pbx.\t")

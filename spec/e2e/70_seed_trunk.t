@@ -6,7 +6,8 @@
 # (baresip, 1100 Hz) on B.  amine dials 900: A sends it over the trunk to
 # B's registered contact, B rings chhinyleboss.  Then chhinyleboss dials
 # 100: B sends it to its peer A, A rings amine.  Each phone must hear the
-# other's tone.
+# other's tone.  Last, each phone calls 600 on its own PBX, the echo test:
+# after the prompt it hears its own tone back.
 import os
 import sys
 import time
@@ -97,6 +98,22 @@ with Tap(timeout=120) as t:
            "A takes it as the trunk's, known by the address B registered from")
     t.like(pbx_a.log_since(ma), r'"?Chhiny"? <900> -> 100@internal',
            "... with B's caller id (900) and extension 100")
+
+    # -- 600 on each side: the echo test --------------------------------------
+    for ph, sip, who in ((amine, a_sip, "A"), (chhiny, b_sip, "B")):
+        time.sleep(1.1)
+        n = len(ph.recordings())
+        ph.dial("sip:600@%s" % sip)
+        est = ph.wait_event("CALL_ESTABLISHED", 10)
+        t.ok(est, "%s calls 600 on %s: the echo test answers" % (ph.name, who))
+        if est:
+            time.sleep(7)            # the prompt, then a few seconds of echo
+        ph.hangup()
+        ph.wait_event("CALL_CLOSED", 5)
+        rec = ph.wait_recording(n + 1)
+        d = tone_duration(rec["dec"], ph.tone_hz) if rec else 0
+        t.ok(d >= 1.5, "... and %s hears its own %d Hz tone back (%.1f s)"
+             % (ph.name, ph.tone_hz, d))
 
     for ph in (amine, chhiny):
         ph.stop()
