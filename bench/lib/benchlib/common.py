@@ -18,6 +18,22 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 
 
+# What each mode runs: ramp start and steps, seconds per step and of the
+# confirmation run (calls/s); start, steps, measuring window and growth
+# (concurrent calls); calls for the memory figure, reloads, relay seconds.
+MODES = {
+    "smoke": dict(rate_start=10, rate_steps=1, step_s=1, confirm_s=0,
+                  conc_start=10, conc_steps=1, conc_window_s=2, conc_growth=1.5,
+                  mem_calls=10, reload_runs=1, relay_s=1),
+    "quick": dict(rate_start=100, rate_steps=12, step_s=8, confirm_s=0,
+                  conc_start=200, conc_steps=12, conc_window_s=4, conc_growth=1.5,
+                  mem_calls=500, reload_runs=3, relay_s=3),
+    "full": dict(rate_start=100, rate_steps=14, step_s=10, confirm_s=60,
+                 conc_start=200, conc_steps=20, conc_window_s=15, conc_growth=1.25,
+                 mem_calls=1000, reload_runs=7, relay_s=10),
+}
+
+
 class Mode:
     """How long and how far each benchmark goes.
 
@@ -28,28 +44,11 @@ class Mode:
            steady state shows only after that)."""
 
     def __init__(self, name):
+        if name not in MODES:
+            raise ValueError("mode: smoke, quick or full")
         self.name = name
         self.smoke = name == "smoke"
-        if name == "smoke":
-            self.rate_start, self.rate_steps = 10, 1
-            self.step_s, self.confirm_s = 1, 0
-            self.conc_start, self.conc_steps, self.conc_window_s = 10, 1, 2
-            self.conc_growth = 1.5
-            self.mem_calls, self.reload_runs, self.relay_s = 10, 1, 1
-        elif name == "quick":
-            self.rate_start, self.rate_steps = 100, 12
-            self.step_s, self.confirm_s = 8, 0
-            self.conc_start, self.conc_steps, self.conc_window_s = 200, 12, 4
-            self.conc_growth = 1.5
-            self.mem_calls, self.reload_runs, self.relay_s = 500, 3, 3
-        elif name == "full":
-            self.rate_start, self.rate_steps = 100, 14
-            self.step_s, self.confirm_s = 10, 60
-            self.conc_start, self.conc_steps, self.conc_window_s = 200, 20, 15
-            self.conc_growth = 1.25
-            self.mem_calls, self.reload_runs, self.relay_s = 1000, 7, 10
-        else:
-            raise ValueError("mode: smoke, quick or full")
+        self.__dict__.update(MODES[name])
 
 
 class Addr:

@@ -34,6 +34,11 @@ def _media_rows(results):
     ceiling = relay["per_core"] / 200.0 if relay and relay.get("per_core") else None
     ref = ("relay: %d packets/s per core / 200 = %d calls" % (relay["per_core"], ceiling)
            if ceiling else "-")
+    if relay:
+        out.append(("bare UDP relay, one core (the ceiling)", "-",
+                     "**%d** packets/s per CPU second (%.0f%% of a core, %.1f per recvmmsg)"
+                     % (relay["per_core"], 100 * relay["cpu_share"], relay["batch"]),
+                     "-", "-", "-"))
     for key, name, target in (("bridged", "concurrent bridged G.711 calls, RTP both ways", 0.7),
                               ("moh", "concurrent calls hearing music on hold", None)):
         fig = results.get(key)

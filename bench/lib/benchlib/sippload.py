@@ -61,16 +61,10 @@ class SippLoad:
              "-trace_err", "-error_file", self.error_file] + LOAD_OPTS
         if log_media:
             a += ["-trace_logs", "-log_file", self.log_file]
-        if service:
-            a += ["-s", str(service)]
-        if rate:
-            a += ["-r", str(rate)]
-        if calls:
-            a += ["-m", str(calls)]
-        if limit:
-            a += ["-l", str(limit)]
-        if recv_timeout_ms:
-            a += ["-recv_timeout", str(recv_timeout_ms)]
+        for flag, value in (("-s", service), ("-r", rate), ("-m", calls), ("-l", limit),
+                            ("-recv_timeout", recv_timeout_ms)):
+            if value:
+                a += [flag, str(value)]
         a += list(extra)
         if remote:
             a.append(remote)
