@@ -43,7 +43,7 @@ struct stream {
 	struct tmr report_tmr;
 	char cname[64];
 	bool tapped;            /* its packets go to the capture tap */
-	uint32_t ring;          /* read through io_uring while bridged */
+	uint32_t ring;          /* read through io_uring: bridged, RTP seen */
 };
 
 /* Packet capture (pcap): the tap sees the packets of tapped streams, or
@@ -191,6 +191,10 @@ static void rtp_recv(const struct sa *src, struct mbuf *mb, void *arg)
 		s->rtp_raddr = *src;
 		s->rtp_latched = true;
 	}
+	/* media flows on a bridged leg: the ring reads it from now on (a
+	 * call that never sends RTP never costs the ring anything) */
+	if (peer && !s->ring)
+		(void)rtpring_attach(s->rtp_us, rtp_recv, s, &s->ring);
 	rtpstat_rtp_in(&s->st, p, len, rtpstat_now_us());
 
 	if (!peer) {
@@ -347,8 +351,6 @@ void stream_bridge(struct stream *a, struct stream *b)
 	stream_unbridge(b);
 	a->peer = b;
 	b->peer = a;
-	(void)rtpring_attach(a->rtp_us, rtp_recv, a, &a->ring);
-	(void)rtpring_attach(b->rtp_us, rtp_recv, b, &b->ring);
 }
 
 
