@@ -200,6 +200,8 @@ static void on_recv(const struct io_uring_cqe *cqe, uint32_t idx,
 		if (ours && cqe->res > 0)
 			deliver(a, R.bufs + (size_t)bid * BUFSZ, cqe->res);
 		recycle(bid);
+		/* the handler may have attached a socket: R.att may move */
+		a = idx < R.natt ? &R.att[idx] : NULL;
 	}
 
 	if ((cqe->flags & IORING_CQE_F_MORE) || !a || !a->alive ||
