@@ -28,6 +28,7 @@ from lunatest.capture import Capture, read_pcap, sdp_ports
 from lunatest.console import ConsoleResult, ConsoleTerm, console_exec
 from lunatest.audio import (dominant_tone, goertzel_power, make_silence, make_tone,
                             read_wav, tone_duration, tone_powers, tone_present)
+from lunatest.configs import basic_config
 from lunatest.net import Net
 from lunatest.pbx import Pbx, PbxError
 from lunatest.phone import Phone
