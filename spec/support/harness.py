@@ -43,7 +43,7 @@ __all__ = [
     "SipMsg", "parse_sipp_messages", "render_template", "Phone", "Net",
     "make_tone", "make_silence", "read_wav", "goertzel_power", "tone_powers",
     "dominant_tone", "tone_present", "tone_duration", "pbx_binary", "workdir", "HardTimeout",
-    "parse_auth_header", "wait_until", "tail", "SDP", "read_text",
+    "parse_auth_header", "wait_until", "tail", "SDP", "read_text", "basic_config",
     "Capture", "read_pcap", "sdp_ports",
     "ConsoleResult", "ConsoleTerm", "console_exec",
 ]
