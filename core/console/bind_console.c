@@ -21,6 +21,7 @@
 #include "log.h"
 #include "pbx.h"
 #include "reload.h"
+#include "lua/luafield.h"
 #include "lua/runtime.h"
 #include "console/console.h"
 #include "sip/callctl.h"
@@ -36,20 +37,6 @@ static struct console *console_of(lua_State *L)
 }
 
 
-static void set_str(lua_State *L, const char *key, const char *val)
-{
-	if (!val)
-		return;
-	lua_pushstring(L, val);
-	lua_setfield(L, -2, key);
-}
-
-
-static void set_int(lua_State *L, const char *key, lua_Integer val)
-{
-	lua_pushinteger(L, val);
-	lua_setfield(L, -2, key);
-}
 
 
 static void push_call(lua_State *L, const struct call *call)
@@ -63,25 +50,24 @@ static void push_call(lua_State *L, const struct call *call)
 				sizeof(line));
 
 	lua_createtable(L, 0, 20);
-	set_int(L, "id", (lua_Integer)ci.id);
-	set_str(L, "state", ci.state);
-	lua_pushboolean(L, ci.originated);
-	lua_setfield(L, -2, "originated");
-	set_int(L, "age_ms", (lua_Integer)ci.age_ms);
-	set_str(L, "codec", ci.codec);
-	set_str(L, "peer_codec", ci.peer_codec);
-	set_str(L, "caller", ci.caller);
-	set_str(L, "caller_name", ci.caller_name);
-	set_str(L, "endpoint", ci.endpoint);
-	set_str(L, "exten", ci.exten);
-	set_str(L, "context", ci.context);
-	set_str(L, "peer", ci.peer);
-	set_str(L, "peer_uri", ci.peer_uri);
-	set_str(L, "wait", ci.wait);
-	set_int(L, "ringing", ci.ringing);
-	set_str(L, "func", func[0] ? func : NULL);
-	set_str(L, "line", line[0] ? line : NULL);
-	set_int(L, "lua_mem", (lua_Integer)mem);
+	luafield_int(L, "id", (lua_Integer)ci.id);
+	luafield_str(L, "state", ci.state);
+	luafield_bool(L, "originated", ci.originated);
+	luafield_int(L, "age_ms", (lua_Integer)ci.age_ms);
+	luafield_str(L, "codec", ci.codec);
+	luafield_str(L, "peer_codec", ci.peer_codec);
+	luafield_str(L, "caller", ci.caller);
+	luafield_str(L, "caller_name", ci.caller_name);
+	luafield_str(L, "endpoint", ci.endpoint);
+	luafield_str(L, "exten", ci.exten);
+	luafield_str(L, "context", ci.context);
+	luafield_str(L, "peer", ci.peer);
+	luafield_str(L, "peer_uri", ci.peer_uri);
+	luafield_str(L, "wait", ci.wait);
+	luafield_int(L, "ringing", ci.ringing);
+	luafield_str(L, "func", func[0] ? func : NULL);
+	luafield_str(L, "line", line[0] ? line : NULL);
+	luafield_int(L, "lua_mem", (lua_Integer)mem);
 }
 
 
@@ -117,16 +103,14 @@ static void push_contacts(lua_State *L, const struct list *contacts)
 						 &rtt);
 
 		lua_createtable(L, 0, 5);
-		set_str(L, "uri", c->uri);
-		set_str(L, "via", via);
-		set_int(L, "expires_in", c->expires > now
+		luafield_str(L, "uri", c->uri);
+		luafield_str(L, "via", via);
+		luafield_int(L, "expires_in", c->expires > now
 			? (lua_Integer)((c->expires - now + 500) / 1000) : 0);
-		if (up >= 0) {
-			lua_pushboolean(L, up);
-			lua_setfield(L, -2, "reachable");
-		}
+		if (up >= 0)
+			luafield_bool(L, "reachable", up);
 		if (up > 0)
-			set_int(L, "rtt_ms", rtt);
+			luafield_int(L, "rtt_ms", rtt);
 		lua_rawseti(L, -2, ++i);
 	}
 }
@@ -137,10 +121,10 @@ static bool push_endpoint(struct endpoint *ep, void *arg)
 	lua_State *L = arg;
 
 	lua_createtable(L, 0, 5);
-	set_str(L, "name", ep->name);
-	set_str(L, "context", ep->context);
-	set_str(L, "caller_name", ep->cid_name);
-	set_str(L, "caller_num", ep->cid_num);
+	luafield_str(L, "name", ep->name);
+	luafield_str(L, "context", ep->context);
+	luafield_str(L, "caller_name", ep->cid_name);
+	luafield_str(L, "caller_num", ep->cid_num);
 	push_contacts(L, registrar_contacts(pbx_instance->registrar,
 					    ep->name));
 	lua_setfield(L, -2, "contacts");
@@ -300,17 +284,17 @@ static int l_status(lua_State *L)
 
 	re_snprintf(addr, sizeof(addr), "%J", &pbx->set.sip_addr);
 	lua_createtable(L, 0, 12);
-	set_int(L, "generation", luart_generation(pbx->lua));
-	set_int(L, "calls", list_count(&pbx->calls));
-	set_int(L, "endpoints", endpoint_table_count(pbx->endpoints));
-	set_int(L, "contacts", registrar_count(pbx->registrar));
-	set_int(L, "lua_mem", (lua_Integer)luart_memory(pbx->lua));
-	set_int(L, "lua_mem_limit", (lua_Integer)luart_memory_limit(pbx->lua));
-	set_int(L, "call_mem_limit", (lua_Integer)pbx->set.call_mem_mb << 20);
-	set_str(L, "config", pbx->config_path);
-	set_str(L, "state_dir", pbx->state_dir);
-	set_str(L, "listen", addr);
-	set_str(L, "log_level", log_level_name(log_level()));
+	luafield_int(L, "generation", luart_generation(pbx->lua));
+	luafield_int(L, "calls", list_count(&pbx->calls));
+	luafield_int(L, "endpoints", endpoint_table_count(pbx->endpoints));
+	luafield_int(L, "contacts", registrar_count(pbx->registrar));
+	luafield_int(L, "lua_mem", (lua_Integer)luart_memory(pbx->lua));
+	luafield_int(L, "lua_mem_limit", (lua_Integer)luart_memory_limit(pbx->lua));
+	luafield_int(L, "call_mem_limit", (lua_Integer)pbx->set.call_mem_mb << 20);
+	luafield_str(L, "config", pbx->config_path);
+	luafield_str(L, "state_dir", pbx->state_dir);
+	luafield_str(L, "listen", addr);
+	luafield_str(L, "log_level", log_level_name(log_level()));
 	lua_pushboolean(L, sipstack_tracing(pbx->stack));
 	lua_setfield(L, -2, "trace");
 	lua_pushboolean(L, pbx->set.reload_on_change);

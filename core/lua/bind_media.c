@@ -23,6 +23,7 @@
 #include <re.h>
 #include <lauxlib.h>
 #include "pbx.h"
+#include "lua/luafield.h"
 #include "lua/runtime.h"
 #include "media/codec.h"
 #include "media/mclock.h"
@@ -712,12 +713,6 @@ static int l_pending_digits(lua_State *L)
 }
 
 
-static void set_int(lua_State *L, const char *key, uint64_t v)
-{
-	lua_pushinteger(L, (lua_Integer)v);
-	lua_setfield(L, -2, key);
-}
-
 
 /* For the bench and the console: is the media clock keeping up? */
 static int l_media_stats(lua_State *L)
@@ -726,16 +721,16 @@ static int l_media_stats(lua_State *L)
 	const struct sound_cache_stats *c = sound_cache_stats();
 
 	lua_newtable(L);
-	set_int(L, "sources", m->sources);
-	set_int(L, "ticks", m->ticks);
-	set_int(L, "frames", m->frames);
-	set_int(L, "late", m->late);
-	set_int(L, "skipped", m->skipped);
-	set_int(L, "max_lag_ms", m->max_lag_ms);
-	set_int(L, "sounds_cached", c->entries);
-	set_int(L, "sound_bytes", c->bytes);
-	set_int(L, "sound_loads", c->loads);
-	set_int(L, "sound_hits", c->hits);
+	luafield_int(L, "sources", (lua_Integer)m->sources);
+	luafield_int(L, "ticks", (lua_Integer)m->ticks);
+	luafield_int(L, "frames", (lua_Integer)m->frames);
+	luafield_int(L, "late", (lua_Integer)m->late);
+	luafield_int(L, "skipped", (lua_Integer)m->skipped);
+	luafield_int(L, "max_lag_ms", (lua_Integer)m->max_lag_ms);
+	luafield_int(L, "sounds_cached", (lua_Integer)c->entries);
+	luafield_int(L, "sound_bytes", (lua_Integer)c->bytes);
+	luafield_int(L, "sound_loads", (lua_Integer)c->loads);
+	luafield_int(L, "sound_hits", (lua_Integer)c->hits);
 	if (lua_toboolean(L, 1))
 		mclock_reset_stats();
 

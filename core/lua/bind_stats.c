@@ -10,23 +10,17 @@
  */
 #include <re.h>
 #include <lauxlib.h>
+#include "lua/luafield.h"
 #include "lua/runtime.h"
 #include "media/rtpstat.h"
 #include "sip/call.h"
 #include "sip/legstats.h"
 
 
-static void set_int(lua_State *L, const char *key, lua_Integer v)
-{
-	lua_pushinteger(L, v);
-	lua_setfield(L, -2, key);
-}
-
 
 static void set_ms(lua_State *L, const char *key, uint32_t us)
 {
-	lua_pushnumber(L, us / 1000.0);
-	lua_setfield(L, -2, key);
+	luafield_num(L, key, us / 1000.0);
 }
 
 
@@ -37,21 +31,20 @@ static void push_media(lua_State *L, const struct media_stats *ms)
 	lua_createtable(L, 0, 16);
 	lua_pushstring(L, ms->codec);
 	lua_setfield(L, -2, "codec");
-	lua_pushboolean(L, ms->muxed);
-	lua_setfield(L, -2, "rtcp_mux");
-	set_int(L, "rx_packets", (lua_Integer)st->rx_packets);
-	set_int(L, "rx_bytes", (lua_Integer)st->rx_bytes);
-	set_int(L, "tx_packets", (lua_Integer)st->tx_packets);
-	set_int(L, "tx_bytes", (lua_Integer)st->tx_bytes);
-	set_int(L, "lost", st->lost);
-	set_int(L, "dropped", st->dropped);
+	luafield_bool(L, "rtcp_mux", ms->muxed);
+	luafield_int(L, "rx_packets", (lua_Integer)st->rx_packets);
+	luafield_int(L, "rx_bytes", (lua_Integer)st->rx_bytes);
+	luafield_int(L, "tx_packets", (lua_Integer)st->tx_packets);
+	luafield_int(L, "tx_bytes", (lua_Integer)st->tx_bytes);
+	luafield_int(L, "lost", st->lost);
+	luafield_int(L, "dropped", st->dropped);
 	set_ms(L, "jitter_ms", st->jitter_us);
-	set_int(L, "rtcp_rx", (lua_Integer)st->rx_rtcp);
-	set_int(L, "rtcp_tx", (lua_Integer)st->tx_rtcp);
+	luafield_int(L, "rtcp_rx", (lua_Integer)st->rx_rtcp);
+	luafield_int(L, "rtcp_tx", (lua_Integer)st->tx_rtcp);
 	if (st->rtt_us >= 0)
 		set_ms(L, "rtt_ms", (uint32_t)st->rtt_us);
 	if (st->remote_lost >= 0) {
-		set_int(L, "far_lost", st->remote_lost);
+		luafield_int(L, "far_lost", st->remote_lost);
 		set_ms(L, "far_jitter_ms", st->remote_jitter_us);
 	}
 }

@@ -15,6 +15,7 @@
 #include <lauxlib.h>
 #include "pbx.h"
 #include "lua/bind_trunk.h"
+#include "lua/luafield.h"
 #include "lua/settings.h"
 #include "sip/qualify.h"
 #include "sip/treg.h"
@@ -334,21 +335,12 @@ int bind_trunk_config(lua_State *L, int idx, struct trunk_cfg **cfgp,
 }
 
 
-static void set_str(lua_State *L, const char *key, const char *val)
-{
-	if (!val)
-		return;
-	lua_pushstring(L, val);
-	lua_setfield(L, -2, key);
-}
 
-
-static void set_int(lua_State *L, const char *key, int64_t val)
+/* Negative counts and times mean "does not apply": the field is absent. */
+static void set_count(lua_State *L, const char *key, int64_t val)
 {
-	if (val < 0)
-		return;
-	lua_pushinteger(L, (lua_Integer)val);
-	lua_setfield(L, -2, key);
+	if (val >= 0)
+		luafield_int(L, key, (lua_Integer)val);
 }
 
 
@@ -364,22 +356,20 @@ static bool push_info(const struct trunk_info *ti, void *arg)
 	lua_State *L = ctx->L;
 
 	lua_createtable(L, 0, 12);
-	set_str(L, "name", ti->name);
-	set_str(L, "kind", ti->kind);
-	set_str(L, "state", ti->state);
-	set_str(L, "last_error", ti->last_error);
-	set_str(L, "server", ti->server);
-	set_int(L, "expires_in", ti->expires_in);
-	set_int(L, "retry_in", ti->retry_in);
-	set_int(L, "failures", ti->failures);
+	luafield_str(L, "name", ti->name);
+	luafield_str(L, "kind", ti->kind);
+	luafield_str(L, "state", ti->state);
+	luafield_str(L, "last_error", ti->last_error);
+	luafield_str(L, "server", ti->server);
+	set_count(L, "expires_in", ti->expires_in);
+	set_count(L, "retry_in", ti->retry_in);
+	set_count(L, "failures", ti->failures);
 	if (!strcmp(ti->kind, "peer") && !ti->server)   /* dynamic */
-		set_int(L, "contacts", ti->contacts);
-	if (ti->reachable >= 0) {
-		lua_pushboolean(L, ti->reachable);
-		lua_setfield(L, -2, "reachable");
-	}
+		set_count(L, "contacts", ti->contacts);
+	if (ti->reachable >= 0)
+		luafield_bool(L, "reachable", ti->reachable);
 	if (ti->reachable > 0 && !strcmp(ti->kind, "peer"))
-		set_int(L, "rtt_ms", ti->rtt_ms);
+		set_count(L, "rtt_ms", ti->rtt_ms);
 
 	lua_rawseti(L, -2, ++ctx->n);
 

@@ -9,19 +9,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from harness import *  # noqa: E402,F401
 
 net = Net(30)         # 127.S.30.10-19
-CONFIG = """\
-local pbx = require "lunapbx"
-pbx.settings { realm = "lunapbx", rtp_ports = "%s" }
-pbx.endpoint "alice" { secret = "alicepw", context = "internal", callerid = '"Alice" <201>' }
-pbx.endpoint "bob"   { secret = "bobpw",   context = "internal", callerid = '"Bob" <202>', allow = { "PCMA" } }
-pbx.endpoint "carol" { secret = "carolpw", context = "internal", callerid = '"Carol" <203>' }
-pbx.context "internal" {
-  ["201"] = function(call) call:dial("alice", { timeout = 20 }) end,
-  ["202"] = function(call) local st, code = call:dial("bob", { timeout = 5 }) pbx.log("info", "dial status " .. st) end,
-  ["_3XX"] = function(call, exten) call:answer() pbx.sleep(1000) call:hangup() end,
-  ["500"] = function(call) error("boom") end,
-}
-""" % net.pbx_rtp
+CONFIG = basic_config(net)
 
 with Tap(timeout=150) as t:
     t.require_pbx()
