@@ -52,6 +52,7 @@ struct send_slot {
 
 static struct {
 	bool tried, ok;
+	bool ring_up;             /* io_uring_queue_init() succeeded */
 	struct io_uring ring;
 	struct io_uring_buf_ring *br;
 	uint8_t *bufs;
@@ -290,6 +291,7 @@ static int ring_init(void)
 	}
 	if (err)
 		return err;
+	R.ring_up = true;
 
 	/* registered files, indexed by fd: the kernel skips a file lookup
 	 * per packet (their number is capped by the open-files limit) */
@@ -343,9 +345,12 @@ static bool ready(void)
 
 	err = ring_init();
 	R.ok = !err;
-	if (err)
+	if (err) {
+		rtpring_close();   /* what ring_init got so far */
+		R.tried = true;
 		log_warn("rtp: no io_uring (%m): bridged media reads and"
 			 " sends one packet per system call", err);
+	}
 	else
 		log_debug("rtp: bridged media through io_uring");
 
@@ -505,10 +510,10 @@ int rtpring_send(struct udp_sock *us, const struct sa *dst, struct mbuf *mb)
 /** Close the ring (at shutdown: every stream has let go of its socket). */
 void rtpring_close(void)
 {
-	if (R.ok) {
+	if (R.ok)
 		fd_close(R.ring.ring_fd);
+	if (R.ring_up)
 		io_uring_queue_exit(&R.ring);
-	}
 	if (R.br && R.br != MAP_FAILED)
 		munmap(R.br, NBUF * sizeof(struct io_uring_buf));
 	if (R.bufs && R.bufs != MAP_FAILED)
