@@ -5,7 +5,6 @@ import json
 import os
 import platform
 import signal
-import sys
 import time
 
 from lunatest import proc

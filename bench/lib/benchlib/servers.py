@@ -11,7 +11,7 @@ from lunatest.pbx import Pbx, PbxError
 from lunatest.proc import kill_proc, spawn, workdir
 from lunatest.sipp import Sipp, render_template
 
-from .common import BENCH, Addr, CpuMeter, fd_count, group_pids, rss_kb, sip_ping
+from .common import BENCH, Addr, fd_count, group_pids, rss_kb, sip_ping
 from .sippload import SippLoad, failed_calls
 
 UAS_SECRET = "uaspw"
@@ -194,7 +194,3 @@ class Callee:
 
     def stop(self):
         self.sipp.stop()
-
-
-def cpu_meter(server):
-    return CpuMeter(server.pids)
