@@ -61,50 +61,45 @@ def spawn(argv, log_path, cwd=None, env=None):
     return p
 
 
+def _signal_group(p, sig):
+    try:
+        os.killpg(p.pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _wait(p, timeout):
+    try:
+        p.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+def _force(p):
+    """SIGKILL the group of a process still running, and reap it."""
+    if p.poll() is None:
+        _signal_group(p, signal.SIGKILL)
+        _wait(p, 5)
+
+
 def kill_proc(p, grace=3.0):
     """SIGTERM the process group of p, SIGKILL after `grace` s. Returns rc."""
     if p.poll() is None:
-        try:
-            os.killpg(p.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        try:
-            p.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            try:
-                os.killpg(p.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            try:
-                p.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
+        _signal_group(p, signal.SIGTERM)
+        _wait(p, grace)
+        _force(p)
     return p.returncode
 
 
 def _kill_all(grace=3.0):
     for p in list(_procs):
         if p.poll() is None:
-            try:
-                os.killpg(p.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
+            _signal_group(p, signal.SIGTERM)
     deadline = time.time() + grace
     for p in list(_procs):
-        try:
-            p.wait(timeout=max(0.05, deadline - time.time()))
-        except subprocess.TimeoutExpired:
-            pass
+        _wait(p, max(0.05, deadline - time.time()))
     for p in list(_procs):
-        if p.poll() is None:
-            try:
-                os.killpg(p.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            try:
-                p.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
+        _force(p)
 
 
 def _last_resort_alarm(signum, frame):
