@@ -209,9 +209,12 @@ static void on_recv(const struct io_uring_cqe *cqe, uint32_t idx,
 	    a->gen != gen)
 		return;
 
-	/* the receive ended: out of buffers is passing, anything else is
-	 * the socket's trouble and libre reports it better */
-	if (cqe->res >= 0 || cqe->res == -ENOBUFS) {
+	/* the receive ended: out of buffers is passing, and so is an ICMP
+	 * error on a connected socket (the phone closed its port: its BYE
+	 * is on the way); anything else is the socket's trouble, and libre
+	 * reports it better */
+	if (cqe->res >= 0 || cqe->res == -ENOBUFS ||
+	    cqe->res == -ECONNREFUSED) {
 		if (!arm(idx))
 			return;
 	}
@@ -467,22 +470,24 @@ void rtpring_detach(uint32_t *idp, struct udp_sock *us)
 
 
 /**
- * Send a packet: queued with the others of this round when it is a
- * handler's answer to a packet from the ring, else sent at once.
+ * Send a packet from @a us, whose descriptor for @a dst's family is @a fd
+ * (@a connected to @a dst: no address goes with each send).  It is queued
+ * with the others of this round when it is a handler's answer to a packet
+ * from the ring, else sent at once.
  */
-int rtpring_send(struct udp_sock *us, const struct sa *dst, struct mbuf *mb)
+int rtpring_send(struct udp_sock *us, int fd, const struct sa *dst,
+		 bool connected, struct mbuf *mb)
 {
 	struct io_uring_sqe *sqe;
 	struct send_slot *sl;
 	size_t len;
 	uint16_t i;
-	int fd;
 
 	if (!R.in_batch || !us || !dst || !mb)
 		return udp_send(us, dst, mb);
 
 	len = mbuf_get_left(mb);
-	if (len > BUFSZ || !R.nfree_send || !(sqe = get_sqe()))
+	if (fd < 0 || len > BUFSZ || !R.nfree_send || !(sqe = get_sqe()))
 		return udp_send(us, dst, mb);
 
 	i = R.free_send[--R.nfree_send];
@@ -492,12 +497,13 @@ int rtpring_send(struct udp_sock *us, const struct sa *dst, struct mbuf *mb)
 	sl->iov.iov_base = sl->data;
 	sl->iov.iov_len = len;
 	memset(&sl->mh, 0, sizeof(sl->mh));
-	sl->mh.msg_name = &sl->dst;
-	sl->mh.msg_namelen = dst->len;
+	if (!connected) {
+		sl->mh.msg_name = &sl->dst;
+		sl->mh.msg_namelen = dst->len;
+	}
 	sl->mh.msg_iov = &sl->iov;
 	sl->mh.msg_iovlen = 1;
 
-	fd = udp_sock_fd(us, sa_af(dst));
 	io_uring_prep_sendmsg(sqe, fd, &sl->mh, 0);
 	set_fd(sqe, fd);
 	io_uring_sqe_set_data64(sqe, user_data(K_SEND, i, 0));

@@ -18,6 +18,6 @@ struct mbuf;
 int  rtpring_attach(struct udp_sock *us, udp_recv_h *h, void *arg,
 		    uint32_t *idp);
 void rtpring_detach(uint32_t *idp, struct udp_sock *us);
-int  rtpring_send(struct udp_sock *us, const struct sa *dst,
-		  struct mbuf *mb);
+int  rtpring_send(struct udp_sock *us, int fd, const struct sa *dst,
+		  bool connected, struct mbuf *mb);
 void rtpring_close(void);

@@ -4,9 +4,11 @@
  * The sockets are libre's UDP sockets, opened here rather than by
  * rtp_listen() so that the RTCP one can be closed when the phone multiplexes
  * RTCP on the RTP port.  A packet is forwarded as raw bytes: no decode, no
- * copy, no allocation of ours, one system call to send it.
+ * allocation of ours; once media flows on a bridged leg its socket is read
+ * and written through io_uring (rtpring.h), many packets per system call.
  */
 #include <string.h>
+#include <sys/socket.h>
 #include <re.h>
 #include "media/codec.h"
 #include "media/rtpring.h"
@@ -26,24 +28,32 @@ struct pt_map {
 };
 
 struct stream {
-	struct udp_sock *rtp_us, *rtcp_us;  /* rtcp_us NULL once muxed */
-	uint16_t lport;
-	struct sa rtp_raddr, rtcp_raddr;
-	bool rtp_latched, rtcp_latched;
-	bool mux;               /* RTCP on the RTP port, both ways */
-	bool hold;              /* what we receive is not forwarded */
+	/* what relaying a packet reads, together: the first cache line */
 	struct stream *peer;
+	struct udp_sock *rtp_us;
+	struct sa rtp_raddr;
+	int rtp_fd;             /* rtp_us's, for sends through the ring */
+	uint32_t ring;          /* read through io_uring: bridged, RTP seen */
+	bool rtp_latched;
+	bool hold;              /* what we receive is not forwarded */
+	bool tapped;            /* its packets go to the capture tap */
+	bool flowing;           /* bridged and its RTP seen: flow_start() */
+	bool connected;         /* rtp_us to rtp_raddr, while flowing */
 	struct pt_map map[128]; /* rx payload type -> what the peer gets */
+	struct rtpstat st;
+
+	struct udp_sock *rtcp_us;  /* NULL once muxed */
+	uint16_t lport;
+	struct sa rtcp_raddr;
+	bool rtcp_latched;
+	bool mux;               /* RTCP on the RTP port, both ways */
 	stream_rtp_h *rtph;
 	void *arg;
-	struct rtpstat st;
 	/* what the PBX itself sends */
 	uint32_t ssrc;
 	uint16_t seq;
 	struct tmr report_tmr;
 	char cname[64];
-	bool tapped;            /* its packets go to the capture tap */
-	uint32_t ring;          /* read through io_uring: bridged, RTP seen */
 };
 
 /* Packet capture (pcap): the tap sees the packets of tapped streams, or
@@ -166,6 +176,35 @@ static void deliver_local(struct stream *s, struct mbuf *mb)
 }
 
 
+static void rtp_recv(const struct sa *src, struct mbuf *mb, void *arg);
+
+
+/* Media flows on a bridged leg: the ring reads it from now on (a call that
+ * never sends RTP never costs the ring anything).  The socket is connected
+ * to the latched address: the kernel keeps the route instead of looking it
+ * up per packet, and drops packets from anyone else (Asterisk's strictrtp). */
+static void flow_start(struct stream *s)
+{
+	s->flowing = true;
+	(void)rtpring_attach(s->rtp_us, rtp_recv, s, &s->ring);
+	s->connected = 0 == connect(s->rtp_fd, &s->rtp_raddr.u.sa,
+				    s->rtp_raddr.len);
+}
+
+
+static void flow_stop(struct stream *s)
+{
+	static const struct sockaddr unspec = { .sa_family = AF_UNSPEC };
+
+	s->flowing = false;
+	rtpring_detach(&s->ring, s->rtp_us);
+	if (s->connected) {
+		(void)connect(s->rtp_fd, &unspec, sizeof(unspec));
+		s->connected = false;
+	}
+}
+
+
 static void rtp_recv(const struct sa *src, struct mbuf *mb, void *arg)
 {
 	struct stream *s = arg;
@@ -191,10 +230,8 @@ static void rtp_recv(const struct sa *src, struct mbuf *mb, void *arg)
 		s->rtp_raddr = *src;
 		s->rtp_latched = true;
 	}
-	/* media flows on a bridged leg: the ring reads it from now on (a
-	 * call that never sends RTP never costs the ring anything) */
-	if (peer && !s->ring)
-		(void)rtpring_attach(s->rtp_us, rtp_recv, s, &s->ring);
+	if (peer && !s->flowing)
+		flow_start(s);
 	rtpstat_rtp_in(&s->st, p, len, rtpstat_now_us());
 
 	if (!peer) {
@@ -216,7 +253,8 @@ static void rtp_recv(const struct sa *src, struct mbuf *mb, void *arg)
 		codec_transcode(m->from, m->to, p + hlen, len - hlen);
 	p[1] = (uint8_t)((p[1] & 0x80) | m->tx_pt);
 
-	if (0 == rtpring_send(peer->rtp_us, &peer->rtp_raddr, mb)) {
+	if (0 == rtpring_send(peer->rtp_us, peer->rtp_fd, &peer->rtp_raddr,
+			      peer->connected, mb)) {
 		++peer->st.pub.tx_packets;
 		peer->st.pub.tx_bytes += len;
 		TAP(peer, true, peer->rtp_us, &peer->rtp_raddr, mb);
@@ -257,6 +295,7 @@ static int sockets_listen(struct stream *s, const struct sa *laddr,
 		err = udp_listen(&s->rtcp_us, &a, rtcp_recv, s);
 		if (!err) {
 			s->lport = port;
+			s->rtp_fd = udp_sock_fd(s->rtp_us, sa_af(laddr));
 			break;
 		}
 		s->rtp_us = mem_deref(s->rtp_us);
@@ -359,8 +398,8 @@ void stream_unbridge(struct stream *s)
 	if (!s || !s->peer)
 		return;
 
-	rtpring_detach(&s->peer->ring, s->peer->rtp_us);
-	rtpring_detach(&s->ring, s->rtp_us);
+	flow_stop(s->peer);
+	flow_stop(s);
 	s->peer->peer = NULL;
 	s->peer = NULL;
 }

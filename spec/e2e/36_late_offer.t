@@ -3,7 +3,9 @@
 # 200 and takes the caller's answer from the ACK.  Bridged to a callee that
 # speaks PCMU while the caller answers PCMA, audio must cross both ways
 # (transcoded): Python RTP peers stand behind the sipp phones' SDP and
-# send/receive tones.  Also a late offer answered by the PBX itself.
+# send/receive tones.  Once carol's media flows, RTP from anyone else to her
+# leg's port is dropped (Asterisk's strictrtp).  Also a late offer answered by
+# the PBX itself.
 import os
 import re
 import sys
@@ -24,6 +26,7 @@ pbx.context "internal" {
 }
 """ % net.pbx_rtp
 A_HZ, C_HZ = 1100, 700      # alice sends 1100 Hz, carol 700 Hz
+STRANGER_SSRC = 0x57524F4E
 
 
 def sdp_media(msg):
@@ -80,6 +83,9 @@ with Tap(timeout=90) as t:
         th.start()
         peer_c.send_tone(pbx_c, C_HZ, 2.0, 8)
         th.join()
+        stranger = RtpPeer(net.ip(3), net.media_port(8))
+        stranger.send_tone(pbx_c, 1900, 0.5, 8, ssrc=STRANGER_SSRC)
+        stranger.close()
         time.sleep(0.3)
     ra, rc = uas.wait(timeout=15), uac.wait(timeout=15)
     t.sipp_ok(rc, "carol's call: 200 with offer, ACK with answer, BYE -> 200", extra=ra.diag)
@@ -88,6 +94,8 @@ with Tap(timeout=90) as t:
          diag=lambda: pbx.log_tail(20))
 
     t.is_(peer_a.payload_types(), [0], "alice's peer got PCMU from the PBX")
+    t.is_(len([p for p in peer_a.packets if p[4] == STRANGER_SSRC]), 0,
+          "RTP sent to carol's leg from another address is not relayed to alice")
     t.is_(peer_c.payload_types(), [8], "carol's peer got PCMA from the PBX (her answer's codec)")
     d = workdir("audio-36")
     for peer, pt, hz, who in ((peer_a, 0, C_HZ, "alice"), (peer_c, 8, A_HZ, "carol")):

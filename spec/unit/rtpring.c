@@ -37,7 +37,8 @@ static void in_ring(const struct sa *src, struct mbuf *mb, void *arg)
 	++got_in;
 	if (!sa_cmp(src, &client_addr, SA_ALL))
 		++bad_src;
-	(void)rtpring_send(out, &sink_addr, mb);
+	(void)rtpring_send(out, udp_sock_fd(out, AF_INET), &sink_addr, false,
+			   mb);
 }
 
 
@@ -147,7 +148,7 @@ int main(void)
 	is_int(got_libre, 5, "a detached socket is read by libre again");
 	is_int(got_in, 0, "... and nothing reaches the ring's handler");
 
-	ok(rtpring_send(out, NULL, NULL) != 0, "a send with nothing to send"
+	ok(rtpring_send(out, -1, NULL, false, NULL) != 0, "a send with nothing to send"
 	   " fails");
 	leak_end(&lc, "ring rounds");
 
