@@ -2,8 +2,9 @@
 # The benchmark scripts still work: bench/run --mode smoke puts a few calls
 # through every scenario (answered, B2BUA, Kamailio when installed, the
 # relay ceiling, bridged calls with RTP, music on hold when the PBX has it,
-# memory per call, reload) and prints its table.  No figure is judged here:
-# benchmarks print numbers, they are not timed tests.
+# memory per call, reload) and prints its table; bench/pair compares two
+# PBXs' media CPU.  No figure is judged here: benchmarks print numbers, they
+# are not timed tests.
 import json
 import os
 import shutil
@@ -14,7 +15,7 @@ from harness import *  # noqa: E402,F401
 
 net = Net(90)         # bench/run --net 90: 127.S.90.10-15
 
-with Tap(timeout=170) as t:
+with Tap(timeout=200) as t:
     t.require_pbx()
     for tool in ("relay", "rtpload"):
         if not os.access(os.path.join(ROOT, "build", "bench", tool), os.X_OK):
@@ -87,3 +88,12 @@ with Tap(timeout=170) as t:
     t.ok(ph.get("endpoints") == 1000 and ph.get("median_ms", 0) > 0,
          "... and with its 1000 phones declared as endpoints (%s ms)" % ph.get("median_ms"),
          diag=progress)
+
+    # -- bench/pair: the same build twice, side by side -------------------------
+    p = subprocess.run([os.path.join(ROOT, "bench", "pair"), "--calls", "10", "--rounds", "2",
+                        "--window", "1", "--net", "97", pbx_binary(), pbx_binary()],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=60)
+    t.is_(p.returncode, 0, "bench/pair holds 10 bridged calls on each of two PBXs, no loss",
+          diag=lambda: p.stdout + tail(p.stderr, 30))
+    t.like(p.stdout, r"median B/A \d+\.\d+ over 2 windows of 10 calls",
+           "... and prints the two PBXs' CPU ratio")
