@@ -18,6 +18,8 @@
 #include "pbx.h"
 #include "lua/bind_trunk.h"
 #include "lua/runtime.h"
+#include "media/rtpring.h"
+#include "media/rtpsteer.h"
 #include "sip/call.h"
 #include "sip/siptrace.h"
 
@@ -95,7 +97,8 @@ static int l_generation(lua_State *L)
 }
 
 
-/* What the PBX holds now: the benchmarks read memory per call from it. */
+/* What the PBX holds now (the benchmarks read memory per call from it),
+ * and how bridged RTP goes (see rtpring_mode()). */
 static int l_stats(lua_State *L)
 {
 	struct luart *rt = luart_from_state(L);
@@ -103,11 +106,15 @@ static int l_stats(lua_State *L)
 	if (lua_toboolean(L, 1))
 		lua_gc(L, LUA_GCCOLLECT);
 
-	lua_createtable(L, 0, 2);
+	lua_createtable(L, 0, 4);
 	lua_pushinteger(L, (lua_Integer)list_count(&pbx_instance->calls));
 	lua_setfield(L, -2, "calls");
 	lua_pushinteger(L, (lua_Integer)luart_memory(rt));
 	lua_setfield(L, -2, "lua_bytes");
+	lua_pushstring(L, rtpring_mode());
+	lua_setfield(L, -2, "rtp_path");
+	lua_pushinteger(L, (lua_Integer)rtpsteer_count());
+	lua_setfield(L, -2, "steered_legs");
 
 	return 1;
 }

@@ -13,15 +13,27 @@
  * takes from and send slots a free list, both made once.  A completion
  * names its socket by slot and generation, so one arriving after the
  * stream let go of its socket is recognised and dropped.
+ *
+ * Where the process may (root, or CAP_BPF, CAP_NET_ADMIN and CAP_NET_RAW),
+ * the ring reads no leg's socket at all: the kernel steers every attached
+ * leg's packets to one shared socket (rtpsteer.h), told apart by the
+ * address they were sent to, and the sends leave through one raw socket
+ * (rawudp.h).  Two sockets in the cache instead of two per call.  Where it
+ * may not, each leg's socket is read and written as described above.
  */
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <unistd.h>
 #include <liburing.h>
 #include <re.h>
 #include "log.h"
+#include "media/rawudp.h"
 #include "media/rtpring.h"
+#include "media/rtpsteer.h"
 
 enum {
 	NBUF = 2048,          /* receive buffers, a power of 2      */
@@ -32,7 +44,7 @@ enum {
 	CQ_ENTRIES = 8192,
 };
 
-enum kind { K_RECV = 1, K_SEND, K_CANCEL };
+enum kind { K_RECV = 1, K_SEND, K_CANCEL, K_SHARED };
 
 struct att {                  /* a socket the ring reads */
 	struct udp_sock *us;
@@ -41,6 +53,9 @@ struct att {                  /* a socket the ring reads */
 	int fd;
 	uint16_t gen;
 	bool alive;
+	bool steered;             /* its packets come to the shared socket */
+	struct sa laddr;          /* steered: its address, */
+	struct sa peer;           /* and the only sender it hears */
 };
 
 struct send_slot {
@@ -70,6 +85,8 @@ static struct {
 	uint8_t *registered;      /* per fd */
 	unsigned nfiles;          /* the open-files limit: fds are below */
 	uint32_t queued;
+	int shared;               /* steered legs' packets arrive here */
+	int raw;                  /* and bridged legs' sends leave here */
 } R;
 
 
@@ -156,22 +173,35 @@ static void give_back(struct att *a)
 {
 	a->alive = false;
 	++a->gen;
+	if (a->steered) {
+		rtpsteer_del(&a->laddr);
+		a->steered = false;
+	}
 	register_fd(a->fd, false);
 	(void)udp_thread_attach(a->us);
 }
 
 
-static void deliver(struct att *a, uint8_t *buf, int len)
+/* Steer @a a's packets to the shared socket (see rtpsteer_add() for
+ * which addresses can be). */
+static bool steer(struct att *a, uint32_t idx, const struct sa *laddr,
+		  const struct sa *peer)
 {
-	struct io_uring_recvmsg_out *out;
-	unsigned plen;
-	struct sa src;
+	if (R.shared < 0 || !laddr || !peer || !sa_isset(peer, SA_ALL) ||
+	    rtpsteer_add(laddr, idx + 1))
+		return false;
 
-	out = io_uring_recvmsg_validate(buf, len, &R.recv_mh);
-	if (!out || (out->flags & MSG_TRUNC) ||
-	    sa_set_sa(&src, io_uring_recvmsg_name(out)))
-		return;
-	plen = io_uring_recvmsg_payload_length(out, len, &R.recv_mh);
+	a->laddr = *laddr;
+	a->peer = *peer;
+	a->steered = true;
+	return true;
+}
+
+
+static void deliver(struct att *a, const struct sa *src,
+		    struct io_uring_recvmsg_out *out, int len)
+{
+	unsigned plen = io_uring_recvmsg_payload_length(out, len, &R.recv_mh);
 
 	/* a handler that kept the last packet keeps it: take another */
 	if (!R.mb || mem_nrefs(R.mb) > 1) {
@@ -184,7 +214,92 @@ static void deliver(struct att *a, uint8_t *buf, int len)
 	R.mb->pos = 0;
 	R.mb->end = plen;
 
-	a->h(&src, R.mb, a->arg);
+	a->h(src, R.mb, a->arg);
+}
+
+
+/* A received packet's header and source; NULL when it is not whole. */
+static struct io_uring_recvmsg_out *unpack(uint8_t *buf, int len,
+					   struct sa *src)
+{
+	struct io_uring_recvmsg_out *out;
+
+	out = io_uring_recvmsg_validate(buf, len, &R.recv_mh);
+	if (!out || (out->flags & MSG_TRUNC) ||
+	    sa_set_sa(src, io_uring_recvmsg_name(out)))
+		return NULL;
+	return out;
+}
+
+
+/* The steered leg a packet on the shared socket was sent to, if it comes
+ * from the leg's phone (strict RTP: anyone else's is dropped). */
+static struct att *steered_leg(struct io_uring_recvmsg_out *out,
+			       const struct sa *src)
+{
+	struct cmsghdr *c;
+	struct att *a;
+	uint32_t idx;
+
+	for (c = io_uring_recvmsg_cmsg_firsthdr(out, &R.recv_mh); c;
+	     c = io_uring_recvmsg_cmsg_nexthdr(out, &R.recv_mh, c)) {
+		const struct sockaddr_in *dst;
+
+		if (c->cmsg_level != IPPROTO_IP ||
+		    c->cmsg_type != IP_ORIGDSTADDR)
+			continue;
+		dst = (const struct sockaddr_in *)(void *)CMSG_DATA(c);
+		idx = rtpsteer_find(dst);
+		if (!idx-- || idx >= R.natt)
+			return NULL;
+		a = &R.att[idx];
+		if (!a->alive || !a->steered || !sa_cmp(src, &a->peer, SA_ALL))
+			return NULL;
+		return a;
+	}
+	return NULL;
+}
+
+
+static int arm_shared(void)
+{
+	struct io_uring_sqe *sqe = get_sqe();
+
+	if (!sqe)
+		return ENOMEM;
+
+	io_uring_prep_recvmsg_multishot(sqe, R.shared, &R.recv_mh, 0);
+	set_fd(sqe, R.shared);
+	sqe->flags |= IOSQE_BUFFER_SELECT;
+	sqe->buf_group = BGID;
+	io_uring_sqe_set_data64(sqe, user_data(K_SHARED, 0, 0));
+	++R.queued;
+
+	return 0;
+}
+
+
+static void on_shared(const struct io_uring_cqe *cqe)
+{
+	if (cqe->flags & IORING_CQE_F_BUFFER) {
+		uint16_t bid = (uint16_t)(cqe->flags >>
+					  IORING_CQE_BUFFER_SHIFT);
+		uint8_t *buf = R.bufs + (size_t)bid * BUFSZ;
+		struct io_uring_recvmsg_out *out;
+		struct att *a;
+		struct sa src;
+
+		if (cqe->res > 0 && (out = unpack(buf, cqe->res, &src)) &&
+		    (a = steered_leg(out, &src)))
+			deliver(a, &src, out, cqe->res);
+		recycle(bid);
+	}
+
+	if (cqe->flags & IORING_CQE_F_MORE)
+		return;
+	if (cqe->res < 0 && cqe->res != -ENOBUFS)
+		log_warn("rtp: shared socket receive: %m", -cqe->res);
+	(void)arm_shared();
 }
 
 
@@ -198,8 +313,12 @@ static void on_recv(const struct io_uring_cqe *cqe, uint32_t idx,
 		uint16_t bid = (uint16_t)(cqe->flags >>
 					  IORING_CQE_BUFFER_SHIFT);
 
-		if (ours && cqe->res > 0)
-			deliver(a, R.bufs + (size_t)bid * BUFSZ, cqe->res);
+		uint8_t *buf = R.bufs + (size_t)bid * BUFSZ;
+		struct io_uring_recvmsg_out *out;
+		struct sa src;
+
+		if (ours && cqe->res > 0 && (out = unpack(buf, cqe->res, &src)))
+			deliver(a, &src, out, cqe->res);
 		recycle(bid);
 		/* the handler may have attached a socket: R.att may move */
 		a = idx < R.natt ? &R.att[idx] : NULL;
@@ -237,6 +356,10 @@ static void on_cqe(const struct io_uring_cqe *cqe)
 		on_recv(cqe, idx, (uint16_t)(ud >> 32));
 		break;
 
+	case K_SHARED:
+		on_shared(cqe);
+		break;
+
 	case K_SEND:
 		if (idx < NSEND)
 			R.free_send[R.nfree_send++] = (uint16_t)idx;
@@ -270,6 +393,40 @@ static void ring_ready(int flags, void *arg)
 }
 
 
+/* Steering and raw sends, where this process may: else each leg's own
+ * socket, as before.  LUNAPBX_RTPSTEER=0 turns them off. */
+static void steer_init(void)
+{
+	const char *env = getenv("LUNAPBX_RTPSTEER");
+	int err;
+
+	if (env && 0 == strcmp(env, "0"))
+		return;
+
+	R.raw = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+	if (R.raw < 0) {
+		log_info("rtp: no raw socket (%m): each leg sends from its own"
+			 " socket", errno);
+		return;
+	}
+	register_fd(R.raw, true);
+
+	err = rtpsteer_open();
+	if (!err) {
+		R.shared = rtpsteer_fd();
+		register_fd(R.shared, true);
+		err = arm_shared();
+	}
+	if (err) {
+		log_info("rtp: legs not steered to one socket (%m): each is"
+			 " read on its own", err);
+		register_fd(R.shared, false);
+		rtpsteer_close();
+		R.shared = -1;
+	}
+}
+
+
 static int ring_init(void)
 {
 	struct io_uring_params p;
@@ -279,6 +436,7 @@ static int ring_init(void)
 	size_t brsz = NBUF * sizeof(struct io_uring_buf);
 	int err;
 
+	R.shared = R.raw = -1;
 	if (env && 0 == strcmp(env, "0"))
 		return ENOTSUP;
 
@@ -333,6 +491,9 @@ static int ring_init(void)
 		R.free_send[i] = (uint16_t)(NSEND - 1 - i);
 	R.nfree_send = NSEND;
 	R.recv_mh.msg_namelen = sizeof(struct sockaddr_in6);
+	R.recv_mh.msg_controllen = CMSG_SPACE(sizeof(struct sockaddr_in6));
+
+	steer_init();
 
 	return fd_listen(R.ring.ring_fd, FD_READ, ring_ready, NULL);
 }
@@ -355,7 +516,8 @@ static bool ready(void)
 			 " sends one packet per system call", err);
 	}
 	else
-		log_debug("rtp: bridged media through io_uring");
+		log_debug("rtp: bridged media through io_uring%s",
+			  R.shared >= 0 ? ", steered to one socket" : "");
 
 	return R.ok;
 }
@@ -390,9 +552,13 @@ static int att_slot(uint32_t *idxp)
 
 /**
  * Read @a us through the ring: @a h gets its packets as libre's reading
- * would give them.  @a idp receives the attachment (0 = none).
+ * would give them.  @a idp receives the attachment (0 = none).  With
+ * @a laddr, the socket's address, and @a peer, the phone's, its packets
+ * may be steered to the shared socket, and then only @a peer's reach @a h
+ * (see rtpring_steered()).
  */
-int rtpring_attach(struct udp_sock *us, udp_recv_h *h, void *arg,
+int rtpring_attach(struct udp_sock *us, const struct sa *laddr,
+		   const struct sa *peer, udp_recv_h *h, void *arg,
 		   uint32_t *idp)
 {
 	struct att *a;
@@ -420,15 +586,22 @@ int rtpring_attach(struct udp_sock *us, udp_recv_h *h, void *arg,
 	a->arg = arg;
 	a->fd = fd;
 	a->alive = true;
-	register_fd(fd, true);
+	a->steered = false;
 
-	err = arm(idx);
-	if (err) {
-		a->alive = false;
-		R.free_att[R.nfree_att++] = idx;
-		return err;
+	if (!steer(a, idx, laddr, peer)) {
+		register_fd(fd, true);
+		err = arm(idx);
+		if (err) {
+			register_fd(fd, false);
+			a->alive = false;
+			R.free_att[R.nfree_att++] = idx;
+			return err;
+		}
+		fd_close(fd);             /* libre stops reading it */
 	}
-	fd_close(fd);                     /* libre stops reading it */
+	/* steered, libre goes on reading the socket: what queued there
+	 * before the kernel steered it (a video frame's other packets) comes
+	 * in order, and nothing comes after */
 	if (!R.in_batch)
 		flush();
 
@@ -452,7 +625,7 @@ void rtpring_detach(uint32_t *idp, struct udp_sock *us)
 	*idp = 0;
 	a = &R.att[idx];
 	if (a->alive) {
-		sqe = get_sqe();
+		sqe = a->steered ? NULL : get_sqe();
 		if (sqe) {
 			io_uring_prep_cancel64(sqe, user_data(K_RECV, idx,
 							      a->gen), 0);
@@ -469,14 +642,25 @@ void rtpring_detach(uint32_t *idp, struct udp_sock *us)
 }
 
 
+/** Whether attachment @a id's packets come through the shared socket:
+ *  then only its peer's do, and the socket itself stays unconnected. */
+bool rtpring_steered(uint32_t id)
+{
+	return id && id <= R.natt && R.att[id - 1].alive &&
+		R.att[id - 1].steered;
+}
+
+
 /**
- * Send a packet from @a us, whose descriptor for @a dst's family is @a fd
- * (@a connected to @a dst: no address goes with each send).  It is queued
- * with the others of this round when it is a handler's answer to a packet
- * from the ring, else sent at once.
+ * Send a packet from @a us, bound to @a src, whose descriptor for @a dst's
+ * family is @a fd (@a connected to @a dst: no address goes with each
+ * send).  It is queued with the others of this round when it is a
+ * handler's answer to a packet from the ring, else sent at once; queued,
+ * it leaves through the raw socket where there is one and both addresses
+ * are IPv4 (from @a src, so the phone sees no difference).
  */
-int rtpring_send(struct udp_sock *us, int fd, const struct sa *dst,
-		 bool connected, struct mbuf *mb)
+int rtpring_send(struct udp_sock *us, int fd, const struct sa *src,
+		 const struct sa *dst, bool connected, struct mbuf *mb)
 {
 	struct io_uring_sqe *sqe;
 	struct send_slot *sl;
@@ -492,11 +676,19 @@ int rtpring_send(struct udp_sock *us, int fd, const struct sa *dst,
 
 	i = R.free_send[--R.nfree_send];
 	sl = &R.sends[i];
-	memcpy(sl->data, mbuf_buf(mb), len);
-	memcpy(&sl->dst, &dst->u, dst->len);
-	sl->iov.iov_base = sl->data;
-	sl->iov.iov_len = len;
 	memset(&sl->mh, 0, sizeof(sl->mh));
+	sl->iov.iov_base = sl->data;
+	sl->iov.iov_len = R.raw >= 0 && src && !sa_is_any(src) ?
+		rawudp_fill(sl->data, BUFSZ, src, dst, mbuf_buf(mb), len) : 0;
+	if (sl->iov.iov_len) {
+		fd = R.raw;
+		connected = false;
+	}
+	else {
+		memcpy(sl->data, mbuf_buf(mb), len);
+		sl->iov.iov_len = len;
+	}
+	memcpy(&sl->dst, &dst->u, dst->len);
 	if (!connected) {
 		sl->mh.msg_name = &sl->dst;
 		sl->mh.msg_namelen = dst->len;
@@ -518,6 +710,9 @@ void rtpring_close(void)
 {
 	if (R.ok)
 		fd_close(R.ring.ring_fd);
+	rtpsteer_close();
+	if (R.ring_up && R.raw >= 0)
+		(void)close(R.raw);
 	if (R.ring_up)
 		io_uring_queue_exit(&R.ring);
 	if (R.br && R.br != MAP_FAILED)
@@ -530,4 +725,20 @@ void rtpring_close(void)
 	free(R.registered);
 	mem_deref(R.mb);
 	memset(&R, 0, sizeof(R));
+	R.shared = R.raw = -1;
+}
+
+
+/**
+ * How bridged RTP goes now: "idle" (none has flowed yet), "sockets" (no
+ * io_uring: libre reads each leg's socket), "ring" (each leg's socket
+ * through the ring) or "steered" (one shared socket in, one raw out).
+ */
+const char *rtpring_mode(void)
+{
+	if (!R.tried)
+		return "idle";
+	if (!R.ok)
+		return "sockets";
+	return R.shared >= 0 ? "steered" : "ring";
 }

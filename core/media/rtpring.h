@@ -9,15 +9,21 @@
  *
  * Without io_uring (old kernel, seccomp, LUNAPBX_RTPRING=0) attaching
  * fails and the socket stays with libre, one system call per packet.
+ * Where the process may, attached legs are not even read one by one:
+ * their packets are steered to one shared socket (rtpsteer.h) and the
+ * sends leave through one raw socket (rawudp.h).
  */
 
 struct udp_sock;
 struct sa;
 struct mbuf;
 
-int  rtpring_attach(struct udp_sock *us, udp_recv_h *h, void *arg,
+int  rtpring_attach(struct udp_sock *us, const struct sa *laddr,
+		    const struct sa *peer, udp_recv_h *h, void *arg,
 		    uint32_t *idp);
+bool rtpring_steered(uint32_t id);
 void rtpring_detach(uint32_t *idp, struct udp_sock *us);
-int  rtpring_send(struct udp_sock *us, int fd, const struct sa *dst,
-		  bool connected, struct mbuf *mb);
+int  rtpring_send(struct udp_sock *us, int fd, const struct sa *src,
+		  const struct sa *dst, bool connected, struct mbuf *mb);
 void rtpring_close(void);
+const char *rtpring_mode(void);

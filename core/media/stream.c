@@ -39,6 +39,7 @@ struct stream {
 	bool tapped;            /* its packets go to the capture tap */
 	bool flowing;           /* bridged and its RTP seen: flow_start() */
 	bool connected;         /* rtp_us to rtp_raddr, while flowing */
+	struct sa rtp_laddr;    /* rtp_us's own address: raw sends are from it */
 	struct pt_map map[128]; /* rx payload type -> what the peer gets */
 	struct rtpstat st;
 
@@ -180,15 +181,18 @@ static void rtp_recv(const struct sa *src, struct mbuf *mb, void *arg);
 
 
 /* Media flows on a bridged leg: the ring reads it from now on (a call that
- * never sends RTP never costs the ring anything).  The socket is connected
- * to the latched address: the kernel keeps the route instead of looking it
- * up per packet, and drops packets from anyone else (Asterisk's strictrtp). */
+ * never sends RTP never costs the ring anything), and only from the latched
+ * address (Asterisk's strictrtp).  Steered, the ring filters; else the
+ * socket is connected to that address: the kernel drops anyone else's
+ * packets, and keeps the route instead of looking it up per packet. */
 static void flow_start(struct stream *s)
 {
 	s->flowing = true;
-	(void)rtpring_attach(s->rtp_us, rtp_recv, s, &s->ring);
-	s->connected = 0 == connect(s->rtp_fd, &s->rtp_raddr.u.sa,
-				    s->rtp_raddr.len);
+	(void)rtpring_attach(s->rtp_us, &s->rtp_laddr, &s->rtp_raddr,
+			     rtp_recv, s, &s->ring);
+	if (!rtpring_steered(s->ring))
+		s->connected = 0 == connect(s->rtp_fd, &s->rtp_raddr.u.sa,
+					    s->rtp_raddr.len);
 }
 
 
@@ -253,7 +257,8 @@ static void rtp_recv(const struct sa *src, struct mbuf *mb, void *arg)
 		codec_transcode(m->from, m->to, p + hlen, len - hlen);
 	p[1] = (uint8_t)((p[1] & 0x80) | m->tx_pt);
 
-	if (0 == rtpring_send(peer->rtp_us, peer->rtp_fd, &peer->rtp_raddr,
+	if (0 == rtpring_send(peer->rtp_us, peer->rtp_fd, &peer->rtp_laddr,
+			      &peer->rtp_raddr,
 			      peer->connected, mb)) {
 		++peer->st.pub.tx_packets;
 		peer->st.pub.tx_bytes += len;
@@ -296,6 +301,8 @@ static int sockets_listen(struct stream *s, const struct sa *laddr,
 		if (!err) {
 			s->lport = port;
 			s->rtp_fd = udp_sock_fd(s->rtp_us, sa_af(laddr));
+			sa_set_port(&a, port);
+			s->rtp_laddr = a;
 			break;
 		}
 		s->rtp_us = mem_deref(s->rtp_us);

@@ -4,8 +4,12 @@
 # speaks PCMU while the caller answers PCMA, audio must cross both ways
 # (transcoded): Python RTP peers stand behind the sipp phones' SDP and
 # send/receive tones.  Once carol's media flows, RTP from anyone else to her
-# leg's port is dropped (Asterisk's strictrtp).  Also a late offer answered by
-# the PBX itself.
+# leg's port is dropped (Asterisk's strictrtp), and each phone gets its RTP
+# from the port the PBX's SDP gave it.  All of it twice: with the legs steered
+# to one shared socket and sent through a raw one (rtp_path "steered", where
+# the PBX may use BPF and raw sockets, as root), and with each leg's socket
+# read on its own (LUNAPBX_RTPSTEER=0, rtp_path "ring").  Also a late offer
+# answered by the PBX itself.
 import os
 import re
 import sys
@@ -27,6 +31,22 @@ pbx.context "internal" {
 """ % net.pbx_rtp
 A_HZ, C_HZ = 1100, 700      # alice sends 1100 Hz, carol 700 Hz
 STRANGER_SSRC = 0x57524F4E
+CAP_NET_ADMIN, CAP_NET_RAW, CAP_SYS_ADMIN, CAP_BPF = 12, 13, 21, 39
+
+
+def may_steer():
+    """Whether this process (and so the PBX it starts) may load a BPF
+    sk_lookup program and open a raw socket."""
+    with open("/proc/self/status") as f:
+        caps = int(re.search(r"^CapEff:\s*(\w+)", f.read(), re.M).group(1), 16)
+    has = lambda c: caps >> c & 1  # noqa: E731
+    return has(CAP_NET_ADMIN) and has(CAP_NET_RAW) and (has(CAP_BPF) or has(CAP_SYS_ADMIN))
+
+
+def rtp_path(pbx):
+    """pbx.stats()'s rtp_path and steered_legs, through the console."""
+    r = console_exec(pbx, 'local s = pbx.stats() print(s.rtp_path, s.steered_legs)')
+    return tuple(r.out.split()[:2]) if r.ok else ("console failed: %s" % r.diag(),)
 
 
 def sdp_media(msg):
@@ -40,13 +60,23 @@ def first_of(sipp, pred, timeout):
     return wait_until(lambda: next((m for m in sipp.messages() if pred(m)), None), timeout)
 
 
-with Tap(timeout=90) as t:
-    t.require_pbx()
-    pbx = Pbx(CONFIG, listen="%s:5070" % net.ip(0))
+def bridged_late_offer(t, mode, steer_env):
+    """carol (offerless) calls alice, bridged, tones both ways, a stranger;
+    rtp_path must read mode.  Returns the PBX, still running."""
+    env_before = os.environ.get("LUNAPBX_RTPSTEER")
+    if steer_env is not None:
+        os.environ["LUNAPBX_RTPSTEER"] = steer_env
+    try:
+        pbx = Pbx(CONFIG, listen="%s:5070" % net.ip(0), name="pbx-" + mode)
+    finally:
+        os.environ.pop("LUNAPBX_RTPSTEER", None)
+        if env_before is not None:
+            os.environ["LUNAPBX_RTPSTEER"] = env_before
+    t.diag("RTP path expected: %s" % mode)
     carol, alice = "%s:5060" % net.ip(1), "%s:5062" % net.ip(2)
     r = Sipp("register.xml", template={"expires": 3600, "code": 200, "direct": ""},
              local=alice, remote=pbx.sip, keys={"user": "alice"}, auth=("alice", "alicepw"),
-             timeout=10, name="register-alice").run()
+             timeout=10, name="register-alice-" + mode).run()
     t.sipp_ok(r, "sipp registers as alice")
 
     # alice's UAS declares a Python RTP peer's port in its SDP (PCMU)
@@ -54,16 +84,16 @@ with Tap(timeout=90) as t:
     peer_c = RtpPeer(net.ip(1), net.media_port(6))
     with open(os.path.join(SIPP_DIR, "uas_answer.xml")) as f:
         uas_text = f.read().replace("m=audio [media_port]", "m=audio %d" % peer_a.port)
-    uas_path = os.path.join(workdir("scenarios-36"), "uas_answer_peer.xml")
+    uas_path = os.path.join(workdir("scenarios-36-" + mode), "uas_answer_peer.xml")
     with open(uas_path, "w") as f:
         f.write(uas_text)
     uas = Sipp(uas_path, local=alice, media="%s:%d" % (net.ip(2), net.media_port(1)),
-               keys={"pt": 0, "codec": "PCMU"}, timeout=20, name="uas-alice").start()
+               keys={"pt": 0, "codec": "PCMU"}, timeout=20, name="uas-alice-" + mode).start()
 
     # carol: INVITE without SDP; answers PCMA in the ACK
     uac = Sipp("uac_late_offer.xml", local=carol, media="%s:%d" % (net.ip(1), net.media_port(0)),
                remote=pbx.sip, service="201", keys={"user": "carol"}, auth=("carol", "carolpw"),
-               timeout=20, name="uac-late", template={
+               timeout=20, name="uac-late-" + mode, template={
                    "answer_ip": net.ip(1), "hold_ms": 5000,
                    "answer": "m=audio %d RTP/AVP 8\na=rtpmap:8 PCMA/8000" % peer_c.port}).start()
 
@@ -75,6 +105,8 @@ with Tap(timeout=90) as t:
          % offer, diag=lambda: ok200 and ok200.text)
     t.ok(inv_a is not None and inv_a.sdp_payloads(), "alice's leg gets an INVITE with an offer")
 
+    pbx_c = pbx_a = None
+    path = ()
     if ok200 and inv_a:
         time.sleep(0.3)          # the ACK with carol's answer
         pbx_c, pbx_a = sdp_media(ok200), sdp_media(inv_a)
@@ -83,6 +115,7 @@ with Tap(timeout=90) as t:
         th.start()
         peer_c.send_tone(pbx_c, C_HZ, 2.0, 8)
         th.join()
+        path = rtp_path(pbx)
         stranger = RtpPeer(net.ip(3), net.media_port(8))
         stranger.send_tone(pbx_c, 1900, 0.5, 8, ssrc=STRANGER_SSRC)
         stranger.close()
@@ -93,11 +126,19 @@ with Tap(timeout=90) as t:
     t.ok(pbx.wait_log(r"the caller answered PCMA", 2), "the PBX took PCMA from carol's ACK",
          diag=lambda: pbx.log_tail(20))
 
+    t.is_(path, (mode, "2" if mode == "steered" else "0"),
+          "while media flows, pbx.stats() says rtp_path %s (and how many legs are steered)"
+          % mode)
+    t.is_(rtp_path(pbx), (mode, "0"), "... after the call, no leg is steered")
     t.is_(peer_a.payload_types(), [0], "alice's peer got PCMU from the PBX")
     t.is_(len([p for p in peer_a.packets if p[4] == STRANGER_SSRC]), 0,
           "RTP sent to carol's leg from another address is not relayed to alice")
     t.is_(peer_c.payload_types(), [8], "carol's peer got PCMA from the PBX (her answer's codec)")
-    d = workdir("audio-36")
+    for peer, leg, who in ((peer_a, pbx_a, "alice"), (peer_c, pbx_c, "carol")):
+        srcs = sorted({p[6] for p in peer.packets})
+        t.is_(srcs, [leg] if leg else [], "%s's RTP all came from the port the PBX's SDP gave her"
+              % who)
+    d = workdir("audio-36-" + mode)
     for peer, pt, hz, who in ((peer_a, 0, C_HZ, "alice"), (peer_c, 8, A_HZ, "carol")):
         if peer.pcm(pt):
             path = peer.write_wav(os.path.join(d, who + ".wav"), pt)
@@ -109,6 +150,18 @@ with Tap(timeout=90) as t:
             t.ok(False, "... duration")
     peer_a.close()
     peer_c.close()
+    return pbx
+
+
+with Tap(timeout=120) as t:
+    t.require_pbx()
+    steered = may_steer()
+    if not steered:
+        t.diag("this process may not use BPF and raw sockets: the steered path is not tested")
+    off = bridged_late_offer(t, "ring", "0")
+    off.finish(t)
+    pbx = bridged_late_offer(t, "steered" if steered else "ring", None)
+    carol = "%s:5060" % net.ip(1)
 
     # -- a late offer answered by the PBX itself ------------------------------
     r = Sipp("uac_late_offer.xml", local=carol, media="%s:%d" % (net.ip(1), net.media_port(0)),

@@ -2,13 +2,17 @@
  * @file rtpring.c  Spec of the io_uring path of bridged RTP
  * (core/media/rtpring.c): packets of an attached socket reach its
  * handler as libre's reading would hand them, the handler's sends go out,
- * and a detached socket is libre's again.  Real UDP sockets on loopback,
- * under libre's own re_main().
+ * and a detached socket is libre's again; steered (rtpsteer.h, where the
+ * process may), they arrive through the shared socket, only from the
+ * socket's peer, and the sends leave through the raw socket from the
+ * sending socket's own address.  Real UDP sockets on loopback, under
+ * libre's own re_main().
  */
 #include <string.h>
 #include <re.h>
 #include "pbx.h"
 #include "media/rtpring.h"
+#include "media/rtpsteer.h"
 #include "tap.h"
 
 struct pbx *pbx_instance;  /* core/main.c's, which is not linked in */
@@ -16,9 +20,10 @@ struct pbx *pbx_instance;  /* core/main.c's, which is not linked in */
 enum { N = 50 };
 
 /* in (attached) -> handler -> rtpring_send() from out -> sink */
-static struct udp_sock *in, *out, *sink, *client;
-static struct sa in_addr, sink_addr, client_addr;
-static unsigned got_in, got_libre, got_sink, bad_src;
+static struct udp_sock *in, *out, *sink, *client, *stranger;
+static struct sa in_addr, out_addr, sink_addr, client_addr;
+static const struct sa *send_from;   /* rtpring_send()'s src */
+static unsigned got_in, got_libre, got_sink, bad_src, bad_sink_src;
 static uint8_t last[64];
 static size_t last_len;
 static struct tmr stop;
@@ -37,8 +42,8 @@ static void in_ring(const struct sa *src, struct mbuf *mb, void *arg)
 	++got_in;
 	if (!sa_cmp(src, &client_addr, SA_ALL))
 		++bad_src;
-	(void)rtpring_send(out, udp_sock_fd(out, AF_INET), &sink_addr, false,
-			   mb);
+	(void)rtpring_send(out, udp_sock_fd(out, AF_INET), send_from,
+			   &sink_addr, false, mb);
 }
 
 
@@ -51,8 +56,10 @@ static void in_libre(const struct sa *src, struct mbuf *mb, void *arg)
 
 static void sink_recv(const struct sa *src, struct mbuf *mb, void *arg)
 {
-	(void)src; (void)arg;
+	(void)arg;
 	++got_sink;
+	if (!sa_cmp(src, &out_addr, SA_ALL))
+		++bad_sink_src;
 	last_len = mbuf_get_left(mb) < sizeof(last) ? mbuf_get_left(mb) : 0;
 	memcpy(last, mbuf_buf(mb), last_len);
 	if (got_sink == N)
@@ -60,16 +67,22 @@ static void sink_recv(const struct sa *src, struct mbuf *mb, void *arg)
 }
 
 
-static void blast(unsigned n)
+static void blast_from(struct udp_sock *from, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++) {
 		struct mbuf *mb = mbuf_alloc(32);
 
 		(void)mbuf_printf(mb, "packet %u", i);
 		mb->pos = 0;
-		(void)udp_send(client, &in_addr, mb);
+		(void)udp_send(from, &in_addr, mb);
 		mem_deref(mb);
 	}
+}
+
+
+static void blast(unsigned n)
+{
+	blast_from(client, n);
 }
 
 
@@ -91,12 +104,56 @@ static int sockets(void)
 	err |= udp_listen(&out, &any, NULL, NULL);
 	err |= udp_listen(&sink, &any, sink_recv, NULL);
 	err |= udp_listen(&client, &any, NULL, NULL);
+	err |= udp_listen(&stranger, &any, NULL, NULL);
 	if (err)
 		return err;
 	err  = udp_local_get(in, &in_addr);
+	err |= udp_local_get(out, &out_addr);
 	err |= udp_local_get(sink, &sink_addr);
 	err |= udp_local_get(client, &client_addr);
 	return err;
+}
+
+
+/* The same socket attached with its address and its peer's: steered where
+ * the process may, and then the packets reach the handler through the
+ * shared socket, the stranger's do not, and the sends leave through the
+ * raw socket from out's own address. */
+static void steered_rounds(void)
+{
+	uint32_t id = 0;
+
+	ok(0 == rtpring_attach(in, &in_addr, &client_addr, in_ring, NULL, &id),
+	   "attached with its address and its peer's");
+	if (strcmp(rtpring_mode(), "steered")) {
+		ok(!rtpring_steered(id), "# SKIP not steered here (%s): the"
+		   " process may not use BPF or raw sockets", rtpring_mode());
+		rtpring_detach(&id, in);
+		return;
+	}
+	ok(rtpring_steered(id), "... steered to the shared socket");
+	is_int(rtpsteer_count(), 1, "... one leg steered");
+
+	got_in = got_libre = got_sink = bad_src = bad_sink_src = 0;
+	send_from = &out_addr;
+	blast(N);
+	blast_from(stranger, 5);
+	run(2000);
+	is_int(got_in, N, "every packet of the peer reached the handler");
+	is_int(bad_src, 0, "... none of the stranger's (strict RTP)");
+	is_int(got_libre, 0, "... and none libre's own reading");
+	is_int(got_sink, N, "the handler's sends all went out, raw");
+	is_str((char *)last, "packet 49", "... as they were");
+	is_int(bad_sink_src, 0, "... from the sending socket's address");
+
+	rtpring_detach(&id, in);
+	is_int(rtpsteer_count(), 0, "detached: no leg steered");
+	got_in = got_libre = 0;
+	blast(5);
+	run(300);
+	is_int(got_libre, 5, "a detached socket is read by libre again");
+	is_int(got_in, 0, "... and nothing reaches the ring's handler");
+	send_from = NULL;
 }
 
 
@@ -115,7 +172,7 @@ int main(void)
 		return done_testing();
 	}
 
-	err = rtpring_attach(in, in_ring, NULL, &id);
+	err = rtpring_attach(in, NULL, NULL, in_ring, NULL, &id);
 	if (err) {
 		/* no io_uring here (old kernel, seccomp): nothing to check */
 		ok(err == ENOTSUP || err == ENOSYS || err == EPERM,
@@ -124,6 +181,7 @@ int main(void)
 		goto out;
 	}
 	ok(id != 0, "a socket is attached to the ring");
+	ok(!rtpring_steered(id), "... read on its own, without its address");
 
 	/* the first round makes the ring's one reusable packet buffer */
 	blast(1);
@@ -138,6 +196,7 @@ int main(void)
 	is_int(bad_src, 0, "... each with the sender's address");
 	is_int(got_sink, N, "the handler's sends all went out");
 	is_str((char *)last, "packet 49", "... as they were");
+	is_int(bad_sink_src, 0, "... from the sending socket");
 
 	rtpring_detach(&id, in);
 	ok(id == 0, "detached");
@@ -148,15 +207,18 @@ int main(void)
 	is_int(got_libre, 5, "a detached socket is read by libre again");
 	is_int(got_in, 0, "... and nothing reaches the ring's handler");
 
-	ok(rtpring_send(out, -1, NULL, false, NULL) != 0, "a send with nothing to send"
-	   " fails");
+	ok(rtpring_send(out, -1, NULL, NULL, false, NULL) != 0,
+	   "a send with nothing to send fails");
 	leak_end(&lc, "ring rounds");
+
+	steered_rounds();
 
  out:
 	mem_deref(in);
 	mem_deref(out);
 	mem_deref(sink);
 	mem_deref(client);
+	mem_deref(stranger);
 	rtpring_close();
 	libre_close();
 
