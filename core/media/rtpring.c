@@ -652,7 +652,8 @@ bool rtpring_steered(uint32_t id)
 
 
 /**
- * Send a packet from @a us, bound to @a src, whose descriptor for @a dst's
+ * Send a packet from @a us, bound to @a src (a concrete address, or NULL or
+ * unset when it is bound to the wildcard), whose descriptor for @a dst's
  * family is @a fd (@a connected to @a dst: no address goes with each
  * send).  It is queued with the others of this round when it is a
  * handler's answer to a packet from the ring, else sent at once; queued,
@@ -678,7 +679,7 @@ int rtpring_send(struct udp_sock *us, int fd, const struct sa *src,
 	sl = &R.sends[i];
 	memset(&sl->mh, 0, sizeof(sl->mh));
 	sl->iov.iov_base = sl->data;
-	sl->iov.iov_len = R.raw >= 0 && src && !sa_is_any(src) ?
+	sl->iov.iov_len = R.raw >= 0 ?
 		rawudp_fill(sl->data, BUFSZ, src, dst, mbuf_buf(mb), len) : 0;
 	if (sl->iov.iov_len) {
 		fd = R.raw;

@@ -39,7 +39,7 @@ struct stream {
 	bool tapped;            /* its packets go to the capture tap */
 	bool flowing;           /* bridged and its RTP seen: flow_start() */
 	bool connected;         /* rtp_us to rtp_raddr, while flowing */
-	struct sa rtp_laddr;    /* rtp_us's own address: raw sends are from it */
+	struct sa rtp_laddr;    /* rtp_us's own, unless the wildcard: raw sends */
 	struct pt_map map[128]; /* rx payload type -> what the peer gets */
 	struct rtpstat st;
 
@@ -302,7 +302,8 @@ static int sockets_listen(struct stream *s, const struct sa *laddr,
 			s->lport = port;
 			s->rtp_fd = udp_sock_fd(s->rtp_us, sa_af(laddr));
 			sa_set_port(&a, port);
-			s->rtp_laddr = a;
+			if (!sa_is_any(&a))    /* else unset: no raw sends */
+				s->rtp_laddr = a;
 			break;
 		}
 		s->rtp_us = mem_deref(s->rtp_us);
