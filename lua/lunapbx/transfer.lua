@@ -108,7 +108,9 @@ function M.new(env)
         return v
       end,
     })
-    function sub.answer() error(ABORT) end   -- a service, not a phone
+    -- a service, not a phone; and the transferer does not hang up here
+    function sub.answer() error(ABORT) end
+    function sub.hangup() error(ABORT) end
     function sub.dial(_, targets, opts)
       return self.consult_dial(call, by, to, targets, opts or {}, keys)
     end
@@ -211,6 +213,11 @@ function M.new(env)
 
   --- A feature keyed in a bridge: the bridge to go on with, or nil.
   function self.feature(call, br, leg, name, keys)
+    if (name == "blindxfer" or name == "atxfer") and not leg.transfer then
+      env.log("info", "call %d: leg %d is not allowed to transfer"
+              .. " (allow_transfer = false)", call.id, leg.id)
+      return nil
+    end
     local f = self[name]
     if type(f) ~= "function" then
       env.log("warn", "call %d: no feature '%s'", call.id, name)
