@@ -24,7 +24,8 @@ UNIT_BIN := $(UNIT_SRC:spec/unit/%.c=$(BUILD)/spec/unit/%.t)
 # Debian packages the build, the PBX and the tests need.
 DEB_PKGS := build-essential pkg-config libre-dev librem-dev liblua5.4-dev \
             lua5.4 libsndfile1-dev libedit-dev sip-tester baresip-core \
-            lua-busted sox espeak-ng python3 tshark tmux liburing-dev
+            lua-busted sox espeak-ng python3 tshark tmux liburing-dev \
+            linphone-cli
 STAMP_DEPS := $(BUILD)/.deps
 # What only `make bench` needs: the reference it is compared with.
 BENCH_PKGS := kamailio kamailio-lua-modules

@@ -10,6 +10,9 @@
 #   - INVITE with Replaces (RFC 3891) naming no dialog: 481; naming the
 #     PBX's dialog with dave (sipp): erin's INVITE takes dave's place, dave
 #     gets a BYE, alice hears erin's tone and erin hears alice's
+#   - a real phone's attended transfer (linphone: call 201, call 203 - the
+#     first call is put on hold, alice hears music -, then call-transfer 1 2,
+#     a REFER with Replaces): alice and carol talk, linphone's legs end
 import os
 import re
 import sys
@@ -25,7 +28,7 @@ CONFIG = """\
 local pbx = require "lunapbx"
 pbx.settings { realm = "lunapbx", rtp_ports = "%s" }
 local function phone(t) t.context = "internal"; return t end
-for _, n in ipairs { "alice", "carol", "xavier", "dave", "erin" } do
+for _, n in ipairs { "alice", "carol", "xavier", "dave", "erin", "lin" } do
   pbx.endpoint(n)(phone { secret = n .. "pw" })
 end
 local names = { ["201"] = "alice", ["203"] = "carol", ["205"] = "dave" }
@@ -247,6 +250,37 @@ with Tap(timeout=200) as t:
     erin_rtp.close()
     t.ok(lab.heard(wav, "alice"), "erin hears alice")
     lab.leftovers("INVITE/Replaces")
+
+    # -- 5. linphone's attended transfer (REFER with Replaces) --------------------------
+    lin = Linphone(net)
+    lin.register("lin", "linpw", pbx.sip)
+    t.ok(pbx.wait_log(r"registrar: lin: new contact", 10), "linphone registers as lin")
+    mark = pbx.log_mark()
+    lin.command("call sip:201@%s" % pbx.sip)
+    t.ok(alice.wait_event("CALL_ESTABLISHED", 10) and
+         lin.wait_event("LinphoneCallStreamsRunning", 1), "linphone calls 201: alice answers")
+    time.sleep(1)
+    lin.command("call sip:203@%s" % pbx.sip)
+    t.ok(carol.wait_event("CALL_ESTABLISHED", 10) and
+         lin.wait_event("LinphoneCallStreamsRunning", 2),
+         "linphone calls 203 (holding alice first): carol answers")
+    t.ok(pbx.wait_log(r"bridge \d+: on hold", 5, since=mark), "... alice is on hold (music)")
+    time.sleep(2)
+    lin.command("call-transfer 1 2")
+    t.ok(pbx.wait_log(r"REFER/Replaces: leg \d+ replaces leg \d+", 8, since=mark),
+         "call-transfer 1 2: linphone's REFER with Replaces joins alice to carol",
+         diag=lambda: pbx.log_since(mark)[-2500:])
+    t.ok(lin.wait_event("LinphoneCallReleased", 1, 10) and
+         lin.wait_event("LinphoneCallReleased", 2, 10), "... both of linphone's calls end")
+    time.sleep(3)
+    t.ok(not alice.wait_event("CALL_CLOSED", 0.2) and not carol.wait_event("CALL_CLOSED", 0.2),
+         "... alice and carol still talk")
+    t.ok(lab.hang(carol, alice), "carol hangs up: alice's leg ends")
+    ra, rc = alice_rec(), carol.wait_recording(3)
+    lab.only(ra and ra["dec"], "carol", [], "alice (linphone's transfer)")
+    lab.only(rc and rc["dec"], "alice", [], "carol (linphone's transfer)")
+    lab.leftovers("linphone's attended transfer")
+    lin.stop()
 
     alice.stop()
     carol.stop()
