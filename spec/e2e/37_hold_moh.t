@@ -4,6 +4,9 @@
 # phone again.  baresip phones, audio checked on the held side: alice's tone,
 # then music (not alice), then alice again.  An endpoint with hold =
 # "passthrough" passes the hold on instead (e2e 35).
+# Then the README's "consultation by hand" (extension 0, with bob as the
+# operator): alice hears music while bob's phone rings, bob hears alice's
+# number, then they talk.
 import os
 import sys
 import time
@@ -22,6 +25,23 @@ pbx.endpoint "alice" { secret = "alicepw", context = "internal", callerid = '"Al
 pbx.endpoint "bob"   { secret = "bobpw",   context = "internal", callerid = '"Bob" <202>' }
 pbx.context "internal" {
   ["202"] = function(call) call:dial("bob", { timeout = 10 }) end,
+  ["0"] = function(call)
+    local caller = call.leg
+    caller:answer()
+    caller:start_moh()
+    local d = pbx.dial("bob", { timeout = 15 })         -- no caller: not bridged
+    while true do
+      local who, status, code, leg = pbx.wait(d, caller) -- whichever comes first
+      if who == caller and status == "hangup" then d:cancel() return end
+      if who == d then
+        if status ~= "ANSWER" then return caller:play("number-unavail") end
+        leg:say_digits(caller.caller or "")              -- to the operator only
+        local br = pbx.bridge(caller, leg)               -- the music stops
+        repeat local ev = br:wait() until ev == "hangup" or ev == nil
+        return br:hangup()
+      end
+    end                                                  -- a key: wait on
+  end,
 }
 """ % net.pbx_rtp
 
@@ -70,6 +90,30 @@ with Tap(timeout=90) as t:
         level = rms(rb["dec"], a + 0.5, b - 0.5)
         t.ok(level > 2 * SILENCE_RMS, "... and during the hold he hears music (RMS %.0f)" % level)
     lab.leftovers("hold")
+
+    # -- the README's consultation by hand -------------------------------------------
+    bob.stop()
+    bob = Phone("bob", net.ip(2), registrar=pbx.sip, password="bobpw",
+                rtp_ports=net.phone_rtp(1), tone_hz=HZ["bob"], limit=60,
+                answermode="manual", name="bob-manual")
+    t.ok(bob.registered(10), "bob registers again, answering by hand")
+    lab.phones["bob"] = bob
+    alice.dial("sip:0@%s" % pbx.sip)
+    t.ok(alice.wait_event("CALL_ESTABLISHED", 10), "alice calls 0: answered by the PBX (music)")
+    t.ok(bob.wait_event("CALL_INCOMING", 10), "... bob's phone rings")
+    time.sleep(3)
+    bob.accept()
+    t.ok(bob.wait_event("CALL_ESTABLISHED", 10), "bob answers")
+    time.sleep(5)
+    t.ok(lab.hang(bob, alice), "bob hangs up, alice's leg ends")
+    ra, rb = alice.wait_recording(2), bob.wait_recording(1)
+    b = ra and lab.heard(ra["dec"], "bob")
+    t.ok(b and b[0] >= 2.0 and rms(ra["dec"], 0.5, b[0] - 0.5) > 2 * SILENCE_RMS,
+         "alice hears music, then bob", diag=lambda: "bob at %s" % (b,))
+    a = rb and lab.heard(rb["dec"], "alice")
+    t.ok(a and a[0] >= 0.8 and rms(rb["dec"], 0.1, a[0] - 0.1) > 2 * SILENCE_RMS,
+         "bob hears alice's number said, then alice", diag=lambda: "alice at %s" % (a,))
+    lab.leftovers("consultation by hand")
 
     alice.stop()
     bob.stop()
