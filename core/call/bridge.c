@@ -460,7 +460,7 @@ static void leg_handler(struct leg *leg, enum leg_event ev, void *arg)
 
 	case LEG_EV_CLOSED:
 		mem_ref(br);
-		log_info("bridge %llu: leg %llu hung up", br->id,
+		log_debug("bridge %llu: leg %llu hung up", br->id,
 			 leg_id(leg));
 		member_release(m);
 		link(br);
@@ -554,7 +554,7 @@ int bridge_add(struct bridge *br, struct leg *leg, struct featmap *map)
 
 	if (bridge_count(br) == MAX_RELAY_LEGS)
 		update_hold(br);
-	log_info("bridge %llu: leg %llu joins (%u)", br->id, leg_id(leg),
+	log_debug("bridge %llu: leg %llu joins (%u)", br->id, leg_id(leg),
 		 bridge_count(br));
 
 	return 0;
