@@ -230,7 +230,8 @@ static int l_index(lua_State *L)
 		return 1;
 	}
 	if (0 == strcmp(key, "hungup")) {
-		lua_pushboolean(L, !call || leg_closed(call_leg(call)));
+		lua_pushboolean(L, !call || leg_closed(call_leg(call)) ||
+				leg_holder(call_leg(call)) != call);
 		return 1;
 	}
 	if (!call)

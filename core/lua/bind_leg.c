@@ -91,12 +91,31 @@ struct leg *luart_check_leg(lua_State *L, int idx)
 }
 
 
+/**
+ * The leg a method at @a idx acts on: a leg, or a call's first leg while
+ * the call holds it.  NULL once that leg left the call (a transfer moved
+ * it to a call of its own): the call's methods then find nobody, as if it
+ * had hung up.
+ */
+struct leg *luart_acting_leg(lua_State *L, int idx)
+{
+	struct call *call = luart_test_call(L, idx);
+	struct leg *leg = luart_check_leg(L, idx);
+
+	return call && leg_holder(leg) != call ? NULL : leg;
+}
+
+
 /** The leg at @a idx for a method that waits: the current call must hold
- *  it (a leg of another call is taken first with call:take(leg)). */
+ *  it (a leg of another call is taken first with call:take(leg)).  NULL:
+ *  the call's first leg left it (the method finds nobody). */
 struct leg *luart_check_own_leg(lua_State *L, const char *what)
 {
-	struct leg *leg = luart_check_leg(L, 1);
+	struct leg *leg = luart_acting_leg(L, 1);
 	struct call *call = luart_current_call(L);
+
+	if (!leg)
+		return NULL;
 
 	if (!call)
 		luaL_error(L, "%s waits in a call's dialplan; there is no call"
@@ -133,30 +152,37 @@ int luart_result(lua_State *L, int err)
 
 static int l_answer(lua_State *L)
 {
-	return luart_result(L, leg_answer(luart_check_leg(L, 1)));
+	struct leg *leg = luart_acting_leg(L, 1);
+
+	return luart_result(L, leg ? leg_answer(leg) : ENOTCONN);
 }
 
 
 static int l_ringing(lua_State *L)
 {
-	return luart_result(L, leg_ringing(luart_check_leg(L, 1)));
+	struct leg *leg = luart_acting_leg(L, 1);
+
+	return luart_result(L, leg ? leg_ringing(leg) : ENOTCONN);
 }
 
 
 static int l_progress(lua_State *L)
 {
-	return luart_result(L, leg_progress(luart_check_leg(L, 1)));
+	struct leg *leg = luart_acting_leg(L, 1);
+
+	return luart_result(L, leg ? leg_progress(leg) : ENOTCONN);
 }
 
 
 static int l_hangup(lua_State *L)
 {
-	struct leg *leg = luart_check_leg(L, 1);
+	struct leg *leg = luart_acting_leg(L, 1);
 	lua_Integer code = luaL_optinteger(L, 2, 0);
 
 	luaL_argcheck(L, code == 0 || (code >= 300 && code < 700), 2,
 		      "a SIP final failure code (300-699)");
-	leg_hangup(leg, (uint16_t)code);
+	if (leg)
+		leg_hangup(leg, (uint16_t)code);
 
 	return 0;
 }
@@ -164,7 +190,7 @@ static int l_hangup(lua_State *L)
 
 static int l_redirect(lua_State *L)
 {
-	struct leg *leg = luart_check_leg(L, 1);
+	struct leg *leg = luart_acting_leg(L, 1);
 	const char *exten = luaL_checkstring(L, 2);
 	const char *context = luaL_optstring(L, 3, NULL);
 	struct call *cur = luart_current_call(L);
@@ -175,7 +201,8 @@ static int l_redirect(lua_State *L)
 	luaL_argcheck(L, *exten && !strpbrk(exten, " \t\r\n"), 2,
 		      "an extension");
 
-	return luart_result(L, call_redirect(leg, context, exten));
+	return luart_result(L, leg ? call_redirect(leg, context, exten)
+			    : ENOTCONN);
 }
 
 
@@ -187,13 +214,15 @@ static const char *sounds(lua_State *L, char *buf, size_t sz)
 
 static int l_start_moh(lua_State *L)
 {
-	struct leg *leg = luart_check_leg(L, 1);
+	struct leg *leg = luart_acting_leg(L, 1);
 	const char *cls = luaL_optstring(L, 2, NULL);
 	const struct endpoint *ep = leg_endpoint(leg);
 	char dir[512], err[256];
 	struct player *p;
 	int e;
 
+	if (!leg)
+		return luart_result(L, ENOTCONN);
 	if (!cls)
 		cls = ep && ep->moh ? ep->moh : "default";
 	if (moh_player(&p, sounds(L, dir, sizeof(dir)), cls, true, err,
@@ -212,7 +241,10 @@ static int l_start_moh(lua_State *L)
 
 static int l_stop_moh(lua_State *L)
 {
-	legmedia_stop(luart_check_leg(L, 1), MEND_STOPPED);
+	struct leg *leg = luart_acting_leg(L, 1);
+
+	if (leg)
+		legmedia_stop(leg, MEND_STOPPED);
 
 	return 0;
 }

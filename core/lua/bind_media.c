@@ -627,7 +627,7 @@ static int l_send_dtmf(lua_State *L)
 
 static int l_flush_digits(lua_State *L)
 {
-	legmedia_flush_digits(luart_check_leg(L, 1));
+	legmedia_flush_digits(luart_acting_leg(L, 1));
 
 	return 0;
 }
@@ -636,7 +636,7 @@ static int l_flush_digits(lua_State *L)
 static int l_pending_digits(lua_State *L)
 {
 	lua_pushinteger(L, (lua_Integer)legmedia_pending_digits(
-				luart_check_leg(L, 1)));
+				luart_acting_leg(L, 1)));
 
 	return 1;
 }

@@ -60,6 +60,7 @@ void luart_leg_methods(lua_State *L, const luaL_Reg *fns);
 int  luart_push_leg(lua_State *L, struct leg *leg);
 struct leg *luart_check_leg(lua_State *L, int idx);
 struct leg *luart_check_own_leg(lua_State *L, const char *what);
+struct leg *luart_acting_leg(lua_State *L, int idx);
 const char *luart_endpoint_name(const struct leg *leg);
 int  luart_result(lua_State *L, int err);
 void luart_open_dial(lua_State *L);
