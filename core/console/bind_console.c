@@ -202,18 +202,30 @@ static int fail(lua_State *L, const char *why)
 }
 
 
-static int l_hangup(lua_State *L)
+/* hangup(id [, code]), hangup_leg(id [, code]): the id and the code. */
+static uint64_t id_code(lua_State *L, uint16_t *code)
 {
 	lua_Integer id = luaL_checkinteger(L, 1);
-	lua_Integer code = luaL_optinteger(L, 2, 0);
-	struct call *call = call_find((uint64_t)id);
+	lua_Integer c = luaL_optinteger(L, 2, 0);
 
-	luaL_argcheck(L, code == 0 || (code >= 300 && code < 700), 2,
+	luaL_argcheck(L, c == 0 || (c >= 300 && c < 700), 2,
 		      "a SIP final failure code (300-699)");
-	if (!call)
-		return fail(L, lua_pushfstring(L, "no call %I", id));
+	*code = (uint16_t)c;
 
-	call_terminate(call, (uint16_t)code);
+	return (uint64_t)id;
+}
+
+
+static int l_hangup(lua_State *L)
+{
+	uint16_t code;
+	uint64_t id = id_code(L, &code);
+	struct call *call = call_find(id);
+
+	if (!call)
+		return fail(L, lua_pushfstring(L, "no call %I", (lua_Integer)id));
+
+	call_terminate(call, code);
 	lua_pushboolean(L, 1);
 
 	return 1;
@@ -222,16 +234,14 @@ static int l_hangup(lua_State *L)
 
 static int l_hangup_leg(lua_State *L)
 {
-	lua_Integer id = luaL_checkinteger(L, 1);
-	lua_Integer code = luaL_optinteger(L, 2, 0);
-	struct leg *leg = leg_find((uint64_t)id);
+	uint16_t code;
+	uint64_t id = id_code(L, &code);
+	struct leg *leg = leg_find(id);
 
-	luaL_argcheck(L, code == 0 || (code >= 300 && code < 700), 2,
-		      "a SIP final failure code (300-699)");
 	if (!leg)
-		return fail(L, lua_pushfstring(L, "no leg %I", id));
+		return fail(L, lua_pushfstring(L, "no leg %I", (lua_Integer)id));
 
-	leg_hangup(leg, (uint16_t)code);
+	leg_hangup(leg, code);
 	lua_pushboolean(L, 1);
 
 	return 1;

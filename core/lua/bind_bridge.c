@@ -16,6 +16,7 @@
 #include <string.h>
 #include <re.h>
 #include <lauxlib.h>
+#include "lua/luaclass.h"
 #include "lua/runtime.h"
 #include "media/codec.h"
 #include "call/bridge.h"
@@ -27,61 +28,24 @@
 #define BRIDGE_MT "lunapbx.bridge"
 #define BRIDGE_MAP "lunapbx.bridges"   /* bridge -> userdata, weak */
 
-struct bridge_ud {
-	struct bridge *br;          /* a reference */
-};
-
 static const char *ev_names[] = { "", "hangup", "left", "feature", "refer" };
-
-
-static int bridge_gc(lua_State *L)
-{
-	struct bridge_ud *ud = luaL_checkudata(L, 1, BRIDGE_MT);
-
-	ud->br = mem_deref(ud->br);
-
-	return 0;
-}
 
 
 static struct bridge *check_bridge(lua_State *L, int idx)
 {
-	return ((struct bridge_ud *)luaL_checkudata(L, idx, BRIDGE_MT))->br;
+	return luaclass_check(L, idx, BRIDGE_MT);
 }
 
 
 struct bridge *luart_test_bridge(lua_State *L, int idx)
 {
-	struct bridge_ud *ud = luaL_testudata(L, idx, BRIDGE_MT);
-
-	return ud ? ud->br : NULL;
+	return luaclass_test(L, idx, BRIDGE_MT);
 }
 
 
 int luart_push_bridge(lua_State *L, struct bridge *br)
 {
-	struct bridge_ud *ud;
-
-	if (!br) {
-		lua_pushnil(L);
-		return 1;
-	}
-
-	lua_getfield(L, LUA_REGISTRYINDEX, BRIDGE_MAP);
-	if (lua_rawgetp(L, -1, br) == LUA_TUSERDATA) {
-		lua_remove(L, -2);
-		return 1;
-	}
-	lua_pop(L, 1);
-
-	ud = lua_newuserdatauv(L, sizeof(*ud), 0);
-	ud->br = mem_ref(br);
-	luaL_setmetatable(L, BRIDGE_MT);
-	lua_pushvalue(L, -1);
-	lua_rawsetp(L, -3, br);
-	lua_remove(L, -2);
-
-	return 1;
+	return luaclass_push(L, BRIDGE_MT, BRIDGE_MAP, br);
 }
 
 
@@ -243,17 +207,8 @@ static int wait_ready(lua_State *L, struct call *call, lua_KContext ctx)
 static int l_wait(lua_State *L)
 {
 	struct bridge *br = check_bridge(L, 1);
-	uint32_t ms = 0;
+	uint32_t ms = luaclass_seconds(L, 2);
 	int err;
-
-	if (!lua_isnoneornil(L, 2)) {
-		lua_Number s = luaL_checknumber(L, 2);
-
-		luaL_argcheck(L, s >= 0 && s <= 86400, 2, "seconds");
-		ms = (uint32_t)(s * 1000 + 0.5);
-		if (!ms)
-			ms = 1;
-	}
 
 	/* the script that waits decides for it */
 	err = call_own_bridge(own(L, "br:wait()"), br);
@@ -285,8 +240,7 @@ static int l_index(lua_State *L)
 	struct bridge *br = check_bridge(L, 1);
 	const char *key = luaL_checkstring(L, 2);
 
-	if (luaL_getmetafield(L, 1, "methods") &&
-	    lua_getfield(L, -1, key) != LUA_TNIL)
+	if (luaclass_method(L, 1, key))
 		return 1;
 
 	if (0 == strcmp(key, "id"))
@@ -323,25 +277,8 @@ void luart_open_bridge(lua_State *L)
 		{ NULL, NULL }
 	};
 
-	luaL_newmetatable(L, BRIDGE_MT);
-	luaL_newlib(L, methods);
-	lua_setfield(L, -2, "methods");
-	lua_pushcfunction(L, l_index);
-	lua_setfield(L, -2, "__index");
-	lua_pushcfunction(L, l_tostring);
-	lua_setfield(L, -2, "__tostring");
-	lua_pushcfunction(L, bridge_gc);
-	lua_setfield(L, -2, "__gc");
-	lua_pushliteral(L, "bridge");
-	lua_setfield(L, -2, "__name");
-	lua_pop(L, 1);
-
-	lua_newtable(L);
-	lua_newtable(L);
-	lua_pushliteral(L, "v");
-	lua_setfield(L, -2, "__mode");
-	lua_setmetatable(L, -2);
-	lua_setfield(L, LUA_REGISTRYINDEX, BRIDGE_MAP);
+	luaclass_new(L, BRIDGE_MT, "bridge", methods, l_index, l_tostring,
+		     true, BRIDGE_MAP);
 
 	lua_pushcfunction(L, l_bridge);
 	lua_setfield(L, -2, "bridge");

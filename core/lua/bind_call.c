@@ -14,6 +14,7 @@
 #include <string.h>
 #include <re.h>
 #include <lauxlib.h>
+#include "lua/luaclass.h"
 #include "lua/runtime.h"
 #include "media/codec.h"
 #include "call/dial.h"
@@ -217,8 +218,7 @@ static int l_index(lua_State *L)
 	const char *key = luaL_checkstring(L, 2);
 	struct call *call = ud->call;
 
-	if (luaL_getmetafield(L, 1, "methods") &&
-	    lua_getfield(L, -1, key) != LUA_TNIL)
+	if (luaclass_method(L, 1, key))
 		return 1;
 	/* methods written in Lua, of the call's own generation */
 	if (lua_getiuservalue(L, 1, 2) == LUA_TTABLE &&
@@ -266,10 +266,7 @@ static int l_tostring(lua_State *L)
  */
 void luart_call_methods(lua_State *L, const luaL_Reg *fns)
 {
-	luaL_getmetatable(L, CALL_MT);
-	lua_getfield(L, -1, "methods");
-	luaL_setfuncs(L, fns, 0);
-	lua_pop(L, 2);
+	luaclass_methods(L, CALL_MT, fns);
 }
 
 
@@ -282,21 +279,6 @@ void luart_open_call(lua_State *L)
 		{ NULL, NULL }
 	};
 
-	luaL_newmetatable(L, CALL_MT);
-	luaL_newlib(L, methods);
-	lua_setfield(L, -2, "methods");
-	lua_pushcfunction(L, l_index);
-	lua_setfield(L, -2, "__index");
-	lua_pushcfunction(L, l_tostring);
-	lua_setfield(L, -2, "__tostring");
-	lua_pushliteral(L, "call");
-	lua_setfield(L, -2, "__name");
-	lua_pop(L, 1);
-
-	lua_newtable(L);                       /* weak map */
-	lua_newtable(L);
-	lua_pushliteral(L, "v");
-	lua_setfield(L, -2, "__mode");
-	lua_setmetatable(L, -2);
-	lua_setfield(L, LUA_REGISTRYINDEX, CALL_MAP);
+	luaclass_new(L, CALL_MT, "call", methods, l_index, l_tostring, false,
+		     CALL_MAP);
 }

@@ -33,36 +33,6 @@ enum { S_DIAL = 4, S_BRIDGE, S_CKEYS, S_EKEYS, S_KEYS, S_TOP = S_KEYS };
 enum phase { P_DIAL = 1, P_TALK, P_HANDLED };
 
 
-static size_t targets(lua_State *L, const char **t)
-{
-	size_t n = 0;
-
-	if (lua_isstring(L, 2)) {
-		t[n++] = lua_tostring(L, 2);
-		return n;
-	}
-
-	luaL_checktype(L, 2, LUA_TTABLE);
-	if (lua_getfield(L, 2, "trunk") == LUA_TSTRING) {
-		t[n++] = lua_tostring(L, -1);     /* Dial(SIP/trunk/n) */
-		lua_pop(L, 1);                    /* the table keeps it */
-		return n;
-	}
-	lua_pop(L, 1);
-	for (lua_Integer i = 1; n < MAX_TARGETS; i++) {
-		if (lua_rawgeti(L, 2, i) != LUA_TSTRING) {
-			lua_pop(L, 1);
-			break;
-		}
-		t[n++] = lua_tostring(L, -1);
-		lua_pop(L, 1);
-	}
-	luaL_argcheck(L, n > 0, 2, "no endpoint to dial");
-
-	return n;
-}
-
-
 /* A field of the options table (at @a t) as a string, or NULL; it stays
  * alive in the table. */
 static const char *opt_str(lua_State *L, int t, const char *key)
@@ -306,7 +276,7 @@ static int l_dial(lua_State *L)
 	size_t n;
 	int err;
 
-	n = targets(L, t);
+	n = luart_targets(L, 2, t, MAX_TARGETS);
 	options(L, call, &o, &optstr);
 	keys(L, optstr);
 	o.caller_keys = luart_featmap(L, S_CKEYS, "dial options");

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <re.h>
 #include <lauxlib.h>
+#include "lua/luaclass.h"
 #include "lua/runtime.h"
 #include "media/codec.h"
 #include "call/dial.h"
@@ -28,33 +29,16 @@
 
 enum { MAX_TARGETS = 32 };
 
-struct dial_ud {
-	struct dial *d;             /* a reference */
-};
-
-
-static int dial_gc(lua_State *L)
-{
-	struct dial_ud *ud = luaL_checkudata(L, 1, DIAL_MT);
-
-	ud->d = mem_deref(ud->d);
-
-	return 0;
-}
-
-
 static struct dial *check_dial(lua_State *L, int idx)
 {
-	return ((struct dial_ud *)luaL_checkudata(L, idx, DIAL_MT))->d;
+	return luaclass_check(L, idx, DIAL_MT);
 }
 
 
 /** The dial handle at @a idx, or NULL. */
 struct dial *luart_test_dial(lua_State *L, int idx)
 {
-	struct dial_ud *ud = luaL_testudata(L, idx, DIAL_MT);
-
-	return ud ? ud->d : NULL;
+	return luaclass_test(L, idx, DIAL_MT);
 }
 
 
@@ -104,34 +88,40 @@ struct featmap *luart_featmap(lua_State *L, int idx, const char *what)
 
 int luart_push_dial(lua_State *L, struct dial *d)
 {
-	struct dial_ud *ud = lua_newuserdatauv(L, sizeof(*ud), 0);
-
-	ud->d = mem_ref(d);
-	luaL_setmetatable(L, DIAL_MT);
-
-	return 1;
+	return luaclass_push(L, DIAL_MT, NULL, d);
 }
 
 
-static size_t targets(lua_State *L, const char **t)
+/**
+ * The targets at @a idx: an endpoint or peer name, a list of them, or a
+ * table naming a peer ({ trunk = "name", number = ... }, Asterisk's
+ * Dial(SIP/name/n)).  The strings stay alive at @a idx.
+ */
+size_t luart_targets(lua_State *L, int idx, const char **t, size_t max)
 {
 	size_t n = 0;
 
-	if (lua_isstring(L, 1)) {
-		t[n++] = lua_tostring(L, 1);
+	if (lua_isstring(L, idx)) {
+		t[n++] = lua_tostring(L, idx);
 		return n;
 	}
 
-	luaL_checktype(L, 1, LUA_TTABLE);
-	for (lua_Integer i = 1; n < MAX_TARGETS; i++) {
-		if (lua_rawgeti(L, 1, i) != LUA_TSTRING) {
+	luaL_checktype(L, idx, LUA_TTABLE);
+	if (lua_getfield(L, idx, "trunk") == LUA_TSTRING) {
+		t[n++] = lua_tostring(L, -1);
+		lua_pop(L, 1);
+		return n;
+	}
+	lua_pop(L, 1);
+	for (lua_Integer i = 1; n < max; i++) {
+		if (lua_rawgeti(L, idx, i) != LUA_TSTRING) {
 			lua_pop(L, 1);
 			break;
 		}
 		t[n++] = lua_tostring(L, -1);
-		lua_pop(L, 1);   /* the table keeps the string alive */
+		lua_pop(L, 1);
 	}
-	luaL_argcheck(L, n > 0, 1, "no endpoint to dial");
+	luaL_argcheck(L, n > 0, idx, "no endpoint to dial");
 
 	return n;
 }
@@ -192,7 +182,7 @@ static int l_dial(lua_State *L)
 	if (!call)
 		return luaL_error(L, "dial: a call's dialplan starts dials");
 
-	n = targets(L, t);
+	n = luart_targets(L, 1, t, MAX_TARGETS);
 	options(L, &o, &caller);
 	o.xhdrs = call_headers(call);
 	o.capture = call_capture(call);
@@ -249,18 +239,9 @@ static int wait_ready(lua_State *L, struct call *call, lua_KContext ctx)
 
 static int l_wait(lua_State *L)
 {
-	struct dial *d = check_dial(L, 1);
-	uint32_t ms = 0;
+	uint32_t ms = luaclass_seconds(L, 2);
 
-	if (!lua_isnoneornil(L, 2)) {
-		lua_Number s = luaL_checknumber(L, 2);
-
-		luaL_argcheck(L, s >= 0 && s <= 86400, 2, "seconds");
-		ms = (uint32_t)(s * 1000 + 0.5);
-		if (!ms)
-			ms = 1;
-	}
-	(void)d;
+	(void)check_dial(L, 1);
 	lua_settop(L, 1);
 
 	return luart_await(L, ms, "dial", wait_ready, 0);
@@ -291,8 +272,7 @@ static int l_index(lua_State *L)
 	enum dial_status st;
 	uint16_t code;
 
-	if (luaL_getmetafield(L, 1, "methods") &&
-	    lua_getfield(L, -1, key) != LUA_TNIL)
+	if (luaclass_method(L, 1, key))
 		return 1;
 
 	st = dial_status(d, &code);
@@ -339,18 +319,8 @@ void luart_open_dial(lua_State *L)
 		{ NULL, NULL }
 	};
 
-	luaL_newmetatable(L, DIAL_MT);
-	luaL_newlib(L, methods);
-	lua_setfield(L, -2, "methods");
-	lua_pushcfunction(L, l_index);
-	lua_setfield(L, -2, "__index");
-	lua_pushcfunction(L, l_tostring);
-	lua_setfield(L, -2, "__tostring");
-	lua_pushcfunction(L, dial_gc);
-	lua_setfield(L, -2, "__gc");
-	lua_pushliteral(L, "dial");
-	lua_setfield(L, -2, "__name");
-	lua_pop(L, 1);
+	luaclass_new(L, DIAL_MT, "dial", methods, l_index, l_tostring, true,
+		     NULL);
 
 	lua_pushcfunction(L, l_dial);
 	lua_setfield(L, -2, "dial");

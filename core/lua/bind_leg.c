@@ -17,6 +17,7 @@
 #include <re.h>
 #include <lauxlib.h>
 #include "pbx.h"
+#include "lua/luaclass.h"
 #include "lua/luafield.h"
 #include "lua/runtime.h"
 #include "media/codec.h"
@@ -31,57 +32,19 @@
 #define LEG_MT "lunapbx.leg"
 #define LEG_MAP "lunapbx.legs"   /* leg pointer -> userdata, weak */
 
-struct leg_ud {
-	struct leg *leg;            /* a reference */
-};
-
-
-static int leg_gc(lua_State *L)
-{
-	struct leg_ud *ud = luaL_checkudata(L, 1, LEG_MT);
-
-	ud->leg = mem_deref(ud->leg);
-
-	return 0;
-}
-
-
 int luart_push_leg(lua_State *L, struct leg *leg)
 {
-	struct leg_ud *ud;
-
-	if (!leg) {
-		lua_pushnil(L);
-		return 1;
-	}
-
-	lua_getfield(L, LUA_REGISTRYINDEX, LEG_MAP);
-	if (lua_rawgetp(L, -1, leg) == LUA_TUSERDATA) {
-		lua_remove(L, -2);
-		return 1;
-	}
-	lua_pop(L, 1);
-
-	ud = lua_newuserdatauv(L, sizeof(*ud), 0);
-	ud->leg = mem_ref(leg);
-	luaL_setmetatable(L, LEG_MT);
-
-	lua_pushvalue(L, -1);
-	lua_rawsetp(L, -3, leg);
-	lua_remove(L, -2);
-
-	return 1;
+	return luaclass_push(L, LEG_MT, LEG_MAP, leg);
 }
 
 
 /** The leg at @a idx: a leg, or a call (its caller leg). */
 struct leg *luart_check_leg(lua_State *L, int idx)
 {
-	struct leg_ud *ud = luaL_testudata(L, idx, LEG_MT);
-	struct leg *leg;
+	struct leg *leg = luaclass_test(L, idx, LEG_MT);
 
-	if (ud)
-		return ud->leg;
+	if (leg)
+		return leg;
 
 	leg = call_leg(luart_check_call(L, idx));
 	if (!leg)
@@ -366,13 +329,10 @@ static int lua_method(lua_State *L, const char *key)
 
 static int l_index(lua_State *L)
 {
-	struct leg_ud *ud = luaL_checkudata(L, 1, LEG_MT);
+	struct leg *leg = luaclass_check(L, 1, LEG_MT);
 	const char *key = luaL_checkstring(L, 2);
 
-	if (luaL_getmetafield(L, 1, "methods") &&
-	    lua_getfield(L, -1, key) != LUA_TNIL)
-		return 1;
-	if (push_field(L, ud->leg, key))
+	if (luaclass_method(L, 1, key) || push_field(L, leg, key))
 		return 1;
 
 	/* methods written in Lua (collect, say_number, ...): those of the
@@ -431,10 +391,7 @@ void luart_open_leg_core(lua_State *L)
 /** Methods of both `leg` and `call` (which act on call.leg). */
 void luart_leg_methods(lua_State *L, const luaL_Reg *fns)
 {
-	luaL_getmetatable(L, LEG_MT);
-	lua_getfield(L, -1, "methods");
-	luaL_setfuncs(L, fns, 0);
-	lua_pop(L, 2);
+	luaclass_methods(L, LEG_MT, fns);
 	luart_call_methods(L, fns);
 }
 
@@ -453,25 +410,7 @@ void luart_open_leg(lua_State *L)
 		{ NULL, NULL }
 	};
 
-	luaL_newmetatable(L, LEG_MT);
-	lua_newtable(L);
-	lua_setfield(L, -2, "methods");
-	lua_pushcfunction(L, l_index);
-	lua_setfield(L, -2, "__index");
-	lua_pushcfunction(L, l_tostring);
-	lua_setfield(L, -2, "__tostring");
-	lua_pushcfunction(L, leg_gc);
-	lua_setfield(L, -2, "__gc");
-	lua_pushliteral(L, "leg");
-	lua_setfield(L, -2, "__name");
-	lua_pop(L, 1);
-
-	lua_newtable(L);                       /* weak map */
-	lua_newtable(L);
-	lua_pushliteral(L, "v");
-	lua_setfield(L, -2, "__mode");
-	lua_setmetatable(L, -2);
-	lua_setfield(L, LUA_REGISTRYINDEX, LEG_MAP);
-
+	luaclass_new(L, LEG_MT, "leg", NULL, l_index, l_tostring, true,
+		     LEG_MAP);
 	luart_leg_methods(L, both);
 }

@@ -31,18 +31,10 @@ static int ready_one(lua_State *L, int i)
 	struct leg *leg;
 	int n, digit;
 
-	if (d) {
+	br = d ? NULL : luart_test_bridge(L, i);
+	if (d || br) {
 		lua_pushvalue(L, i);
-		n = luart_dial_result(L, d);
-		if (n < 0)
-			lua_pop(L, 1);
-		return n < 0 ? -1 : n + 1;
-	}
-
-	br = luart_test_bridge(L, i);
-	if (br) {
-		lua_pushvalue(L, i);
-		n = luart_bridge_event(L, br);
+		n = d ? luart_dial_result(L, d) : luart_bridge_event(L, br);
 		if (n < 0)
 			lua_pop(L, 1);
 		return n < 0 ? -1 : n + 1;

@@ -69,6 +69,7 @@ int  luart_push_dial(lua_State *L, struct dial *d);
 struct dial *luart_test_dial(lua_State *L, int idx);
 int  luart_dial_result(lua_State *L, struct dial *d);
 struct featmap *luart_featmap(lua_State *L, int idx, const char *what);
+size_t luart_targets(lua_State *L, int idx, const char **t, size_t max);
 void luart_open_bridge(lua_State *L);
 int  luart_push_bridge(lua_State *L, struct bridge *br);
 struct bridge *luart_test_bridge(lua_State *L, int idx);

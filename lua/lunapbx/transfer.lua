@@ -72,8 +72,10 @@ function M.new(env)
                             context = context }
   end
 
-  --- #1: blind transfer by keys.
-  function self.blindxfer(call, br, by, keys)
+  -- The other party waits with music while the transferer keys the
+  -- number (and the hook has its say): the other party, the context, the
+  -- number (nil: no transfer).
+  local function take_number(call, br, by, kind)
     local to = other(br, by)
     if not to then return end
     br:remove(to)
@@ -81,7 +83,13 @@ function M.new(env)
     br:remove(by)
     local context = context_of(call, by)
     local number = read_number(call, by, context)
-    number = number and hook("blind", call, by, to, number, context)
+    return to, context, number and hook(kind, call, by, to, number, context)
+  end
+
+  --- #1: blind transfer by keys.
+  function self.blindxfer(call, br, by, keys)
+    local to, context, number = take_number(call, br, by, "blind")
+    if not to then return end
     if not number or to.hungup then
       beeperr(by)
       return rejoin(br, by, to, keys)
@@ -119,14 +127,8 @@ function M.new(env)
 
   --- *2: attended transfer by keys.
   function self.atxfer(call, br, by, keys)
-    local to = other(br, by)
+    local to, context, number = take_number(call, br, by, "attended")
     if not to then return end
-    br:remove(to)
-    to:start_moh()
-    br:remove(by)
-    local context = context_of(call, by)
-    local number = read_number(call, by, context)
-    number = number and hook("attended", call, by, to, number, context)
     local fn = number and env.match(context, number)
     if not fn or to.hungup then
       beeperr(by)

@@ -43,14 +43,9 @@ pbx.context "internal" {
 with Tap(timeout=200) as t:
     t.require_pbx()
     pbx = Pbx(CONFIG, listen="%s:5070" % net.ip(0))
-    phones = {}
-    for k, who in enumerate(("alice", "bob", "carol", "dave")):
-        phones[who] = Phone(who, net.ip(1 + k), registrar=pbx.sip, password=who + "pw",
-                            rtp_ports=net.phone_rtp(k), tone_hz=HZ[who], limit=190)
-    for who, ph in phones.items():
-        t.ok(ph.registered(10), "%s (baresip) registers" % who, diag=ph.reginfo)
+    lab = PhoneLab.register(t, pbx, net, HZ)
+    phones = lab.phones
     alice, bob, carol, dave = (phones[w] for w in ("alice", "bob", "carol", "dave"))
-    lab = PhoneLab(t, pbx, phones, HZ)
     call, order, leftovers = lab.call, lab.order, lab.leftovers
     t.ok(lab.settle_fds(carol, "204", dave), "a first call, carol to dave")
 
@@ -142,6 +137,5 @@ with Tap(timeout=200) as t:
          % (runs[2] if runs else 0))
     leftovers("no such number")
 
-    for ph in phones.values():
-        ph.stop()
+    lab.stop()
     pbx.finish(t)

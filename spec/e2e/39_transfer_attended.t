@@ -42,20 +42,14 @@ pbx.context "internal" {
 with Tap(timeout=280) as t:
     t.require_pbx()
     pbx = Pbx(CONFIG, listen="%s:5070" % net.ip(0))
-    phones = {}
-    for k, who in enumerate(("alice", "bob", "carol", "erin")):
-        phones[who] = Phone(who, net.ip(1 + k), registrar=pbx.sip, password=who + "pw",
-                            rtp_ports=net.phone_rtp(k), tone_hz=HZ[who], limit=270,
-                            answermode="manual" if who == "erin" else "auto")
-    for who, ph in phones.items():
-        t.ok(ph.registered(10), "%s (baresip) registers" % who, diag=ph.reginfo)
+    lab = PhoneLab.register(t, pbx, net, HZ, manual=("erin",))
+    phones = lab.phones
     frank = "%s:5062" % net.ip(6)
     r = Sipp("register.xml", template={"expires": 3600, "code": 200, "direct": ""},
              local=frank, remote=pbx.sip, keys={"user": "frank"}, auth=("frank", "frankpw"),
              timeout=10, name="register-frank").run()
     t.sipp_ok(r, "frank (sipp) registers")
     alice, bob, carol, erin = (phones[w] for w in ("alice", "bob", "carol", "erin"))
-    lab = PhoneLab(t, pbx, phones, HZ)
     t.ok(lab.settle_fds(carol, "202", bob), "a first call, carol to bob")
     n = {"alice": 0, "bob": 1, "carol": 1, "erin": 0}
 
@@ -172,6 +166,5 @@ with Tap(timeout=280) as t:
     t.ok(c and c[2] >= 3.0, "bob hears carol to the end (%.1f s)" % (c[2] if c else 0))
     lab.leftovers("transferee leaves")
 
-    for ph in phones.values():
-        ph.stop()
+    lab.stop()
     pbx.finish(t)

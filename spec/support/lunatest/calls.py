@@ -6,6 +6,7 @@ import time
 
 from .audio import heard
 from .console import console_exec
+from .phone import Phone
 from .proc import wait_until
 
 
@@ -15,6 +16,23 @@ class PhoneLab:
     def __init__(self, t, pbx, phones, hz):
         self.t, self.pbx, self.phones, self.hz = t, pbx, phones, hz
         self.fds0 = None
+
+    @classmethod
+    def register(cls, t, pbx, net, hz, manual=(), limit=200):
+        """A baresip phone for each name of hz (its tone), password name + "pw",
+        registered; those in manual answer by hand."""
+        phones = {}
+        for k, who in enumerate(hz):
+            phones[who] = Phone(who, net.ip(1 + k), registrar=pbx.sip, password=who + "pw",
+                                rtp_ports=net.phone_rtp(k), tone_hz=hz[who], limit=limit,
+                                answermode="manual" if who in manual else "auto")
+        for who, ph in phones.items():
+            t.ok(ph.registered(10), "%s (baresip) registers" % who, diag=ph.reginfo)
+        return cls(t, pbx, phones, hz)
+
+    def stop(self):
+        for ph in self.phones.values():
+            ph.stop()
 
     def call(self, a, exten, b):
         """Phone a dials exten; phone b answers: True when both are up."""
