@@ -14,12 +14,14 @@
 #include "sip/reqcheck.h"
 #include "sip/sipraw.h"
 #include "sip/sipstack.h"
+#include "sip/subscr.h"
 #include "sip/trunk.h"
 #include "sip/siptrace.h"
 #include "capture/capture.h"
 #include "capture/pcap.h"
 
-#define ALLOWED "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO"
+#define ALLOWED "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO," \
+	" SUBSCRIBE, NOTIFY"
 
 enum { TRANS_HASH = 32768, SESS_HASH = 8192 };   /* buckets, powers of 2 */
 enum { UDP_SOCKBUF = 4 << 20 };   /* capped by net.core.rmem_max */
@@ -31,6 +33,7 @@ struct sipstack {
 	struct sip_lsnr *lsnr;
 	struct sipsess_sock *sock;
 	struct sipraw *raw;
+	struct subscr *subscr;     /* SUBSCRIBE/NOTIFY, event packages */
 	bool udp_buffered;
 };
 
@@ -40,6 +43,7 @@ static void destructor(void *arg)
 	struct sipstack *s = arg;
 
 	mem_deref(s->raw);      /* its helper before libre's socket */
+	mem_deref(s->subscr);
 	mem_deref(s->lsnr);
 	mem_deref(s->sock);
 	mem_deref(s->sip);
@@ -164,9 +168,13 @@ static bool request_handler(const struct sip_msg *msg, void *arg)
 	    0 == pl_strcmp(&msg->met, "BYE"))
 		return false;
 
+	/* the subscription server's (subscr.c): SUBSCRIBE for its event
+	 * packages; a NOTIFY outside a dialog is answered 481 */
 	if (0 == pl_strcmp(&msg->met, "SUBSCRIBE") ||
-	    0 == pl_strcmp(&msg->met, "NOTIFY") ||
-	    0 == pl_strcmp(&msg->met, "MESSAGE") ||
+	    0 == pl_strcmp(&msg->met, "NOTIFY"))
+		return false;
+
+	if (0 == pl_strcmp(&msg->met, "MESSAGE") ||
 	    0 == pl_strcmp(&msg->met, "PUBLISH") ||
 	    0 == pl_strcmp(&msg->met, "REFER") ||
 	    0 == pl_strcmp(&msg->met, "INFO") ||
@@ -212,6 +220,15 @@ static void connect_handler(const struct sip_msg *msg, void *arg)
 	}
 
 	(void)call_incoming(pbx, msg, ep, context);
+}
+
+
+/* Who subscribes: an endpoint, authenticated as for REGISTER (401). */
+static const char *subscriber(const struct sip_msg *msg, void *arg)
+{
+	struct endpoint *ep = authenticate(arg, msg, false);
+
+	return ep ? ep->name : NULL;
 }
 
 
@@ -291,6 +308,8 @@ int sipstack_alloc(struct sipstack **sp, struct pbx *pbx)
 		goto out;
 
 	err = sipsess_listen(&s->sock, s->sip, SESS_HASH, connect_handler, s);
+	if (!err)
+		err = subscr_alloc(&s->subscr, s->sip, "lunapbx", subscriber, s);
 	if (!err && sipraw_alloc(&s->raw, s, s->sip, &pbx->set.sip_addr,
 				 pbx->set.user_agent))
 		log_warn("sip: malformed UDP requests will not be answered");
@@ -308,6 +327,13 @@ int sipstack_alloc(struct sipstack **sp, struct pbx *pbx)
 struct sip *sipstack_sip(const struct sipstack *s)
 {
 	return s ? s->sip : NULL;
+}
+
+
+/** The subscription server: event packages register with it. */
+struct subscr *sipstack_subscr(const struct sipstack *s)
+{
+	return s ? s->subscr : NULL;
 }
 
 
@@ -347,5 +373,6 @@ void sipstack_close(struct sipstack *s)
 		return;
 
 	sipsess_close_all(s->sock);
+	subscr_close(s->subscr);
 	sip_close(s->sip, false);
 }
