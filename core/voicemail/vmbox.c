@@ -391,7 +391,7 @@ static int insert(struct vmbox *vb, const char *mailbox, const char *file,
 
 	err = store_exec(vb->st, "INSERT INTO vm_message (mailbox, folder,"
 			 " caller_num, caller_name, received, duration, file)"
-			 " VALUES (?, ?, ?, ?, ?, ?, ?)", "sssside", mailbox,
+			 " VALUES (?, ?, ?, ?, ?, ?, ?)", "ssssids", mailbox,
 			 meta->folder ? meta->folder : "INBOX",
 			 meta->caller_num, meta->caller_name, received,
 			 meta->duration, file);

@@ -254,6 +254,7 @@ local function record_greeting(call, box, kind, prompt)
   call:play(prompt)
   local name = C.incoming()
   if not name or call.hungup then return end
+  log("info", "voicemail %s: recording the %s greeting", box.number, kind)
   local secs, status, file = call:record(name, {
     format = vm.setting("format"), beep = true, terminator = "#",
     max_seconds = 60, silence_seconds = 5,

@@ -328,6 +328,7 @@ function M.deposit(call, number, opts)
     call:hangup()
     return status
   end
+  log("info", "voicemail %s: recording a message from %s", number, tostring(call.caller))
   local secs, rstatus, file = call:record(name, {
     format = conf.format, beep = true, terminator = "#",
     max_seconds = box.max_seconds or conf.max_seconds,
