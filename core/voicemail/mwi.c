@@ -12,14 +12,28 @@
 
 #define EVENT "message-summary"
 
-enum { HASH_SIZE = 64, URI_SZ = 256 };
+/* After a REGISTER, the unsolicited NOTIFY waits this long: a phone that
+ * subscribes right after registering (baresip's mwi module does) gets its
+ * state in its subscription instead, and is not sent a NOTIFY outside it
+ * while its SUBSCRIBE is in flight (baresip 1.0 then loops on
+ * SUBSCRIBEs). */
+enum { HASH_SIZE = 64, URI_SZ = 256, REGISTER_DELAY_MS = 2000 };
 
 struct mwi {
 	struct vmbox *vb;
 	struct subscr *subscr;
 	struct registrar *reg;
 	struct hash *boxes;          /* struct box, by mailbox      */
+	struct list pending;         /* struct pending: registered  */
 	struct subscr_pkg pkg;
+};
+
+/* An endpoint that registered: its NOTIFYs, a moment later. */
+struct pending {
+	struct le le;
+	struct tmr tmr;
+	struct mwi *m;
+	char *endpoint;
 };
 
 /* A mailbox and the endpoints whose lamp it lights. */
@@ -40,6 +54,16 @@ static void box_destructor(void *arg)
 		mem_deref(b->eps[i]);
 	mem_deref(b->eps);
 	mem_deref(b->name);
+}
+
+
+static void pending_destructor(void *arg)
+{
+	struct pending *p = arg;
+
+	tmr_cancel(&p->tmr);
+	list_unlink(&p->le);
+	mem_deref(p->endpoint);
 }
 
 
@@ -225,6 +249,7 @@ void mwi_detach(struct mwi *m)
 		subscr_unregister(m->subscr, &m->pkg);
 	if (m->reg)
 		registrar_set_bound_handler(m->reg, NULL, NULL);
+	list_flush(&m->pending);
 	m->subscr = NULL;
 	m->reg = NULL;
 }
@@ -345,13 +370,38 @@ static bool notify_if_lit(struct le *le, void *arg)
 }
 
 
-/** @a endpoint registered or re-registered: its mailboxes' state. */
+static void pending_handler(void *arg)
+{
+	struct pending *p = arg;
+	struct reg_ctx ctx = { p->m, p->endpoint };
+
+	if (p->m->subscr && p->m->boxes)
+		(void)hash_apply(p->m->boxes, notify_if_lit, &ctx);
+	mem_deref(p);
+}
+
+
+/** @a endpoint registered or re-registered: its mailboxes' state, to
+ *  its contacts, REGISTER_DELAY_MS later. */
 void mwi_registered(struct mwi *m, const char *endpoint)
 {
-	struct reg_ctx ctx = { m, endpoint };
+	struct pending *p;
 
-	if (!m || !m->subscr || !m->boxes)
+	if (!m || !m->subscr || !m->boxes || !endpoint)
 		return;
 
-	(void)hash_apply(m->boxes, notify_if_lit, &ctx);
+	for (struct le *le = m->pending.head; le; le = le->next) {
+		p = le->data;
+		if (!strcmp(p->endpoint, endpoint))
+			return;          /* already due */
+	}
+
+	p = mem_zalloc(sizeof(*p), pending_destructor);
+	if (!p || str_dup(&p->endpoint, endpoint)) {
+		mem_deref(p);
+		return;
+	}
+	p->m = m;
+	list_append(&m->pending, &p->le, p);
+	tmr_start(&p->tmr, REGISTER_DELAY_MS, pending_handler, p);
 }
