@@ -15,7 +15,8 @@
 --   * help   # back to the main menu
 -- Mailbox options (0): 1 unavailable greeting, 2 busy greeting, 3 name,
 --   4 temporary greeting (record or remove), 5 PIN, * back.
--- Returns "hangup", "exit" or "FAILED" (login failed).
+-- Returns "hangup", "exit" or "FAILED" (login failed); after a login,
+-- call.vars.vm_mailbox is the mailbox.
 
 local vm = require "lunapbx.voicemail"
 local numbers = require "lunapbx.numbers"
@@ -125,11 +126,15 @@ local function login(call, opts)
     local number = opts.mailbox or ask(call, "vm-login")
     if call.hungup then return nil end
     local box = number and vm.box(number)
-    if box and opts.skip_pin then return box end
+    if box and opts.skip_pin then
+      call.vars.vm_mailbox = number
+      return box
+    end
     local pin = ask(call, "vm-password")
     if call.hungup then return nil end
     if box and pin and pin == vm.pin(number) then
       log("info", "voicemail %s: logged in from %s", number, tostring(call.caller))
+      call.vars.vm_mailbox = number
       return box
     end
     log("info", "voicemail: login to mailbox %s from %s refused", tostring(number),
