@@ -73,7 +73,12 @@ class Phone:
             ("ctrl_tcp_listen", "%s:%d" % (ip, ctrl_port)),
             ("snd_path", self.rec_dir),
         ]
-        cfg += [("module_app", m) for m in modules]     # e.g. "mwi.so"
+        # extra application modules load first: baresip 1.0's mwi.so arms a
+        # 1 ms timer at load that loops for ever if the account registered
+        # before it fired (a fast registrar); loading the others after it
+        # lets the timer pass first
+        at = [k for k, _ in cfg].index("module_path") + 1
+        cfg[at:at] = [("module_app", m) for m in modules]     # e.g. "mwi.so"
         if video:
             cfg += [("module", "fakevideo.so"), ("module", "vp8.so"), ("module", "vp9.so"),
                     ("video_source", "fakevideo,nil"), ("video_display", "fakevideo,nil"),
