@@ -16,6 +16,8 @@
 #include "reload.h"
 #include "console/console.h"
 #include "capture/capture.h"
+#include "call/dial.h"
+#include "call/call.h"
 #include "lua/runtime.h"
 #include "media/codec.h"
 #include "media/sound.h"
@@ -32,7 +34,6 @@
 #include "voicemail/sendmail.h"
 #include "voicemail/vmbox.h"
 
-struct pbx *pbx_instance;
 
 static volatile sig_atomic_t reload_requested;
 static struct tmr signal_tmr;
@@ -177,7 +178,7 @@ static void open_state(struct pbx *pbx)
 	re_snprintf(path, sizeof(path), "%s/recordings", pbx->state_dir);
 	err = vmbox_open(&pbx->vmbox, pbx->store, path);
 	if (!err)
-		err = mwi_alloc(&pbx->mwi, pbx->vmbox);
+		err = mwi_alloc(&pbx->mwi, pbx->vmbox, pbx);
 	if (err) {
 		log_error("voicemail: cannot open its messages under %s: %m",
 			  path, err);
@@ -211,6 +212,8 @@ static int start(struct pbx *pbx, const char *listen)
 	if (!e)
 		e = sipstack_alloc(&pbx->stack, pbx);
 	if (!e)
+		sipstack_set_invite_handler(pbx->stack, call_incoming);
+	if (!e)
 		e = registrar_alloc(&pbx->registrar, sipstack_sip(pbx->stack),
 				    &rc);
 	if (!e)
@@ -239,7 +242,7 @@ static void shutdown_pbx(struct pbx *pbx)
 	tmr_cancel(&signal_tmr);
 	reload_close();
 	pbx->console = mem_deref(pbx->console);
-	list_flush(&pbx->calls);
+	call_close_all();
 	pbx->trunks = mem_deref(pbx->trunks);
 	sendmail_close();
 	mwi_detach(pbx->mwi);
@@ -311,9 +314,7 @@ int main(int argc, char *argv[])
 	if (raise_fd_limit())
 		log_warn("fd_setsize failed: limited to FD_SETSIZE sockets");
 
-	pbx_instance = &pbx;
 	set_defaults(&pbx);
-	list_init(&pbx.calls);
 	if (mkdir(state, 0700) && errno != EEXIST)
 		log_warn("state folder %s: %m", state, errno);
 	err  = str_dup(&pbx.config_path, config);

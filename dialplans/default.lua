@@ -73,7 +73,7 @@ pbx.context "internal" {
   -- answered by the PBX: 2 s of silence, then it hangs up
   ["_3XX"] = function(call)
     call:answer()
-    pbx.sleep(2000)
+    pbx.sleep(2)
     call:hangup()
   end,
 
@@ -88,7 +88,7 @@ pbx.context "internal" {
     local name = exten:sub(2)
     if not name:match("^[%w_-]+$") then return call:hangup(404) end
     call:record(name, { format = "gsm", beep = true, max_seconds = 60, silence_seconds = 5 })
-    pbx.sleep(1000)
+    pbx.sleep(1)
     call:play(name)
     call:hangup()
   end,

@@ -41,7 +41,9 @@ enum { NAME_SZ = 192, MAX_MAIL = 64 << 20, MAX_B64 = 32 << 20 };
 
 static struct vmbox *vb_of(lua_State *L)
 {
-	return pbx_instance ? pbx_instance->vmbox : NULL;
+	struct pbx *pbx = luart_pbx(L);
+
+	return pbx ? pbx->vmbox : NULL;
 }
 
 
@@ -351,16 +353,17 @@ static int l_set_pin(lua_State *L)
 static int l_mwi(lua_State *L)
 {
 	const char *box = check_box(L, 1);
+	struct pbx *pbx = luart_pbx(L);
 	struct mbuf *mb;
 	int err;
 
-	if (!pbx_instance || !pbx_instance->mwi)
+	if (!pbx || !pbx->mwi)
 		return push_fail(L, ENODEV);
 
 	mb = mbuf_alloc(256);
 	if (!mb)
 		return luaL_error(L, "out of memory");
-	err = mwi_body(mb, pbx_instance->mwi, box);
+	err = mwi_body(mb, pbx->mwi, box);
 	if (!err)
 		lua_pushlstring(L, (const char *)mb->buf, mb->end);
 	mem_deref(mb);

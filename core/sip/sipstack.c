@@ -8,7 +8,6 @@
 #include "pbx.h"
 #include "media/codec.h"
 #include "sip/auth.h"
-#include "sip/call.h"
 #include "sip/endpoint.h"
 #include "sip/registrar.h"
 #include "sip/reqcheck.h"
@@ -20,7 +19,7 @@
 #include "capture/capture.h"
 #include "capture/pcap.h"
 
-#define ALLOWED "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO," \
+#define ALLOWED "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, REFER," \
 	" SUBSCRIBE, NOTIFY"
 
 enum { TRANS_HASH = 32768, SESS_HASH = 8192 };   /* buckets, powers of 2 */
@@ -32,8 +31,10 @@ struct sipstack {
 	struct dnsc *dnsc;
 	struct sip_lsnr *lsnr;
 	struct sipsess_sock *sock;
+	struct sipevent_sock *evsock;
 	struct sipraw *raw;
 	struct subscr *subscr;     /* SUBSCRIBE/NOTIFY, event packages */
+	sipstack_invite_h *inviteh;
 	bool udp_buffered;
 };
 
@@ -45,6 +46,7 @@ static void destructor(void *arg)
 	mem_deref(s->raw);      /* its helper before libre's socket */
 	mem_deref(s->subscr);
 	mem_deref(s->lsnr);
+	mem_deref(s->evsock);
 	mem_deref(s->sock);
 	mem_deref(s->sip);
 	mem_deref(s->dnsc);
@@ -199,9 +201,14 @@ static void connect_handler(const struct sip_msg *msg, void *arg)
 	struct endpoint *ep = NULL;
 	const char *context;
 
+	if (!s->inviteh) {
+		(void)sip_treply(NULL, s->sip, msg, 503, "Service Unavailable");
+		return;
+	}
+
 	/* a peer trusted by its address (insecure=invite) */
 	if (trunk_inbound(pbx->trunks, msg, &ep, &context)) {
-		(void)call_incoming(pbx, msg, ep, context);
+		(void)s->inviteh(pbx, msg, ep, context);
 		return;
 	}
 
@@ -219,7 +226,31 @@ static void connect_handler(const struct sip_msg *msg, void *arg)
 		context = pbx->set.guest_context;
 	}
 
-	(void)call_incoming(pbx, msg, ep, context);
+	(void)s->inviteh(pbx, msg, ep, context);
+}
+
+
+/* A SUBSCRIBE outside a dialog: the subscription server's (subscr.c),
+ * whose event packages the modules registered (message-summary...). */
+static bool subscribe_handler(const struct sip_msg *msg, void *arg)
+{
+	struct sipstack *s = arg;
+
+	return subscr_subscribe(s->subscr, msg);
+}
+
+
+/** Who takes new INVITEs (the call model). */
+void sipstack_set_invite_handler(struct sipstack *s, sipstack_invite_h *h)
+{
+	if (s)
+		s->inviteh = h;
+}
+
+
+struct sipevent_sock *sipstack_evsock(const struct sipstack *s)
+{
+	return s ? s->evsock : NULL;
 }
 
 
@@ -309,7 +340,11 @@ int sipstack_alloc(struct sipstack **sp, struct pbx *pbx)
 
 	err = sipsess_listen(&s->sock, s->sip, SESS_HASH, connect_handler, s);
 	if (!err)
-		err = subscr_alloc(&s->subscr, s->sip, "lunapbx", subscriber, s);
+		err = sipevent_listen(&s->evsock, s->sip, SESS_HASH, SESS_HASH,
+				      subscribe_handler, s);
+	if (!err)
+		err = subscr_alloc(&s->subscr, s->sip, s->evsock, "lunapbx",
+				   "refer", subscriber, s);
 	if (!err && sipraw_alloc(&s->raw, s, s->sip, &pbx->set.sip_addr,
 				 pbx->set.user_agent))
 		log_warn("sip: malformed UDP requests will not be answered");

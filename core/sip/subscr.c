@@ -8,7 +8,7 @@
 #include "sip/subscr.h"
 
 enum { EXPIRES_MIN = 60, EXPIRES_DFL = 3600, EXPIRES_MAX = 3600,
-       HASH_SIZE = 256, RES_SZ = 128 };
+       RES_SZ = 128 };
 
 struct subscr {
 	struct sip *sip;
@@ -17,6 +17,7 @@ struct subscr {
 	struct list subs;          /* struct subscription          */
 	struct list oneshots;      /* NOTIFYs outside a subscription */
 	char *cuser;
+	char *events;              /* events served elsewhere (refer) */
 	subscr_auth_h *authh;
 	void *arg;
 };
@@ -75,6 +76,7 @@ static void destructor(void *arg)
 	list_flush(&s->pkgs);
 	mem_deref(s->sock);
 	mem_deref(s->cuser);
+	mem_deref(s->events);
 }
 
 
@@ -99,11 +101,10 @@ static int print_events(struct re_printf *pf, const struct subscr *s)
 	for (struct le *le = s->pkgs.head; le; le = le->next) {
 		const struct pkg_ent *e = le->data;
 
-		err |= re_hprintf(pf, "%s%s", le == s->pkgs.head ? "" : ", ",
-				  e->pkg->event);
+		err |= re_hprintf(pf, "%s, ", e->pkg->event);
 	}
 
-	return err;
+	return err | re_hprintf(pf, "%s", s->events);
 }
 
 
@@ -204,10 +205,12 @@ static int accept_sub(struct subscr *s, const struct sip_msg *msg,
 }
 
 
-/* A SUBSCRIBE that creates a subscription (sipevent answers refreshes). */
-static bool subscribe_handler(const struct sip_msg *msg, void *arg)
+/**
+ * A SUBSCRIBE outside a dialog (libre's sipevent socket hands them over;
+ * it answers the refreshes in a dialog itself).  Always answered.
+ */
+bool subscr_subscribe(struct subscr *s, const struct sip_msg *msg)
 {
-	struct subscr *s = arg;
 	const struct subscr_pkg *pkg;
 	struct sipevent_event se;
 	const struct sip_hdr *hdr;
@@ -216,6 +219,9 @@ static bool subscribe_handler(const struct sip_msg *msg, void *arg)
 	uint32_t expires;
 	uint16_t scode;
 	int err;
+
+	if (!s || !msg)
+		return false;
 
 	hdr = sip_msg_hdr(msg, SIP_HDR_EVENT);
 	if (!hdr || sipevent_event_decode(&se, &hdr->val) ||
@@ -255,19 +261,21 @@ static bool subscribe_handler(const struct sip_msg *msg, void *arg)
 
 
 /**
- * The server, on @a sip.  Register it after the PBX's own request
- * checks: libre hands requests to listeners in the order they came.
+ * The server, over the SIP stack's one sipevent socket @a sock, whose
+ * SUBSCRIBE handler calls subscr_subscribe().
  *
- * @param cuser the user part of the Contact of the NOTIFYs
- * @param authh who sent a SUBSCRIBE (answers challenges itself)
+ * @param cuser  the user part of the Contact of the NOTIFYs
+ * @param events events served elsewhere, for Allow-Events ("refer")
+ * @param authh  who sent a SUBSCRIBE (answers challenges itself)
  */
-int subscr_alloc(struct subscr **sp, struct sip *sip, const char *cuser,
-		 subscr_auth_h *authh, void *arg)
+int subscr_alloc(struct subscr **sp, struct sip *sip,
+		 struct sipevent_sock *sock, const char *cuser,
+		 const char *events, subscr_auth_h *authh, void *arg)
 {
 	struct subscr *s;
 	int err;
 
-	if (!sp || !sip || !cuser || !authh)
+	if (!sp || !sip || !sock || !cuser || !events || !authh)
 		return EINVAL;
 
 	s = mem_zalloc(sizeof(*s), destructor);
@@ -275,12 +283,12 @@ int subscr_alloc(struct subscr **sp, struct sip *sip, const char *cuser,
 		return ENOMEM;
 
 	s->sip = sip;
+	s->sock = mem_ref(sock);
 	s->authh = authh;
 	s->arg = arg;
 	err = str_dup(&s->cuser, cuser);
 	if (!err)
-		err = sipevent_listen(&s->sock, sip, HASH_SIZE, HASH_SIZE,
-				      subscribe_handler, s);
+		err = str_dup(&s->events, events);
 	if (err)
 		mem_deref(s);
 	else

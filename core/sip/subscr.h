@@ -22,6 +22,7 @@
 
 struct subscr;
 struct sip;
+struct sipevent_sock;
 struct sip_msg;
 struct mbuf;
 
@@ -49,8 +50,10 @@ struct subscr_pkg {
  *  already answered it (a challenge, 403). */
 typedef const char *(subscr_auth_h)(const struct sip_msg *msg, void *arg);
 
-int  subscr_alloc(struct subscr **sp, struct sip *sip, const char *cuser,
-		  subscr_auth_h *authh, void *arg);
+int  subscr_alloc(struct subscr **sp, struct sip *sip,
+		  struct sipevent_sock *sock, const char *cuser,
+		  const char *events, subscr_auth_h *authh, void *arg);
+bool subscr_subscribe(struct subscr *s, const struct sip_msg *msg);
 int  subscr_register(struct subscr *s, const struct subscr_pkg *pkg);
 void subscr_unregister(struct subscr *s, const struct subscr_pkg *pkg);
 void subscr_changed(struct subscr *s, const char *event,

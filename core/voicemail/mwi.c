@@ -20,6 +20,7 @@
 enum { HASH_SIZE = 64, URI_SZ = 256, REGISTER_DELAY_MS = 2000 };
 
 struct mwi {
+	struct pbx *pbx;             /* its SIP address: Message-Account */
 	struct vmbox *vb;
 	struct subscr *subscr;
 	struct registrar *reg;
@@ -156,10 +157,11 @@ static uint16_t resolve(const char *user, const struct pl *target,
 }
 
 
-static int account_uri(char *buf, size_t sz, const char *mailbox)
+static int account_uri(const struct mwi *m, char *buf, size_t sz,
+		       const char *mailbox)
 {
 	return re_snprintf(buf, sz, "sip:%s@%J", mailbox,
-			   &pbx_instance->set.sip_addr) < 0 ? ENOMEM : 0;
+			   &m->pbx->set.sip_addr) < 0 ? ENOMEM : 0;
 }
 
 
@@ -173,7 +175,7 @@ int mwi_body(struct mbuf *mb, struct mwi *m, const char *mailbox)
 	err = vmbox_counts(m->vb, mailbox, &c);
 	if (err)
 		return err;
-	err = account_uri(uri, sizeof(uri), mailbox);
+	err = account_uri(m, uri, sizeof(uri), mailbox);
 	if (err)
 		return err;
 
@@ -191,11 +193,11 @@ static int body_handler(struct mbuf *mb, const char *resource, void *arg)
 }
 
 
-int mwi_alloc(struct mwi **mp, struct vmbox *vb)
+int mwi_alloc(struct mwi **mp, struct vmbox *vb, struct pbx *pbx)
 {
 	struct mwi *m;
 
-	if (!mp || !vb)
+	if (!mp || !vb || !pbx)
 		return EINVAL;
 
 	m = mem_zalloc(sizeof(*m), destructor);
@@ -203,6 +205,7 @@ int mwi_alloc(struct mwi **mp, struct vmbox *vb)
 		return ENOMEM;
 
 	m->vb = vb;
+	m->pbx = pbx;
 	m->pkg.event = EVENT;
 	m->pkg.ctype = "application/simple-message-summary";
 	m->pkg.resolveh = resolve;
@@ -320,7 +323,7 @@ static void notify_endpoint(struct mwi *m, const struct box *b,
 	if (!contacts || subscr_watched_by(m->subscr, EVENT, b->name,
 					   endpoint))
 		return;
-	if (account_uri(from, sizeof(from), b->name))
+	if (account_uri(m, from, sizeof(from), b->name))
 		return;
 
 	for (struct le *le = contacts->head; le; le = le->next) {

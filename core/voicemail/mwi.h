@@ -17,8 +17,9 @@ struct mwi;
 struct vmbox;
 struct subscr;
 struct registrar;
+struct pbx;
 
-int  mwi_alloc(struct mwi **mp, struct vmbox *vb);
+int  mwi_alloc(struct mwi **mp, struct vmbox *vb, struct pbx *pbx);
 int  mwi_attach(struct mwi *m, struct subscr *s, struct registrar *reg);
 void mwi_detach(struct mwi *m);
 int  mwi_boxes_alloc(struct hash **hp);

@@ -32,11 +32,11 @@ vm.mailbox "8000" { pin = "8000" }
 local logins = 0
 pbx.context "bench" {
   -- 1. answered by the dialplan: answer, 1 s, hang up
-  ["100"] = function(call) call:answer() pbx.sleep(1000) call:hangup() end,
+  ["100"] = function(call) call:answer() pbx.sleep(1) call:hangup() end,
   -- 2, 3. B2BUA: the registered sipp callee, media anchored
   ["200"] = function(call) call:dial("uas", { timeout = 20 }) end,
   -- 5. answered and held (memory per call)
-  ["300"] = function(call) call:answer() pbx.sleep(3600000) end,
+  ["300"] = function(call) call:answer() pbx.sleep(3600) end,
   -- 4. music on hold from the PBX
   ["400"] = function(call)
     if not call.moh then

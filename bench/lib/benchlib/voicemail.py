@@ -28,8 +28,8 @@ SETUP_RATE = 200
 PROMPT_S = 4.8            # "leave your message after the tone" and the beep
 MODES = {
     "smoke": dict(dep_start=10, dep_steps=1, login_rate=5, login_steps=1, login_s=2),
-    "quick": dict(dep_start=100, dep_steps=6, login_rate=20, login_steps=5, login_s=5),
-    "full": dict(dep_start=200, dep_steps=9, login_rate=25, login_steps=7, login_s=10),
+    "quick": dict(dep_start=100, dep_steps=9, login_rate=20, login_steps=7, login_s=5),
+    "full": dict(dep_start=200, dep_steps=10, login_rate=25, login_steps=8, login_s=10),
 }
 
 
