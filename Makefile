@@ -116,7 +116,7 @@ $(BUILD)/bench/%: bench/relay/%.c bench/relay/udpaddr.c bench/relay/udpaddr.h
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -g -std=gnu11 -Wall -Wextra -Wshadow -o $@ $< bench/relay/udpaddr.c
 
-# `make bench` (full run, ~25 min), `make bench BENCH_ARGS="--mode quick"`.
+# `make bench` (full run, ~32 min), `make bench BENCH_ARGS="--mode quick"`.
 bench: deps
 	@$(call apt_install,$(BENCH_PKGS))
 	@$(MAKE) --no-print-directory $(BUILD)/lunapbx $(BENCH_BIN) sounds
