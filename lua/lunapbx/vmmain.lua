@@ -124,14 +124,14 @@ local function login(call, opts)
   local tries = vm.setting("tries")
   for _ = 1, tries do
     local number = opts.mailbox or ask(call, "vm-login")
-    if call.hungup then return nil end
+    if call.hungup then return nil, "hangup" end
     local box = number and vm.box(number)
     if box and opts.skip_pin then
       call.vars.vm_mailbox = number
       return box
     end
     local pin = ask(call, "vm-password")
-    if call.hungup then return nil end
+    if call.hungup then return nil, "hangup" end
     if box and pin and pin == vm.pin(number) then
       log("info", "voicemail %s: logged in from %s", number, tostring(call.caller))
       call.vars.vm_mailbox = number
@@ -144,6 +144,7 @@ local function login(call, opts)
   log("warn", "voicemail: %d failed logins from %s: hanging up", tries, tostring(call.caller))
   call:play("vm-goodbye")
   call:hangup()
+  return nil, "FAILED"
 end
 
 ---------------------------------------------------------------------------
@@ -322,8 +323,8 @@ end
 function M.main(call, opts)
   opts = opts or {}
   if call.state ~= "answered" and not call:answer() then return "hangup" end
-  local box = login(call, opts)
-  if not box then return call.hungup and "hangup" or "FAILED" end
+  local box, why = login(call, opts)
+  if not box then return why end
   if box.language then call.vars.language = box.language end
   local lang = call.vars.language or "en"
 

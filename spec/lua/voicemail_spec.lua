@@ -172,6 +172,25 @@ describe("a deposit", function()
     assert.equal("voicemail/6002/greet-busy.wav", call.played[1])
   end)
 
+  it("leaves for the 'o' extension on 0 and 'a' on *, as Asterisk", function()
+    local vm = fresh()
+    vm.mailbox "6002" { pin = "6002" }
+    local ran = {}
+    package.loaded["lunapbx"] = { match = function(context, exten)
+      if exten == "o" or exten == "a" then
+        return function(call, e) ran[#ran + 1] = context .. ":" .. e end
+      end
+    end }
+    assert.equal("USEREXIT", vm.deposit(fake_call { key = "0" }, "6002"))
+    assert.equal("USEREXIT", vm.deposit(fake_call { key = "*" }, "6002"))
+    assert.same({ "internal:o", "internal:a" }, ran)
+    -- no such extension: the key is ignored, the message recorded
+    package.loaded["lunapbx"] = { match = function() end }
+    local call = fake_call { key = "0" }
+    assert.equal("SUCCESS", vm.deposit(call, "6002"))
+    package.loaded["lunapbx"] = nil
+  end)
+
   it("says a full mailbox is full and records nothing", function()
     local vm, C = fresh()
     vm.mailbox "6002" { pin = "6002", max_messages = 1 }
@@ -214,5 +233,61 @@ describe("a deposit", function()
     assert.matches("message of 1:05 in mailbox 6002, from Bob <201>", text, 1, true)
     assert.matches('Content-Disposition: attachment; filename="msg0001.wav"', text, 1, true)
     assert.matches("QUJD", text, 1, true)
+  end)
+end)
+
+describe("VoiceMailMain", function()
+  local media = require "lunapbx.media"
+
+  -- A caller typing `keys` (one string per key; false: a timeout).
+  local function keyed_call(keys)
+    local call = fake_call()
+    local q = {}
+    for k in keys:gmatch(".") do q[#q + 1] = k end
+    function call:play(names, opts)
+      self.played[#self.played + 1] = type(names) == "table" and table.concat(names, " ") or names
+      if opts and opts.interrupt and q[1] then return table.remove(q, 1), "digit" end
+      if #q == 0 and not self.no_more then self.no_more = true end
+      return nil, "done"
+    end
+    function call:read_digit()
+      if #q == 0 then self.hungup = true return nil, "hangup" end
+      return table.remove(q, 1), "digit"
+    end
+    for name, fn in pairs(media.methods({})) do call[name] = fn end
+    return call
+  end
+
+  it("logs in with the mailbox and its PIN", function()
+    local vm, C = fresh()
+    vm.mailbox "6002" { pin = "6002" }
+    C.deposit("6002", "x", { duration = 3 })
+    local call = keyed_call("6002#6002##")
+    assert.equal("exit", vm.main(call))
+    assert.equal("6002", call.vars.vm_mailbox)
+    assert.equal("vm-youhave digits/1 vm-new vm-message", call.played[3])
+    assert.equal("vm-goodbye", call.played[#call.played])
+  end)
+
+  it("hangs up after three wrong PINs", function()
+    local vm = fresh()
+    vm.mailbox "6002" { pin = "6002" }
+    local call = keyed_call("6002#1111#6002#2222#6002#3333#")
+    assert.equal("FAILED", vm.main(call))
+    assert.is_nil(call.vars.vm_mailbox)
+    assert.is_true(call.hungup)
+    local incorrect = 0
+    for _, p in ipairs(call.played) do if p == "vm-incorrect" then incorrect = incorrect + 1 end end
+    assert.equal(3, incorrect)
+    assert.matches("3 failed logins", table.concat(_G._core.logs, "\n"))
+  end)
+
+  it("takes a PIN the owner changed, not the configured one", function()
+    local vm, C = fresh()
+    vm.mailbox "6002" { pin = "6002" }
+    C.pins["6002"] = "99"
+    assert.equal("FAILED", vm.main(keyed_call("6002#6002#6002#6002#6002#6002#")))
+    local call = keyed_call("6002#99##")
+    assert.equal("exit", vm.main(call))
   end)
 end)
