@@ -283,7 +283,8 @@ end
 ---------------------------------------------------------------------------
 -- Deposit: Asterisk's VoiceMail(box, u|b)
 
---- vm.deposit(call, "6001" [, { greeting = "unavail"|"busy", skip_greeting = true }])
+--- vm.deposit(call, "6001" [, { greeting = "unavail"|"busy", skip_greeting = true,
+---                               urgent = true }])
 --- -> VMSTATUS: "SUCCESS", "USEREXIT" (left with 0 or *), "FAILED"
 function M.deposit(call, number, opts)
   opts = opts or {}
@@ -352,6 +353,7 @@ function M.deposit(call, number, opts)
   local id
   id, err = C.deposit(number, file, {
     caller_num = call.caller, caller_name = call.caller_name, duration = secs,
+    folder = opts.urgent and "Urgent" or nil,
   })
   if not id then
     C.discard(file)

@@ -160,6 +160,16 @@ describe("a deposit", function()
     assert.is_true(call.hungup)
   end)
 
+  it("files an urgent message in Urgent", function()
+    local vm, C = fresh()
+    vm.mailbox "6002" { pin = "6002" }
+    local deposited
+    local real = C.deposit
+    C.deposit = function(box, file, meta) deposited = meta return real(box, file, meta) end
+    vm.deposit(fake_call(), "6002", { urgent = true })
+    assert.equal("Urgent", deposited.folder)
+  end)
+
   it("plays the busy greeting, recorded or stock", function()
     local vm, C = fresh()
     vm.mailbox "6002" { pin = "6002" }
