@@ -100,7 +100,8 @@ static int add(lua_State *L, struct bridge *br, int idx, int keys)
 {
 	struct call *call = own(L, "bridge");
 	struct leg *leg = luart_check_leg(L, idx);
-	struct featmap *map = luart_featmap(L, keys, "bridge keys");
+	struct featmap *map = keys ? luart_featmap(L, keys, "bridge keys")
+		: NULL;
 	int err;
 
 	if (leg_holder(leg) && leg_holder(leg) != call)

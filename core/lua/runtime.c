@@ -327,6 +327,7 @@ int luart_alloc(struct luart **rtp, struct pbx *pbx)
 	luaL_openlibs(rt->L);
 	luart_open_call(rt->L);
 	luart_open_leg(rt->L);
+	luart_open_calldial(rt->L);
 	luart_open_stats(rt->L);
 	build_base(rt->L, rt);
 

@@ -67,6 +67,7 @@ struct leg *luart_check_own_leg(lua_State *L, const char *what);
 const char *luart_endpoint_name(const struct leg *leg);
 int  luart_result(lua_State *L, int err);
 void luart_open_dial(lua_State *L);
+void luart_open_calldial(lua_State *L);
 int  luart_push_dial(lua_State *L, struct dial *d);
 struct dial *luart_test_dial(lua_State *L, int idx);
 int  luart_dial_result(lua_State *L, struct dial *d);

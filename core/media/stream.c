@@ -28,6 +28,27 @@ struct pt_map {
 	uint8_t from, to;       /* enum codec_id, for transcoding */
 };
 
+/*
+ * What a phone gets from its leg stays one RTP stream, whoever is on the
+ * other side: the first packets sent set its SSRC; once the source changes
+ * (the PBX's own media, another phone after a transfer, music on hold),
+ * what is relayed keeps that SSRC and goes on with its sequence numbers
+ * and timestamps.  Phones drop a new SSRC whose numbers seem to go back
+ * (seen with baresip).  A bridged call whose source never changes is
+ * relayed untouched.
+ */
+struct txcont {
+	uint32_t ssrc;          /* of what the phone last got            */
+	uint32_t ts;
+	uint16_t seq;
+	bool seen;
+	bool fix;               /* rewriting: its source changed         */
+	bool src_set;
+	uint32_t src;           /* the source rewritten now              */
+	uint32_t ts_delta;
+	uint16_t seq_delta;
+};
+
 struct stream {
 	/* what relaying a packet reads, together: the first cache line */
 	struct stream *peer;
@@ -42,6 +63,7 @@ struct stream {
 	bool connected;         /* rtp_us to rtp_raddr, while flowing */
 	struct sa rtp_laddr;    /* rtp_us's own, unless the wildcard: raw sends */
 	struct pt_map map[128]; /* rx payload type -> what the peer gets */
+	struct txcont tx;       /* what it sends, as the phone sees it */
 	struct rtpstat st;
 
 	struct udp_sock *rtcp_us;  /* NULL once muxed */
@@ -150,7 +172,8 @@ static void report_tick(void *arg)
 		return;   /* bridged: the phones report to each other */
 
 	mb = mbuf_alloc(128);
-	if (mb && 0 == rtpstat_report(&s->st, mb, s->ssrc, s->cname, now)) {
+	if (mb && 0 == rtpstat_report(&s->st, mb, s->tx.seen ? s->tx.ssrc
+				      : s->ssrc, s->cname, now)) {
 		mb->pos = 0;
 		(void)rtcp_out(s, mb, now);
 	}
@@ -179,6 +202,56 @@ static void deliver_local(struct stream *s, struct mbuf *mb)
 
 
 static void rtp_recv(const struct sa *src, struct mbuf *mb, void *arg);
+
+
+static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static uint32_t rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+		(uint32_t)p[2] << 8 | p[3];
+}
+static void wr16(uint8_t *p, uint16_t v) { p[0] = v >> 8; p[1] = v & 0xff; }
+static void wr32(uint8_t *p, uint32_t v)
+{
+	p[0] = v >> 24; p[1] = (v >> 16) & 0xff; p[2] = (v >> 8) & 0xff;
+	p[3] = v & 0xff;
+}
+
+
+/* A relayed packet on its way to @a to (see struct txcont). */
+static void tx_relay(struct stream *to, uint8_t *p)
+{
+	struct txcont *c = &to->tx;
+	uint32_t ssrc = rd32(p + 8);
+
+	if (!c->fix) {
+		if (c->seen && ssrc != c->ssrc) {
+			c->fix = true;
+			c->src_set = false;
+		}
+		else {
+			c->ssrc = ssrc;
+			c->seq = rd16(p + 2);
+			c->ts = rd32(p + 4);
+			c->seen = true;
+			return;
+		}
+	}
+
+	if (!c->src_set || ssrc != c->src) {
+		c->src = ssrc;
+		c->src_set = true;
+		c->seq_delta = (uint16_t)(c->seq + 1 - rd16(p + 2));
+		c->ts_delta = c->ts + 160 - rd32(p + 4);
+		p[1] |= 0x80;   /* the marker: a new talk spurt */
+	}
+
+	c->seq = (uint16_t)(rd16(p + 2) + c->seq_delta);
+	c->ts = rd32(p + 4) + c->ts_delta;
+	wr16(p + 2, c->seq);
+	wr32(p + 4, c->ts);
+	wr32(p + 8, c->ssrc);
+}
 
 
 /* Media flows on a bridged leg: the ring reads it from now on (a call that
@@ -260,6 +333,7 @@ static void rtp_recv(const struct sa *src, struct mbuf *mb, void *arg)
 	if (m->from != m->to)
 		codec_transcode(m->from, m->to, p + hlen, len - hlen);
 	p[1] = (uint8_t)((p[1] & 0x80) | m->tx_pt);
+	tx_relay(peer, p);
 
 	if (0 == rtpring_send(peer->rtp_us, peer->rtp_fd, &peer->rtp_laddr,
 			      &peer->rtp_raddr,
@@ -488,13 +562,27 @@ int stream_send(struct stream *s, bool marker, uint8_t pt, uint32_t ts,
 	    !sa_isset(&s->rtp_raddr, SA_ALL))
 		return EINVAL;
 
+	/* one stream for the phone: ours go on from what it got before (the
+	 * relay rewrites from then on, see struct txcont) */
 	memset(&hdr, 0, sizeof(hdr));
 	hdr.ver = RTP_VERSION;
 	hdr.m = marker;
 	hdr.pt = pt;
-	hdr.seq = ++s->seq;
+	if (s->tx.seen) {
+		hdr.ssrc = s->tx.ssrc;
+		hdr.seq = ++s->tx.seq;
+		s->tx.fix = true;
+		s->tx.src_set = false;
+	}
+	else {
+		hdr.ssrc = s->ssrc;
+		hdr.seq = ++s->seq;
+		s->tx.ssrc = s->ssrc;
+		s->tx.seen = true;
+	}
+	s->tx.seq = hdr.seq;
+	s->tx.ts = ts;
 	hdr.ts = ts;
-	hdr.ssrc = s->ssrc;
 
 	mb->pos -= RTP_HEADER_SIZE;
 	pos = mb->pos;

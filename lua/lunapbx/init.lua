@@ -176,7 +176,7 @@ local function run_call(call)
   local ep = call.endpoint and state.endpoint_names[call.endpoint]
   call.vars.language = call.vars.language or (type(ep) == "table" and ep.language)
     or state.settings.language or "en"
-  fn(call, call.exten)
+  return fn(call, call.exten)   -- a tail call: one frame less on its stack
 end
 
 -- The tone of the caller's zone (media.lua's rule): ringback on dials.

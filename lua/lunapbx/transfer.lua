@@ -226,6 +226,18 @@ function M.new(env)
     return f(call, br, leg, keys)
   end
 
+  -- The transfer went: the transferer's phone hangs up itself once it has
+  -- the final NOTIFY (RFC 3515 7.1); a phone that does not, is hung up.
+  local function let_go(br, by)
+    br:remove(by)
+    local deadline = core.now() + 8
+    while not by.hungup and core.now() < deadline do
+      core.wait(by, deadline - core.now())
+    end
+    if not by.hungup then by:hangup() end
+    return br
+  end
+
   --- A REFER from a bridged leg (its phone's transfer button).
   function self.refer(call, br, by, keys)
     local r = by.refer
@@ -247,7 +259,7 @@ function M.new(env)
       by:refer_notify(200)
       env.log("info", "call %d: REFER/Replaces: leg %d replaces leg %d",
               call.id, to.id, x2.id)
-      return br
+      return let_go(br, by)
     end
     local number = hook("blind", call, by, to, r.user, context)
     if not number or r.user == "" or not env.match(context, number) then
@@ -256,9 +268,12 @@ function M.new(env)
     end
     env.log("info", "call %d: REFER: leg %d to %s@%s", call.id, to.id,
             number, context)
-    local ok = to:redirect(number, context)
-    by:refer_notify(ok and 200 or 503)
-    return br
+    if not to:redirect(number, context) then
+      by:refer_notify(503)
+      return nil
+    end
+    by:refer_notify(200)
+    return let_go(br, by)
   end
 
   return self
