@@ -7,7 +7,7 @@ RE_DEFS := -DHAVE_INTTYPES_H -DHAVE_STDBOOL_H -DHAVE_INET6 -DHAVE_PTHREAD \
            -DHAVE_SELECT -DHAVE_POLL -DHAVE_SIGNAL -DHAVE_SYS_TIME_H \
            -DHAVE_INET_NTOP -DHAVE_INET_PTON -DHAVE_FORK -DHAVE_PWD_H \
            -DHAVE_SETRLIMIT -DLINUX -D_GNU_SOURCE
-PKGS    := libre librem lua5.4 sndfile liburing
+PKGS    := libre librem lua5.4 sndfile liburing sqlite3
 OPT     ?= -O2 -g
 SAN     ?=
 CFLAGS  += $(OPT) $(SAN) -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wshadow \
@@ -25,7 +25,7 @@ UNIT_BIN := $(UNIT_SRC:spec/unit/%.c=$(BUILD)/spec/unit/%.t)
 DEB_PKGS := build-essential pkg-config libre-dev librem-dev liblua5.4-dev \
             lua5.4 libsndfile1-dev libedit-dev sip-tester baresip-core \
             lua-busted sox espeak-ng python3 tshark tmux liburing-dev \
-            linphone-cli
+            libsqlite3-dev msmtp python3-aiosmtpd linphone-cli
 STAMP_DEPS := $(BUILD)/.deps
 # What only `make bench` needs: the reference it is compared with.
 BENCH_PKGS := kamailio kamailio-lua-modules
@@ -93,7 +93,9 @@ ASAN_E2E := spec/e2e/20_calls_sipp.t spec/e2e/30_b2bua_sipp.t \
             spec/e2e/64_reload.t \
             spec/e2e/71_trunk_register.t spec/e2e/72_trunk_peers.t \
             spec/e2e/80_sip_trace.t spec/e2e/82_errors_requests.t \
-            spec/e2e/76_video_reinvite.t spec/e2e/42_media_dtmf_ivr.t
+            spec/e2e/76_video_reinvite.t spec/e2e/42_media_dtmf_ivr.t \
+            spec/e2e/45_voicemail.t spec/e2e/46_mwi_email.t \
+            spec/e2e/47_voicemail_kill9.t
 ASAN_WRAP := $(ASAN_E2E:spec/e2e/%.t=$(BUILD)/asan-e2e/%.t)
 
 $(BUILD)/asan-e2e/%.t: spec/e2e/%.t
@@ -115,7 +117,7 @@ $(BUILD)/bench/%: bench/relay/%.c bench/relay/udpaddr.c bench/relay/udpaddr.h
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -g -std=gnu11 -Wall -Wextra -Wshadow -o $@ $< bench/relay/udpaddr.c
 
-# `make bench` (full run, ~25 min), `make bench BENCH_ARGS="--mode quick"`.
+# `make bench` (full run, ~32 min), `make bench BENCH_ARGS="--mode quick"`.
 bench: deps
 	@$(call apt_install,$(BENCH_PKGS))
 	@$(MAKE) --no-print-directory $(BUILD)/lunapbx $(BENCH_BIN) sounds

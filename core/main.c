@@ -28,6 +28,11 @@
 #include "sip/sipstack.h"
 #include "sip/trunk.h"
 #include "sip/siptrace.h"
+#include "sip/subscr.h"
+#include "store/store.h"
+#include "voicemail/mwi.h"
+#include "voicemail/sendmail.h"
+#include "voicemail/vmbox.h"
 
 
 static volatile sig_atomic_t reload_requested;
@@ -150,6 +155,39 @@ static int raise_fd_limit(void)
 }
 
 
+static void vm_changed(const char *mailbox, void *arg)
+{
+	mwi_changed(arg, mailbox);
+}
+
+
+/* The state database and the voicemail messages it indexes.  Without
+ * them the PBX still runs: voicemail says it is unavailable. */
+static void open_state(struct pbx *pbx)
+{
+	char path[512];
+	int err;
+
+	re_snprintf(path, sizeof(path), "%s/lunapbx.db", pbx->state_dir);
+	err = store_open(&pbx->store, path);
+	if (err) {
+		log_error("state: cannot open %s: %m", path, err);
+		return;
+	}
+
+	re_snprintf(path, sizeof(path), "%s/recordings", pbx->state_dir);
+	err = vmbox_open(&pbx->vmbox, pbx->store, path);
+	if (!err)
+		err = mwi_alloc(&pbx->mwi, pbx->vmbox, pbx);
+	if (err) {
+		log_error("voicemail: cannot open its messages under %s: %m",
+			  path, err);
+		return;
+	}
+	vmbox_set_change_handler(pbx->vmbox, vm_changed, pbx->mwi);
+}
+
+
 static int start(struct pbx *pbx, const char *listen)
 {
 	struct registrar_conf rc = { 60, 3600, 10 };
@@ -182,6 +220,9 @@ static int start(struct pbx *pbx, const char *listen)
 		e = trunks_start(pbx->trunks);
 	if (e)
 		return e;
+	if (pbx->mwi && mwi_attach(pbx->mwi, sipstack_subscr(pbx->stack),
+				   pbx->registrar))
+		log_warn("mwi: message-summary subscriptions unavailable");
 
 	/* the PBX runs without a console when it cannot have one */
 	(void)console_alloc(&pbx->console, pbx);
@@ -203,6 +244,9 @@ static void shutdown_pbx(struct pbx *pbx)
 	pbx->console = mem_deref(pbx->console);
 	call_close_all();
 	pbx->trunks = mem_deref(pbx->trunks);
+	sendmail_close();
+	mwi_detach(pbx->mwi);
+	subscr_close(sipstack_subscr(pbx->stack));   /* final NOTIFYs */
 	/* un-REGISTERs and OPTIONS went out; their answers are not awaited */
 	sip_close(sipstack_sip(pbx->stack), true);
 	pbx->registrar = mem_deref(pbx->registrar);
@@ -211,6 +255,9 @@ static void shutdown_pbx(struct pbx *pbx)
 	pbx->endpoints = mem_deref(pbx->endpoints);
 	pbx->auth = mem_deref(pbx->auth);
 	pbx->capture = mem_deref(pbx->capture);
+	pbx->mwi = mem_deref(pbx->mwi);
+	pbx->vmbox = mem_deref(pbx->vmbox);
+	pbx->store = mem_deref(pbx->store);
 	rtpring_close();            /* the calls' streams are gone */
 	sound_cache_flush();         /* the prompts and music still cached */
 }
@@ -279,6 +326,8 @@ int main(int argc, char *argv[])
 			  " file name is needed)", state, capture);
 		err = EINVAL;
 	}
+	if (!err)
+		open_state(&pbx);
 	if (!err)
 		err = luart_alloc(&pbx.lua, &pbx);
 	if (!err)

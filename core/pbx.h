@@ -13,6 +13,9 @@ struct luart;
 struct registrar;
 struct sipstack;
 struct trunks;
+struct store;
+struct vmbox;
+struct mwi;
 
 struct pbx_settings {
 	char realm[64];
@@ -37,6 +40,9 @@ struct pbx {
 	struct luart *lua;
 	struct console *console;            /**< lunapbx -r             */
 	struct capture *capture;            /**< pcap capture (off: no file) */
+	struct store *store;                /**< <state>/lunapbx.db      */
+	struct vmbox *vmbox;                /**< voicemail messages      */
+	struct mwi *mwi;                    /**< message-waiting NOTIFYs */
 	char *config_path;
 	char *state_dir;
 	char *lib_dir;                      /**< lua/ of the PBX        */

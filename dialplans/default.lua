@@ -1,4 +1,4 @@
--- The default dialplan: two demo phones and the services of the lab it
+-- The default dialplan: the seed lab's phones and the services of the lab it
 -- comes from (an Asterisk lab: echo test, recordings, music on hold, an
 -- auto-attendant and an IVR).  Listens on loopback only; the demo secrets
 -- are not usable from the network.  Copy this file and edit it; reload
@@ -6,6 +6,7 @@
 local pbx = require "lunapbx"
 local ivr = require "lunapbx.ivr"
 local apps = require "lunapbx.apps"
+local vm = require "lunapbx.voicemail"
 
 pbx.settings { listen = "127.0.0.1:5060", rtp_ports = "10000-20000" }
 
@@ -18,6 +19,34 @@ end
 
 pbx.endpoint "amine"        (phone { secret = "test",     callerid = '"Amine" <100>' })
 pbx.endpoint "chhinyleboss" (phone { secret = "vitrygtr", callerid = '"Chhiny" <900>' })
+pbx.endpoint "zoiper"       (phone { secret = "vitrygtr", callerid = '"Zoiper" <6001>' })
+pbx.endpoint "xlite"        (phone { secret = "vitrygtr", callerid = '"Xlite" <6002>' })
+pbx.endpoint "blink"        (phone { secret = "vitrygtr", callerid = '"Blink" <6003>' })
+pbx.endpoint "bria"         (phone { secret = "vitrygtr", callerid = '"Bria" <6004>' })
+
+-- voicemail.conf: every number has a mailbox of the same number, its PIN
+-- the number (6000=>6000,...,root@localhost,,|attach=yes|delete=0);
+-- `endpoints` is the phone whose lamp it lights (sip.conf's mailbox=).
+vm.settings { format = "wav" }
+local PHONES = { ["100"] = "amine", ["900"] = "chhinyleboss", ["6001"] = "zoiper",
+                 ["6002"] = "xlite", ["6003"] = "blink", ["6004"] = "bria" }
+for _, number in ipairs { "100", "900", "6001", "6002", "6003", "6004" } do
+  vm.mailbox(number) { pin = number, email = "root@localhost", attach = true,
+                       endpoints = { PHONES[number] } }
+end
+
+-- The lab's stdexten: ring 20 s; busy: voicemail with the busy greeting;
+-- no answer: the unavailable greeting; anything else (the caller hung
+-- up, the phone is not registered, congestion): hang up.
+local function stdexten(call, endpoint, mailbox)
+  local status = call:dial(endpoint, { timeout = 20 })
+  if status == "BUSY" then
+    return vm.deposit(call, mailbox, { greeting = "busy" })
+  elseif status == "NOANSWER" then
+    return vm.deposit(call, mailbox, { greeting = "unavail" })
+  end
+  call:hangup()
+end
 
 local OPERATOR = "amine"    -- Asterisk's ${OPERATOR}
 
@@ -28,8 +57,18 @@ pbx.context "aasiptrunk" {
 }
 
 pbx.context "internal" {
-  ["100"] = function(call) call:dial("amine", { timeout = 20 }) end,
-  ["900"] = function(call) call:dial("chhinyleboss", { timeout = 20 }) end,
+  ["100"]  = function(call) stdexten(call, "amine", "100") end,
+  ["900"]  = function(call) stdexten(call, "chhinyleboss", "900") end,
+  ["6001"] = function(call) stdexten(call, "zoiper", "6001") end,
+  ["6002"] = function(call) stdexten(call, "xlite", "6002") end,
+  ["6003"] = function(call) stdexten(call, "blink", "6003") end,
+  ["6004"] = function(call) stdexten(call, "bria", "6004") end,
+
+  -- VoiceMailMain: mailbox then #, PIN then # (lunapbx/vmmain.lua)
+  ["9"] = function(call) vm.main(call) end,
+
+  -- leaving a message, 0 reaches the operator (Asterisk's 'o')
+  ["o"] = function(call) call:dial(OPERATOR, { timeout = 20 }) end,
 
   -- answered by the PBX: 2 s of silence, then it hangs up
   ["_3XX"] = function(call)
@@ -47,6 +86,7 @@ pbx.context "internal" {
   -- 4menu2 change what 7 and 8 say.
   ["_4."] = function(call, exten)
     local name = exten:sub(2)
+    if not name:match("^[%w_-]+$") then return call:hangup(404) end
     call:record(name, { format = "gsm", beep = true, max_seconds = 60, silence_seconds = 5 })
     pbx.sleep(1)
     call:play(name)

@@ -7,6 +7,7 @@
 --   build/lunapbx -c dialplans/seed-b.lua --state state-b
 local pbx = require "lunapbx"
 local apps = require "lunapbx.apps"
+local vm = require "lunapbx.voicemail"
 
 pbx.settings { listen = "127.0.0.1:5060", rtp_ports = "10000-14999" }
 
@@ -27,13 +28,33 @@ pbx.peer "trunk_A_vers_B" {
   insecure = "invite", qualify = true,
 }
 
+-- voicemail.conf: 100=>100 (the PIN is the number), lighting amine's lamp.
+-- A caller from the other PBX reaches this mailbox through the trunk: the
+-- call runs this side's 100, which falls back to voicemail here.
+vm.mailbox "100" { pin = "100", email = "root@localhost", endpoints = { "amine" } }
+
+-- The lab's stdexten: ring 20 s; busy: voicemail with the busy greeting;
+-- no answer: the unavailable greeting; anything else: hang up.
+local function stdexten(call, endpoint, mailbox)
+  local status = call:dial(endpoint, { timeout = 20 })
+  if status == "BUSY" then
+    return vm.deposit(call, mailbox, { greeting = "busy" })
+  elseif status == "NOANSWER" then
+    return vm.deposit(call, mailbox, { greeting = "unavail" })
+  end
+  call:hangup()
+end
+
 pbx.context "internal" {
   -- exten => 600,1,Playback(demo-echotest) / exten => 600,n,Echo
   ["600"] = apps.echo_test,
-  -- exten => 100,1,Dial(SIP/amine)
-  ["100"] = function(call) call:dial("amine", { timeout = 20 }) end,
+  -- exten => 100,1,Gosub(stdexten,s,1(SIP/amine,${EXTEN}))
+  ["100"] = function(call) stdexten(call, "amine", "100") end,
+  -- exten=9,1,voicemailmain()
+  ["9"] = function(call) vm.main(call) end,
   -- exten => 900,1,Dial(SIP/trunk_A_vers_B/${EXTEN})
   ["900"] = function(call, exten)
-    call:dial { trunk = "trunk_A_vers_B", number = exten, timeout = 20 }
+    -- 60 s: B rings its phone 20 s, then answers with its voicemail
+    call:dial { trunk = "trunk_A_vers_B", number = exten, timeout = 60 }
   end,
 }

@@ -4,6 +4,7 @@
 -- the environment: SEED_A=ADDR:PORT (default 127.0.0.1:5060).
 local pbx = require "lunapbx"
 local apps = require "lunapbx.apps"
+local vm = require "lunapbx.voicemail"
 
 local A = os.getenv("SEED_A") or "127.0.0.1:5060"
 local a_host, a_port = A:match("^%[?([^%]]-)%]?:(%d+)$")
@@ -30,13 +31,33 @@ pbx.peer "A" {
 pbx.endpoint "chhinyleboss" { secret = "vitrygtr", context = "internal",
                               callerid = '"Chhiny" <900>' }
 
+-- voicemail.conf: 900=>900 (the PIN is the number), lighting chhinyleboss's lamp.
+-- A caller from the other PBX reaches this mailbox through the trunk: the
+-- call runs this side's 900, which falls back to voicemail here.
+vm.mailbox "900" { pin = "900", email = "root@localhost", endpoints = { "chhinyleboss" } }
+
+-- The lab's stdexten: ring 20 s; busy: voicemail with the busy greeting;
+-- no answer: the unavailable greeting; anything else: hang up.
+local function stdexten(call, endpoint, mailbox)
+  local status = call:dial(endpoint, { timeout = 20 })
+  if status == "BUSY" then
+    return vm.deposit(call, mailbox, { greeting = "busy" })
+  elseif status == "NOANSWER" then
+    return vm.deposit(call, mailbox, { greeting = "unavail" })
+  end
+  call:hangup()
+end
+
 pbx.context "internal" {
   -- exten => 600,1,Playback(demo-echotest) / exten => 600,n,Echo
   ["600"] = apps.echo_test,
-  -- exten => 900,1,Dial(SIP/chhinyleboss)
-  ["900"] = function(call) call:dial("chhinyleboss", { timeout = 20 }) end,
+  -- exten => 900,1,Gosub(stdexten,s,1(SIP/chhinyleboss,${EXTEN}))
+  ["900"] = function(call) stdexten(call, "chhinyleboss", "900") end,
+  -- exten=9,1,voicemailmain()
+  ["9"] = function(call) vm.main(call) end,
   -- the seed's exten => 100,1,Dial(SIP/amine): amine lives on A
   ["100"] = function(call, exten)
-    call:dial { trunk = "A", number = exten, timeout = 20 }
+    -- 60 s: A rings its phone 20 s, then answers with its voicemail
+    call:dial { trunk = "A", number = exten, timeout = 60 }
   end,
 }

@@ -7,6 +7,7 @@
  *   _core.now()               seconds of the PBX's clock
  *   _core.trace([on])         SIP trace on/off; returns the state
  *   _core.capture(...)        pcap capture (bind_capture.c)
+ *   _core.vm                  voicemail (bind_voicemail.c)
  *   _core.generation()        configuration generation in force
  *   _core.stats([collect])    { calls=, lua_bytes= } (a full GC first
  *                             when collect is true)
@@ -161,4 +162,5 @@ void luart_open_core(lua_State *L, struct luart *rt)
 	luart_open_wait(L);
 	luart_open_trunks(L);
 	luart_open_capture(L);
+	luart_open_voicemail(L);
 }

@@ -47,6 +47,10 @@ struct call *luart_check_own_call(lua_State *L, const char *own);
 void luart_open_media(lua_State *L);
 struct call *luart_check_call(lua_State *L, int idx);
 void luart_open_capture(lua_State *L);
+void luart_open_voicemail(lua_State *L);
+struct hash;
+int  bind_vm_config(lua_State *L, int idx, struct hash **boxesp,
+		    char *errbuf, size_t errsz);
 void luart_open_stats(lua_State *L);
 void luart_open_core(lua_State *L, struct luart *rt);
 struct luart *luart_from_state(lua_State *L);

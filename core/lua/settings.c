@@ -8,12 +8,14 @@
 #include "log.h"
 #include "pbx.h"
 #include "lua/bind_trunk.h"
+#include "lua/runtime.h"
 #include "lua/settings.h"
 #include "media/codec.h"
 #include "media/dtmf.h"
 #include "sip/endpoint.h"
 #include "sip/registrar.h"
 #include "sip/trunk.h"
+#include "voicemail/mwi.h"
 
 static const char *opt_string(lua_State *L, int t, const char *key)
 {
@@ -319,19 +321,31 @@ int settings_apply(lua_State *L, int idx, struct pbx *pbx, bool initial,
 	struct endpoint_table *tbl = NULL;
 	enum log_level level = log_level();
 	struct trunk_cfg *tcfg = NULL;
+	struct hash *boxes = NULL;
 	int err;
 
 	err = read_settings(L, idx, &set, &level, initial, errbuf, errsz);
 	if (!err)
 		err = build_endpoints(L, idx, &tbl, errbuf, errsz);
 	if (!err)
+		err = bind_vm_config(L, idx, &boxes, errbuf, errsz);
+	if (!err)
 		err = bind_trunk_config(L, idx, &tcfg, errbuf, errsz);
 	if (err) {
 		mem_deref(tbl);
+		if (boxes)
+			hash_flush(boxes);
+		mem_deref(boxes);
 		return err;
 	}
 
 	pbx->set = set;
+	if (pbx->mwi)
+		mwi_set_boxes(pbx->mwi, boxes);
+	else if (boxes) {
+		hash_flush(boxes);
+		mem_deref(boxes);
+	}
 	if (!pbx->verbose)
 		log_set_level(level);
 	mem_deref(pbx->endpoints);

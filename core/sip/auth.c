@@ -58,26 +58,35 @@ const char *auth_realm(const struct auth *auth)
 }
 
 
-static void nonce_mac(const struct auth *auth, uint64_t ts, uint8_t *mac)
+static void nonce_mac(const struct auth *auth, uint64_t ts, uint32_t salt,
+		      uint8_t *mac)
 {
 	uint8_t md[MD5_SIZE];
 
-	(void)md5_printf(md, "%w:%llx:%s", auth->key, sizeof(auth->key),
-			 ts, auth->realm);
+	(void)md5_printf(md, "%w:%llx:%08x:%s", auth->key, sizeof(auth->key),
+			 ts, salt, auth->realm);
 	memcpy(mac, md, NONCE_MAC);
 }
 
 
-/** A nonce is "<time stamp in hex>" + "<mac of it in hex>". */
+/**
+ * A nonce is "<time stamp in hex>" "<salt in hex>" "<mac of both in hex>".
+ * The salt makes every challenge's nonce new, even within one second: a
+ * phone answering several challenges at once (REGISTER, then SUBSCRIBE
+ * in the same second) never sees a nonce twice; libre's client code
+ * takes a challenge repeating a nonce it already answered as its
+ * password being refused (EAUTH), and gives up.
+ */
 int auth_nonce_make(const struct auth *auth, uint64_t now_s,
 		    char *buf, size_t sz)
 {
 	uint8_t mac[NONCE_MAC];
+	uint32_t salt = rand_u32();
 
-	nonce_mac(auth, now_s, mac);
+	nonce_mac(auth, now_s, salt, mac);
 
-	return re_snprintf(buf, sz, "%016llx%w", now_s, mac, sizeof(mac)) < 0
-		? ENOMEM : 0;
+	return re_snprintf(buf, sz, "%016llx%08x%w", now_s, salt, mac,
+			   sizeof(mac)) < 0 ? ENOMEM : 0;
 }
 
 
@@ -85,27 +94,29 @@ bool auth_nonce_check(const struct auth *auth, const struct pl *nonce,
 		      uint64_t now_s, bool *stale)
 {
 	uint8_t mac[NONCE_MAC], got[NONCE_MAC];
-	struct pl ts_pl;
+	struct pl ts_pl, salt_pl;
 	uint64_t ts;
 
-	if (nonce->l != 16 + 2 * NONCE_MAC)
+	if (nonce->l != 24 + 2 * NONCE_MAC)
 		return false;
-
-	ts_pl.p = nonce->p;
-	ts_pl.l = 16;
-	ts = pl_x64(&ts_pl);
 
 	/* our nonces are lower-case hex: anything else is not ours */
 	for (size_t i = 0; i < nonce->l; i++) {
 		if (!strchr("0123456789abcdef", nonce->p[i]))
 			return false;
 	}
+
+	ts_pl.p = nonce->p;
+	ts_pl.l = 16;
+	ts = pl_x64(&ts_pl);
+	salt_pl.p = nonce->p + 16;
+	salt_pl.l = 8;
 	for (size_t i = 0; i < NONCE_MAC; i++) {
-		const char *p = nonce->p + 16 + 2 * i;
+		const char *p = nonce->p + 24 + 2 * i;
 		got[i] = (uint8_t)(ch_hex(p[0]) << 4 | ch_hex(p[1]));
 	}
 
-	nonce_mac(auth, ts, mac);
+	nonce_mac(auth, ts, pl_x32(&salt_pl), mac);
 	if (memcmp(mac, got, sizeof(mac)))
 		return false;
 

@@ -13,6 +13,8 @@ struct registrar {
 	struct hash *aors;
 	struct registrar_conf conf;
 	uint32_t count;       /* contacts over all endpoints */
+	registrar_bound_h *boundh;   /* a REGISTER added or refreshed */
+	void *arg;
 };
 
 struct aor {
@@ -345,7 +347,24 @@ int registrar_handle(struct registrar *reg, const struct sip_msg *msg,
 	if (err)
 		return sip_reply(reg->sip, msg, 500, "Server Error");
 
-	return reply_ok(reg, msg, aor);
+	err = reply_ok(reg, msg, aor);
+	if (aor && added && reg->boundh)
+		reg->boundh(name, reg->arg);
+
+	return err;
+}
+
+
+/** @a h runs after each REGISTER that added or refreshed a contact of
+ *  an endpoint (after the 200 went out): a phone that (re-)registers
+ *  gets its message-waiting state again. */
+void registrar_set_bound_handler(struct registrar *reg, registrar_bound_h *h,
+				 void *arg)
+{
+	if (!reg)
+		return;
+	reg->boundh = h;
+	reg->arg = arg;
 }
 
 

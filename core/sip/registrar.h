@@ -41,3 +41,6 @@ typedef bool (registrar_apply_h)(const char *name, const struct list *contacts,
 				 void *arg);
 void registrar_apply(const struct registrar *reg, registrar_apply_h *h,
 		     void *arg);
+typedef void (registrar_bound_h)(const char *name, void *arg);
+void registrar_set_bound_handler(struct registrar *reg, registrar_bound_h *h,
+				 void *arg);

@@ -13,12 +13,14 @@
 #include "sip/reqcheck.h"
 #include "sip/sipraw.h"
 #include "sip/sipstack.h"
+#include "sip/subscr.h"
 #include "sip/trunk.h"
 #include "sip/siptrace.h"
 #include "capture/capture.h"
 #include "capture/pcap.h"
 
-#define ALLOWED "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, REFER"
+#define ALLOWED "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, REFER," \
+	" SUBSCRIBE, NOTIFY"
 
 enum { TRANS_HASH = 32768, SESS_HASH = 8192 };   /* buckets, powers of 2 */
 enum { UDP_SOCKBUF = 4 << 20 };   /* capped by net.core.rmem_max */
@@ -31,6 +33,7 @@ struct sipstack {
 	struct sipsess_sock *sock;
 	struct sipevent_sock *evsock;
 	struct sipraw *raw;
+	struct subscr *subscr;     /* SUBSCRIBE/NOTIFY, event packages */
 	sipstack_invite_h *inviteh;
 	bool udp_buffered;
 };
@@ -41,6 +44,7 @@ static void destructor(void *arg)
 	struct sipstack *s = arg;
 
 	mem_deref(s->raw);      /* its helper before libre's socket */
+	mem_deref(s->subscr);
 	mem_deref(s->lsnr);
 	mem_deref(s->evsock);
 	mem_deref(s->sock);
@@ -166,9 +170,13 @@ static bool request_handler(const struct sip_msg *msg, void *arg)
 	    0 == pl_strcmp(&msg->met, "BYE"))
 		return false;
 
+	/* the subscription server's (subscr.c): SUBSCRIBE for its event
+	 * packages; a NOTIFY outside a dialog is answered 481 */
 	if (0 == pl_strcmp(&msg->met, "SUBSCRIBE") ||
-	    0 == pl_strcmp(&msg->met, "NOTIFY") ||
-	    0 == pl_strcmp(&msg->met, "MESSAGE") ||
+	    0 == pl_strcmp(&msg->met, "NOTIFY"))
+		return false;
+
+	if (0 == pl_strcmp(&msg->met, "MESSAGE") ||
 	    0 == pl_strcmp(&msg->met, "PUBLISH") ||
 	    0 == pl_strcmp(&msg->met, "REFER") ||
 	    0 == pl_strcmp(&msg->met, "INFO") ||
@@ -222,15 +230,13 @@ static void connect_handler(const struct sip_msg *msg, void *arg)
 }
 
 
-/* A SUBSCRIBE to no subscription of ours: no event package yet. */
+/* A SUBSCRIBE outside a dialog: the subscription server's (subscr.c),
+ * whose event packages the modules registered (message-summary...). */
 static bool subscribe_handler(const struct sip_msg *msg, void *arg)
 {
 	struct sipstack *s = arg;
 
-	(void)sip_treplyf(NULL, NULL, s->sip, msg, false, 489, "Bad Event",
-			  "Allow-Events: refer\r\n"
-			  "Content-Length: 0\r\n\r\n");
-	return true;
+	return subscr_subscribe(s->subscr, msg);
 }
 
 
@@ -245,6 +251,15 @@ void sipstack_set_invite_handler(struct sipstack *s, sipstack_invite_h *h)
 struct sipevent_sock *sipstack_evsock(const struct sipstack *s)
 {
 	return s ? s->evsock : NULL;
+}
+
+
+/* Who subscribes: an endpoint, authenticated as for REGISTER (401). */
+static const char *subscriber(const struct sip_msg *msg, void *arg)
+{
+	struct endpoint *ep = authenticate(arg, msg, false);
+
+	return ep ? ep->name : NULL;
 }
 
 
@@ -327,6 +342,9 @@ int sipstack_alloc(struct sipstack **sp, struct pbx *pbx)
 	if (!err)
 		err = sipevent_listen(&s->evsock, s->sip, SESS_HASH, SESS_HASH,
 				      subscribe_handler, s);
+	if (!err)
+		err = subscr_alloc(&s->subscr, s->sip, s->evsock, "lunapbx",
+				   "refer", subscriber, s);
 	if (!err && sipraw_alloc(&s->raw, s, s->sip, &pbx->set.sip_addr,
 				 pbx->set.user_agent))
 		log_warn("sip: malformed UDP requests will not be answered");
@@ -344,6 +362,13 @@ int sipstack_alloc(struct sipstack **sp, struct pbx *pbx)
 struct sip *sipstack_sip(const struct sipstack *s)
 {
 	return s ? s->sip : NULL;
+}
+
+
+/** The subscription server: event packages register with it. */
+struct subscr *sipstack_subscr(const struct sipstack *s)
+{
+	return s ? s->subscr : NULL;
 }
 
 
@@ -383,5 +408,6 @@ void sipstack_close(struct sipstack *s)
 		return;
 
 	sipsess_close_all(s->sock);
+	subscr_close(s->subscr);
 	sip_close(s->sip, false);
 }

@@ -212,6 +212,74 @@ function lib.status()
   return view(C.status(), render_status)
 end
 
+local function voicemail_module()
+  local env = generation_env()
+  return env and env.require("lunapbx.voicemail")
+end
+
+local VM_COLS = {
+  { "MAILBOX", "number" }, { "NAME", "name" }, { "NEW", "new", right = true },
+  { "OLD", "old", right = true }, { "URGENT", "urgent", right = true },
+  { "TOTAL", "total", right = true }, { "PHONES", "phones" },
+}
+
+local MSG_COLS = {
+  { "ID", "id", right = true }, { "FOLDER", "folder" }, { "RECEIVED", "when" },
+  { "FROM", "from" }, { "SECONDS", "secs", right = true }, { "HEARD", "heard" },
+  { "FILE", "file" },
+}
+
+local function render_boxes(list)
+  if #list == 0 then return "no mailboxes" end
+  return pretty.columns(list, VM_COLS) .. "\n" .. plural(#list, "mailbox")
+end
+
+local function render_messages(list)
+  if #list == 0 then return "no messages in mailbox " .. (list.mailbox or "?") end
+  local rows = {}
+  for i, m in ipairs(list) do
+    rows[i] = { id = m.id, folder = m.folder, when = os.date("%Y-%m-%d %H:%M:%S", m.received),
+                from = m.caller_name and ("%s <%s>"):format(m.caller_name, m.caller_num or "")
+                  or m.caller_num or "unknown",
+                secs = ("%.1f"):format(m.duration), heard = m.heard and "yes" or "no",
+                file = m.file }
+  end
+  return pretty.columns(rows, MSG_COLS) .. "\n" .. plural(#list, "message")
+end
+
+--- voicemail(): every mailbox and its counts; voicemail("6001"): its
+--- messages (id, folder, date, caller, length, heard, file)
+function lib.voicemail(number)
+  local vm = voicemail_module()
+  if not vm then fail("no configuration loaded") end
+  if number ~= nil then
+    number = tostring(number)
+    if not vm.box(number) then fail("no mailbox " .. number) end
+    local list, err = vm.list(number)
+    if not list then fail("voicemail " .. number .. ": " .. err) end
+    list.mailbox = number
+    return view(list, render_messages)
+  end
+  local rows = {}
+  for _, box in ipairs(vm.boxes()) do
+    local new, old, urgent = vm.counts(box.number)
+    local c = core.vm.counts(box.number) or {}
+    rows[#rows + 1] = { number = box.number, name = box.name, new = new, old = old,
+                        urgent = urgent, total = c.total,
+                        phones = table.concat(box.endpoints, ", ") }
+  end
+  return view(rows, render_boxes)
+end
+
+--- vm_delete("6001", id): delete a message
+function lib.vm_delete(number, id)
+  local vm = voicemail_module()
+  if not vm then fail("no configuration loaded") end
+  local ok, err = vm.delete(tostring(number), id)
+  if not ok then fail(("voicemail %s: message %s: %s"):format(number, tostring(id), err)) end
+  return true
+end
+
 ---------------------------------------------------------------------------
 -- Acting on the PBX
 
@@ -290,6 +358,8 @@ status()                 the PBX at a glance
 reload()                 compile the configuration again (file:line on error)
 hangup(id [, code])      end a call
 hangup_leg(id [, code])  end one leg
+voicemail([mailbox])     mailboxes and their counts; a mailbox's messages
+vm_delete(mailbox, id)   delete a message
 originate{ to = "alice", exten = "100" [, context =, timeout = s] }
                          ring alice; when she answers, run 100 for her
 sip.trace(on)            SIP messages to the log

@@ -210,6 +210,7 @@ function pbx._export()
     endpoints = state.endpoints,
     registrations = state.registrations,
     peers = state.peers,
+    mailboxes = require("lunapbx.voicemail").export(),   -- for MWI
     handler = run_call,
     call_methods = call_methods(),
   }

@@ -7,7 +7,8 @@
 # B's registered contact, B rings chhinyleboss.  Then chhinyleboss dials
 # 100: B sends it to its peer A, A rings amine.  Each phone must hear the
 # other's tone.  Last, each phone calls 600 on its own PBX, the echo test:
-# after the prompt it hears its own tone back.
+# after the prompt it hears its own tone back.  Then chhinyleboss stops
+# answering: amine's call to 900 ends in B's voicemail, across the trunk.
 import os
 import sys
 import time
@@ -54,7 +55,7 @@ def call(t, caller, callee, uri, what, hold=4):
     tones_crossed(t, caller, callee, what)
 
 
-with Tap(timeout=120) as t:
+with Tap(timeout=180) as t:
     t.require_pbx()
     a_sip, b_sip = "%s:5060" % net.ip(0), "%s:5060" % net.ip(1)
     pbx_a = Pbx(seed("seed-a.lua"), listen=a_sip, name="pbx-a")
@@ -115,7 +116,31 @@ with Tap(timeout=120) as t:
         t.ok(d >= 1.5, "... and %s hears its own %d Hz tone back (%.1f s)"
              % (ph.name, ph.tone_hz, d))
 
-    for ph in (amine, chhiny):
+    # -- voicemail across the trunk: chhinyleboss does not answer ----------------
+    chhiny.stop()
+    quiet = Phone("chhinyleboss", net.ip(4), registrar=b_sip, password="vitrygtr",
+                  rtp_ports=net.phone_rtp(2), tone_hz=B_HZ, answermode="manual",
+                  limit=100, name="chhiny-quiet")
+    t.ok(quiet.registered(10), "chhinyleboss registers again, answering nothing")
+    time.sleep(1.1)
+    mb = pbx_b.log_mark()
+    n = len(amine.recordings())
+    amine.dial("sip:900@%s" % a_sip)
+    est = amine.wait_event("CALL_ESTABLISHED", 30)
+    t.ok(est and pbx_b.wait_log(r"voicemail 900: recording a message", 15, since=mb),
+         "amine calls 900 on A: after B's 20 s of ringing, B's voicemail answers over"
+         " the trunk", diag=lambda: tail(pbx_b.log_since(mb), 15))
+    time.sleep(3)
+    amine.hangup()
+    amine.wait_event("CALL_CLOSED", 5)
+    t.ok(pbx_b.wait_log(r"voicemail 900: message \d+ from \d*", 5, since=mb),
+         "amine hangs up: the message is in mailbox 900 on B")
+    vmdir = os.path.join(pbx_b.state_dir, "recordings", "voicemail", "900")
+    msgs = [f for f in os.listdir(vmdir) if f.startswith("m-")] if os.path.isdir(vmdir) else []
+    d = tone_duration(os.path.join(vmdir, msgs[0]), A_HZ) if msgs else 0
+    t.ok(len(msgs) == 1 and d >= 2.0, "... holding amine's %d Hz tone (%.1f s)" % (A_HZ, d))
+
+    for ph in (amine, quiet):
         ph.stop()
     pbx_b.finish(t)
     pbx_a.finish(t)

@@ -2,6 +2,7 @@
 # The benchmark scripts still work: bench/run --mode smoke puts a few calls
 # through every scenario (answered, B2BUA, Kamailio when installed, the
 # relay ceiling, bridged calls with RTP, music on hold when the PBX has it,
+# voicemail deposits and VoiceMailMain logins,
 # memory per call, reload) and prints its table; bench/pair compares two
 # PBXs' media CPU.  No figure is judged here: benchmarks print numbers, they
 # are not timed tests.
@@ -69,6 +70,17 @@ with Tap(timeout=200) as t:
         t.ok(b.get("calls") == 10 and b.get("rx", 0) > 0,
              "10 calls hear music on hold from the PBX (%s packets)" % b.get("rx"),
              diag=progress)
+
+    # -- voicemail ---------------------------------------------------------------
+    v = res.get("voicemail") or {}
+    d = (v.get("deposits") or {}).get("best") or {}
+    t.ok(d.get("calls") == 10 and d.get("stored") == 10 and d.get("ok"),
+         "10 concurrent voicemail deposits with RTP streamed: 10 messages stored (shortest"
+         " %s s)" % d.get("shortest_s"), diag=progress)
+    lg = (v.get("logins") or {}).get("best") or {}
+    t.ok(lg.get("logins") == 10 and lg.get("ok"),
+         "VoiceMailMain: 10 logins by SIP INFO keys (%s us per session)"
+         % lg.get("us_per_login"), diag=progress)
 
     # -- memory, reload --------------------------------------------------------
     m = res.get("memory") or {}

@@ -29,7 +29,8 @@ static void flip_digit(char *s, size_t i)
 
 
 /* What is done to a nonce between making and checking it. */
-enum edit { KEEP, FLIP_MAC, FLIP_TIME, SHORTER, LONGER, OTHER_KEY };
+enum edit { KEEP, FLIP_MAC, FLIP_TIME, FLIP_SALT, SHORTER, LONGER,
+	    OTHER_KEY };
 
 static const struct nonce_case {
 	const char *name;
@@ -44,6 +45,7 @@ static const struct nonce_case {
 	{"a nonce from the future is stale",     -60, KEEP,      true,  true },
 	{"a flipped digit in the MAC: rejected",   0, FLIP_MAC,  false, false},
 	{"a flipped digit in the time: rejected",  0, FLIP_TIME, false, false},
+	{"a flipped digit in the salt: rejected",  0, FLIP_SALT, false, false},
 	{"one character short: rejected",          0, SHORTER,   false, false},
 	{"one character more: rejected",           0, LONGER,    false, false},
 	{"another instance's nonce: rejected",     0, OTHER_KEY, false, false},
@@ -73,6 +75,7 @@ static void test_nonce(const struct nonce_case *c)
 
 	case FLIP_MAC:  flip_digit(buf, strlen(buf) - 1);  break;
 	case FLIP_TIME: flip_digit(buf, 15);               break;
+	case FLIP_SALT: flip_digit(buf, 20);               break;
 	case SHORTER:   buf[strlen(buf) - 1] = '\0';       break;
 	case LONGER:    strcat(buf, "0");                  break;
 	default:        break;
@@ -260,6 +263,16 @@ int main(void)
 		leak_begin(&lc);
 		test_nonce(&nonce_cases[i]);
 		leak_end(&lc, nonce_cases[i].name);
+	}
+
+	{
+		char a[64], b[64];
+		const uint64_t now = (uint64_t)time(NULL);
+
+		ok(!auth_nonce_make(auth, now, a, sizeof(a)) &&
+		   !auth_nonce_make(auth, now, b, sizeof(b)) && strcmp(a, b),
+		   "two challenges in the same second get different nonces"
+		   " (a libre phone takes a nonce it answered as a refusal)");
 	}
 
 	for (size_t i = 0; i < ARRAY_SIZE(verify_cases); i++) {

@@ -9,10 +9,11 @@ import time
 
 from lunatest import proc
 
-from . import callrate, media, memory, reload, report
+from . import callrate, media, memory, reload, report, voicemail
 from .common import BUILD, Addr, Mode, say
 
-FIGURES = ["answer", "b2bua", "kamailio", "relay", "bridged", "moh", "memory", "reload"]
+FIGURES = ["answer", "b2bua", "kamailio", "relay", "bridged", "moh", "voicemail", "memory",
+           "reload"]
 
 
 def _on_signal(signum, frame):
@@ -50,6 +51,8 @@ def run_figure(name, addr, mode, results):
         results[name] = media.relay_ceiling(addr, mode)
     elif name in ("bridged", "moh"):
         results[name] = media.find_max_calls(name, addr, mode)
+    elif name == "voicemail":
+        results[name] = voicemail.measure(addr, mode)
     elif name == "memory":
         results[name] = memory.measure(addr, mode)
     elif name == "reload":

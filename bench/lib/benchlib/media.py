@@ -136,7 +136,7 @@ class MediaRun:
     extension 200), "moh" (figure 4, extension 400) or "answered" (held by
     the dialplan, extension 300).  rtp=False: no RTP at all (memory)."""
 
-    SERVICE = {"bridged": "200", "moh": "400", "answered": "300"}
+    SERVICE = {"bridged": "200", "moh": "400", "answered": "300", "voicemail": "600"}
 
     def __init__(self, kind, addr, rtp=True):
         self.kind, self.addr, self.with_rtp = kind, addr, rtp
@@ -158,7 +158,8 @@ class MediaRun:
                                  media="%s:%d" % (self.addr.ip(Addr.UAS), 6000),
                                  template={"rtp_ip": ip, "rtp_port": port}).start()
         if self.with_rtp:
-            self.load = RtpLoad(self.rtp, "echo" if self.kind == "bridged" else "listen")
+            sends = self.kind in ("bridged", "voicemail")    # voicemail: no echo comes back
+            self.load = RtpLoad(self.rtp, "echo" if sends else "listen")
         return self
 
     def stop(self):
@@ -167,16 +168,16 @@ class MediaRun:
                 x.stop()
         self.callers = []
 
-    def add_calls(self, n):
-        """n more calls, held; True when all were answered and their media
-        handed to rtpload."""
+    def add_calls(self, n, hold_ms=HOLD_MS):
+        """n more calls, held hold_ms; True when all were answered and their
+        media handed to rtpload."""
         k = len(self.callers)
         ip, port = self.rtp.split(":")
         uac = SippLoad("uac_hold.xml", local="%s:%d" % (self.addr.ip(Addr.UAC), 5060 + k),
                        media="%s:%d" % (self.addr.ip(Addr.UAC), 10000 + 10 * k),
                        remote=self.pbx.sip, service=self.SERVICE[self.kind],
                        rate=SETUP_RATE, calls=n, limit=n,
-                       template={"hold_ms": HOLD_MS, "rtp_ip": ip, "rtp_port": port},
+                       template={"hold_ms": hold_ms, "rtp_ip": ip, "rtp_port": port},
                        log_media=True, name="uac-%s-%d" % (self.kind, k))
         self.callers.append(uac.start())
         done = 0

@@ -63,6 +63,38 @@ def _media_rows(results):
     return out
 
 
+def _voicemail_rows(results):
+    fig = results.get("voicemail") or {}
+    if "skipped" in fig:
+        return [("voicemail", "skipped: " + fig["skipped"], "-", "-", "-", "-")]
+    out = []
+    moh = (results.get("moh") or {}).get("best")
+    moh_core = moh["calls"] / moh["pbx_cpu"] if moh and moh.get("pbx_cpu") else None
+    d = (fig.get("deposits") or {})
+    b = d.get("best")
+    if b and b.get("pbx_cpu"):
+        per_core = b["calls"] / b["pbx_cpu"]
+        out.append(("concurrent voicemail deposits (RTP recorded to WAV, no message lost)",
+                    "**%d** (PBX %.0f%% CPU, %.3f%% per deposit: %d per core)"
+                    % (b["calls"], 100 * b["pbx_cpu"], 100 * b["pbx_cpu"] / b["calls"], per_core),
+                    "music on hold: %d per core" % moh_core if moh_core else "-",
+                    "%.2f" % (per_core / moh_core) if moh_core else "-", "-", "-"))
+    else:
+        last = (d.get("steps") or [{}])[-1]
+        out.append(("concurrent voicemail deposits", "failed at the first step (%s)"
+                    % last.get("reason", "?"), "-", "-", "-", "-"))
+    lg = (fig.get("logins") or {}).get("best")
+    if lg:
+        out.append(("VoiceMailMain logins/s (mailbox and PIN by SIP INFO, counts said)",
+                    "**%d** (%d us of PBX CPU per session)" % (lg["rate"], lg["us_per_login"]),
+                    "-", "-", "-", "-"))
+    else:
+        last = ((fig.get("logins") or {}).get("steps") or [{}])[-1]
+        out.append(("VoiceMailMain logins/s", "failed at the first step (%s)"
+                    % last.get("reason", "?"), "-", "-", "-", "-"))
+    return out
+
+
 def _memory_rows(fig):
     if "skipped" in fig:
         return [("memory per call", "skipped: " + fig["skipped"], "-", "-", "-", "-")]
@@ -116,6 +148,8 @@ def rows(results):
     if "kamailio" in results and not ("answer" in results or "b2bua" in results):
         out.append(("Kamailio calls/s", _rate_cell(kam), "-", "-", "-", "-"))
     out.extend(_media_rows(results))
+    if "voicemail" in results:
+        out.extend(_voicemail_rows(results))
     if "memory" in results:
         out.extend(_memory_rows(results["memory"]))
     if "reload" in results:

@@ -21,9 +21,15 @@ UAS_SECRET = "uaspw"
 # (Kamailio logs nothing per call either).
 PBX_CONFIG = """\
 local pbx = require "lunapbx"
+local vm = require "lunapbx.voicemail"
 pbx.settings { realm = "bench", guest_context = "bench", rtp_ports = "%(rtp)s",
                log_level = "%(log_level)s" }
 pbx.endpoint "uas" { secret = "%(secret)s", context = "bench" }
+-- voicemail: the default settings (WAV, 10 s of silence ends a message),
+-- room for every message of a run
+vm.settings { max_messages = 1000000, max_seconds = 3600 }
+vm.mailbox "8000" { pin = "8000" }
+local logins = 0
 pbx.context "bench" {
   -- 1. answered by the dialplan: answer, 1 s, hang up
   ["100"] = function(call) call:answer() pbx.sleep(1) call:hangup() end,
@@ -40,6 +46,25 @@ pbx.context "bench" {
     end
     call:answer()
     call:moh()
+  end,
+  -- voicemail: a deposit (no greeting: the prompt, the beep, recording)
+  ["600"] = function(call) vm.deposit(call, "8000", { skip_greeting = true }) end,
+  -- VoiceMailMain: mailbox and PIN keyed, counts said
+  ["800"] = function(call)
+    vm.main(call)
+    if call.vars.vm_mailbox then logins = logins + 1 end
+  end,
+  ["700"] = function(call)
+    local list, shortest = vm.list("8000") or {}, math.huge
+    for _, m in ipairs(list) do shortest = math.min(shortest, m.duration) end
+    pbx.log("warn", "bench-vm messages=%%d shortest=%%.2f logins=%%d", #list,
+            #list > 0 and shortest or 0, logins)
+    call:hangup(404)
+  end,
+  ["710"] = function(call)
+    for _, m in ipairs(vm.list("8000") or {}) do vm.delete("8000", m.id) end
+    pbx.log("warn", "bench-vm cleared")
+    call:hangup(404)
   end,
   -- what the PBX holds (memory figure)
   ["500"] = function(call)

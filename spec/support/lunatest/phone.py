@@ -25,6 +25,8 @@ class Phone:
     video="VP8" (or "VP8,VP9", "H264" with package baresip-ffmpeg) adds a fake
     camera and display (modules fakevideo, vp8, vp9) and offers m=video with
     those codecs; rtcp_mux=True offers a=rtcp-mux (RTCP on the RTP port).
+    modules=("mwi.so",) loads more application modules (mwi.so subscribes
+    to message-summary after registering and emits MWI_NOTIFY events).
     """
 
     _all = []
@@ -32,7 +34,8 @@ class Phone:
     def __init__(self, user, ip, registrar=None, password=None, sip_port=5060,
                  ctrl_port=4444, rtp_ports=(30000, 30019), tone_hz=700, audio_file=None,
                  answermode="auto", regint=600, codecs="PCMU,PCMA", extra="",
-                 limit=120, name=None, start=True, video=None, rtcp_mux=False):
+                 limit=120, name=None, start=True, video=None, rtcp_mux=False,
+                 modules=()):
         self.user = user
         self.ip = ip
         self.sip_port = sip_port
@@ -70,6 +73,12 @@ class Phone:
             ("ctrl_tcp_listen", "%s:%d" % (ip, ctrl_port)),
             ("snd_path", self.rec_dir),
         ]
+        # extra application modules load first: baresip 1.0's mwi.so arms a
+        # 1 ms timer at load that loops for ever if the account registered
+        # before it fired (a fast registrar); loading the others after it
+        # lets the timer pass first
+        at = [k for k, _ in cfg].index("module_path") + 1
+        cfg[at:at] = [("module_app", m) for m in modules]     # e.g. "mwi.so"
         if video:
             cfg += [("module", "fakevideo.so"), ("module", "vp8.so"), ("module", "vp9.so"),
                     ("video_source", "fakevideo,nil"), ("video_display", "fakevideo,nil"),
