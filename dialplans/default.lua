@@ -1,8 +1,8 @@
 -- The default dialplan: the seed lab's phones and the services of the lab it
--- comes from (an Asterisk lab: echo test, recordings, music on hold, an
--- auto-attendant and an IVR).  Listens on loopback only; the demo secrets
--- are not usable from the network.  Copy this file and edit it; reload
--- with SIGHUP.
+-- comes from (an Asterisk lab: transfers, voicemail, echo test, recordings,
+-- music on hold, an auto-attendant and an IVR).  Listens on loopback only;
+-- the demo secrets are not usable from the network.  Copy this file and
+-- edit it; reload with SIGHUP.
 local pbx = require "lunapbx"
 local ivr = require "lunapbx.ivr"
 local apps = require "lunapbx.apps"
@@ -24,6 +24,12 @@ pbx.endpoint "xlite"        (phone { secret = "vitrygtr", callerid = '"Xlite" <6
 pbx.endpoint "blink"        (phone { secret = "vitrygtr", callerid = '"Blink" <6003>' })
 pbx.endpoint "bria"         (phone { secret = "vitrygtr", callerid = '"Bria" <6004>' })
 
+-- features.conf: blindxfer => #1, atxfer => *2, in a call placed with
+-- Dial's tT options (stdexten below): #1 then a number transfers the other
+-- party there; *2 then a number calls it first (hang up to complete, *1 to
+-- come back).  A phone's own transfer button (REFER) works too.
+pbx.features { blindxfer = "#1", atxfer = "*2" }
+
 -- voicemail.conf: every number has a mailbox of the same number, its PIN
 -- the number (6000=>6000,...,root@localhost,,|attach=yes|delete=0);
 -- `endpoints` is the phone whose lamp it lights (sip.conf's mailbox=).
@@ -39,7 +45,7 @@ end
 -- no answer: the unavailable greeting; anything else (the caller hung
 -- up, the phone is not registered, congestion): hang up.
 local function stdexten(call, endpoint, mailbox)
-  local status = call:dial(endpoint, { timeout = 20 })
+  local status = call:dial(endpoint, { timeout = 20, options = "tT" })
   if status == "BUSY" then
     return vm.deposit(call, mailbox, { greeting = "busy" })
   elseif status == "NOANSWER" then
@@ -48,7 +54,7 @@ local function stdexten(call, endpoint, mailbox)
   call:hangup()
 end
 
-local OPERATOR = "amine"    -- Asterisk's ${OPERATOR}
+local OPERATOR = "xlite"    -- Asterisk's ${OPERATOR} (the seed lab's)
 
 -- What a caller of the auto-attendant may dial while the menu plays.
 pbx.context "aasiptrunk" {

@@ -28,6 +28,9 @@ pbx.peer "trunk_A_vers_B" {
   insecure = "invite", qualify = true,
 }
 
+-- features.conf: blindxfer => #1, atxfer => *2 (Dial's tT options below)
+pbx.features { blindxfer = "#1", atxfer = "*2" }
+
 -- voicemail.conf: 100=>100 (the PIN is the number), lighting amine's lamp.
 -- A caller from the other PBX reaches this mailbox through the trunk: the
 -- call runs this side's 100, which falls back to voicemail here.
@@ -36,7 +39,7 @@ vm.mailbox "100" { pin = "100", email = "root@localhost", endpoints = { "amine" 
 -- The lab's stdexten: ring 20 s; busy: voicemail with the busy greeting;
 -- no answer: the unavailable greeting; anything else: hang up.
 local function stdexten(call, endpoint, mailbox)
-  local status = call:dial(endpoint, { timeout = 20 })
+  local status = call:dial(endpoint, { timeout = 20, options = "tT" })
   if status == "BUSY" then
     return vm.deposit(call, mailbox, { greeting = "busy" })
   elseif status == "NOANSWER" then
@@ -55,6 +58,7 @@ pbx.context "internal" {
   -- exten => 900,1,Dial(SIP/trunk_A_vers_B/${EXTEN})
   ["900"] = function(call, exten)
     -- 60 s: B rings its phone 20 s, then answers with its voicemail
-    call:dial { trunk = "trunk_A_vers_B", number = exten, timeout = 60 }
+    call:dial { trunk = "trunk_A_vers_B", number = exten, timeout = 60,
+                options = "tT" }
   end,
 }

@@ -34,12 +34,21 @@ pbx.endpoint "chhinyleboss" { secret = "vitrygtr", context = "internal",
 -- voicemail.conf: 900=>900 (the PIN is the number), lighting chhinyleboss's lamp.
 -- A caller from the other PBX reaches this mailbox through the trunk: the
 -- call runs this side's 900, which falls back to voicemail here.
+-- A second phone on B, the lab's Zoiper (from-internal: 6000 => SIP/Zoiper),
+-- so that a phone of B can transfer a call from A to another phone of B.
+pbx.endpoint "zoiper" { secret = "vitrygtr", context = "internal",
+                        callerid = '"Zoiper" <6000>' }
+
+-- features.conf: blindxfer => #1, atxfer => *2 (Dial's tT options below)
+pbx.features { blindxfer = "#1", atxfer = "*2" }
+
 vm.mailbox "900" { pin = "900", email = "root@localhost", endpoints = { "chhinyleboss" } }
+vm.mailbox "6000" { pin = "6000", email = "root@localhost", endpoints = { "zoiper" } }
 
 -- The lab's stdexten: ring 20 s; busy: voicemail with the busy greeting;
 -- no answer: the unavailable greeting; anything else: hang up.
 local function stdexten(call, endpoint, mailbox)
-  local status = call:dial(endpoint, { timeout = 20 })
+  local status = call:dial(endpoint, { timeout = 20, options = "tT" })
   if status == "BUSY" then
     return vm.deposit(call, mailbox, { greeting = "busy" })
   elseif status == "NOANSWER" then
@@ -53,11 +62,12 @@ pbx.context "internal" {
   ["600"] = apps.echo_test,
   -- exten => 900,1,Gosub(stdexten,s,1(SIP/chhinyleboss,${EXTEN}))
   ["900"] = function(call) stdexten(call, "chhinyleboss", "900") end,
+  ["6000"] = function(call) stdexten(call, "zoiper", "6000") end,
   -- exten=9,1,voicemailmain()
   ["9"] = function(call) vm.main(call) end,
   -- the seed's exten => 100,1,Dial(SIP/amine): amine lives on A
   ["100"] = function(call, exten)
     -- 60 s: A rings its phone 20 s, then answers with its voicemail
-    call:dial { trunk = "A", number = exten, timeout = 60 }
+    call:dial { trunk = "A", number = exten, timeout = 60, options = "tT" }
   end,
 }

@@ -9,6 +9,7 @@
 #   - forbidden: dave (allow_transfer = false) keys #1 203: nothing moves;
 #     dave's REFER is refused 603
 #   - to a number that is no extension: the parties are back together
+#   - pbx.on_transfer: 205 rewritten to 203 (carol answers), 206 refused
 # After each scenario nothing is left: no call, no leg, no bridge, and the
 # PBX's file descriptors are back to their count before.
 import os
@@ -30,7 +31,14 @@ pbx.endpoint "bob"   (phone { secret = "bobpw",   callerid = '"Bob" <202>' })
 pbx.endpoint "carol" (phone { secret = "carolpw", callerid = '"Carol" <203>' })
 pbx.endpoint "dave"  (phone { secret = "davepw",  callerid = '"Dave" <204>',
                               allow_transfer = false })
-local names = { ["201"] = "alice", ["202"] = "bob", ["203"] = "carol", ["204"] = "dave" }
+pbx.on_transfer(function(t)
+  pbx.log("info", "on_transfer: %%s of leg %%d to %%s by leg %%d", t.kind, t.transferee.id,
+          t.number, t.by.id)
+  if t.number == "205" then return "203" end
+  if t.number == "206" then return false end
+end)
+local names = { ["201"] = "alice", ["202"] = "bob", ["203"] = "carol", ["204"] = "dave",
+                ["205"] = "alice", ["206"] = "alice" }
 pbx.context "internal" {
   ["_20X"] = function(call, exten)
     local st = call:dial(names[exten], { timeout = 10, options = "tT" })
@@ -129,13 +137,33 @@ with Tap(timeout=200) as t:
     t.like(pbx.log_since(mark), r"bridge \d+: leg \d+ joins \(2\)[\s\S]*bridge \d+: leg \d+"
            r" joins \(2\)", "... bridged again")
     time.sleep(2)
-    bob.hangup()
-    alice.wait_event("CALL_CLOSED", 5)
+    lab.hang(bob, alice)
     ra = alice.wait_recording(3)
     runs = heard(ra["dec"], HZ["bob"]) if ra else None
     t.ok(runs and runs[2] >= 2.0, "alice hears bob before and after (%.1f s of his tone)"
          % (runs[2] if runs else 0))
     leftovers("no such number")
+
+    # -- 5. the transfer hook: a number rewritten, a number refused -------------------------
+    mark = pbx.log_mark()
+    t.ok(call(alice, "202", bob), "alice calls bob")
+    time.sleep(1)
+    bob.send_dtmf("#1206")
+    time.sleep(5)
+    t.ok(not alice.wait_event("CALL_CLOSED", 0.2) and not bob.wait_event("CALL_CLOSED", 0.2),
+         "bob keys #1 206: the hook refuses it, both still in the call")
+    t.like(pbx.log_since(mark), r"on_transfer: blind of leg \d+ to 206 by leg \d+",
+           "... the hook saw the transfer (kind, legs, number)")
+    bob.send_dtmf("#1205")
+    t.ok(carol.wait_event("CALL_ESTABLISHED", 15), "bob keys #1 205: the hook makes it 203,"
+         " carol answers", diag=lambda: tail(pbx.log_since(mark), 20))
+    t.ok(bob.wait_event("CALL_CLOSED", 5), "... bob's leg ends")
+    time.sleep(2)
+    t.ok(lab.hang(alice, carol), "alice hangs up, carol's leg ends")
+    rc = carol.wait_recording(4)
+    lab.only(rc and rc["dec"], "alice", ["bob"], "carol (rewritten by the hook)")
+    alice.wait_recording(4)
+    leftovers("the transfer hook")
 
     lab.stop()
     pbx.finish(t)

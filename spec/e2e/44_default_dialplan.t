@@ -4,7 +4,9 @@
 # own tone back, # ends it), 4menu1 records "menu1" and plays it back, the
 # auto-attendant (7) then plays that recording as its menu and puts a caller
 # who dials 6000 through to amine, the IVR (8) puts a silent caller through
-# to the operator after 10 s, and 8100 plays music on hold.
+# to the operator (xlite) after 10 s, and 8100 plays music on hold.  Last,
+# the lab's transfer keys: amine calls 900, chhinyleboss keys #1 6002, and
+# amine talks to xlite.
 import os
 import sys
 import time
@@ -23,7 +25,9 @@ with Tap(timeout=150) as t:
                   rtp_ports=net.phone_rtp(0), tone_hz=400, limit=140)
     chhiny = Phone("chhinyleboss", net.ip(2), registrar=pbx.sip, password="vitrygtr",
                    rtp_ports=net.phone_rtp(1), tone_hz=CALLER_HZ, limit=140)
-    for ph in (amine, chhiny):
+    xlite = Phone("xlite", net.ip(3), registrar=pbx.sip, password="vitrygtr",
+                  rtp_ports=net.phone_rtp(2), tone_hz=1500, limit=140)
+    for ph in (amine, chhiny, xlite):
         t.ok(ph.registered(10), "%s (baresip) registers with the demo password" % ph.name,
              diag=ph.reginfo)
 
@@ -92,15 +96,15 @@ with Tap(timeout=150) as t:
     mark = pbx.log_mark()
     n, est = dial("8")
     t.ok(est, "8 answers (IVR)")
-    e = amine.wait_event("CALL_ESTABLISHED", 30)
-    t.ok(e, "a caller who presses nothing reaches the operator (amine)",
+    e = xlite.wait_event("CALL_ESTABLISHED", 30)
+    t.ok(e, "a caller who presses nothing reaches the operator (xlite)",
          diag=lambda: tail(pbx.log_since(mark), 15))
     if est and e:
         waited = e["_t"] - est["_t"]
         t.ok(12 <= waited <= 22, "... after the menu and 10 s of silence (%.1f s)" % waited)
     chhiny.hangup()
     chhiny.wait_event("CALL_CLOSED", 5)
-    amine.wait_event("CALL_CLOSED", 5)
+    xlite.wait_event("CALL_CLOSED", 5)
 
     # -- 8100: music on hold ---------------------------------------------------------
     n, est = dial("8100")
@@ -118,6 +122,25 @@ with Tap(timeout=150) as t:
     else:
         t.ok(False, "the caller recorded the music")
 
-    for ph in (amine, chhiny):
+    # -- #1 in a call: blind transfer -----------------------------------------------
+    time.sleep(1.1)
+    mark = pbx.log_mark()
+    amine.dial("sip:900@%s" % pbx.sip)
+    t.ok(chhiny.wait_event("CALL_ESTABLISHED", 10) and amine.wait_event("CALL_ESTABLISHED", 5),
+         "amine calls 900: chhinyleboss answers (stdexten, Dial's tT)")
+    time.sleep(2)
+    chhiny.send_dtmf("#16002")
+    t.ok(xlite.wait_event("CALL_ESTABLISHED", 15), "chhinyleboss keys #1 6002: xlite answers",
+         diag=lambda: tail(pbx.log_since(mark), 20))
+    t.ok(chhiny.wait_event("CALL_CLOSED", 5), "... chhinyleboss's leg ends")
+    time.sleep(3)
+    amine.hangup()
+    t.ok(xlite.wait_event("CALL_CLOSED", 5), "amine hangs up: xlite's leg ends")
+    amine.wait_event("CALL_CLOSED", 5)
+    rx = xlite.wait_recording(2)
+    t.ok(rx and tone_duration(rx["dec"], 400) >= 2.0,
+         "xlite hears amine's tone (%.1f s)" % (tone_duration(rx["dec"], 400) if rx else 0))
+
+    for ph in (amine, chhiny, xlite):
         ph.stop()
     pbx.finish(t)
