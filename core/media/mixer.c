@@ -6,6 +6,8 @@
 #include "media/codec.h"
 #include "media/mclock.h"
 #include "media/pcmjb.h"
+#include "media/rtpring.h"
+#include "media/stream.h"
 #include "media/term.h"
 #include "media/mixer.h"
 
@@ -159,8 +161,10 @@ static void member_destructor(void *arg)
 	struct mixer_member *mb = arg;
 
 	unlink_member(mb);
-	if (mb->term)
+	if (mb->term) {
 		(void)term_set_sink(mb->term, NULL, NULL);
+		stream_ring(term_stream(mb->term), false);
+	}
 	mem_deref(mb->term);
 	mem_deref(mb->jb);
 }
@@ -277,6 +281,7 @@ int mixer_join_term(struct mixer_member **mbp, struct mixer *m,
 		return err;
 	}
 	mb->term = mem_ref(t);
+	stream_ring(term_stream(t), true);   /* 50 packets/s each way */
 	*mbp = mb;
 
 	return 0;
@@ -573,6 +578,7 @@ static void compact(struct mixer *m)
  */
 void mixer_tick(struct mixer *m, uint64_t frame)
 {
+	bool batch;
 	uint32_t n;
 
 	if (!m || m->in_tick)
@@ -584,7 +590,10 @@ void mixer_tick(struct mixer *m, uint64_t frame)
 	++m->stats.ticks;
 
 	gather(m, n);
+	batch = rtpring_batch_begin();   /* the members' sends: one call */
 	deliver(m, n, frame);
+	if (batch)
+		rtpring_batch_end();
 	events(m, n);
 
 	m->in_tick = false;

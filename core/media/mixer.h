@@ -34,10 +34,14 @@
  * tick with term_send_frame(): the leg's own SSRC, sequence numbers,
  * timestamps and marker bits, a prompt or digits the term plays taking
  * precedence for their duration.  A shared frame is one buffer the terms
- * copy from.  mem_deref() of the member unplugs both ways.  mixer_join()
- * is the same without a term: the frame goes to a handler (a recording of
- * the room is a member that sends nothing, with CODEC_NONE: linear
- * samples).
+ * copy from.  The leg's stream is read and written like a bridged leg's
+ * (stream_ring(): through the io_uring, steered to one shared socket
+ * where the process may), and the sends of a tick leave together, one
+ * system call for the whole room (rtpring_batch_begin()): a member costs
+ * about what a bridged leg does.  mem_deref() of the member unplugs it
+ * all.  mixer_join() is the same without a term: the frame goes to a
+ * handler (a recording of the room is a member that sends nothing, with
+ * CODEC_NONE: linear samples).
  *
  * Wideband: the mix rate is the mixer's (prm.srate, 8000 today, 16000
  * accepted); buffers and frames are sized by it, and a member's codec must

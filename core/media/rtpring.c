@@ -706,6 +706,34 @@ int rtpring_send(struct udp_sock *us, int fd, const struct sa *src,
 }
 
 
+/**
+ * Queue the sends made from now on (rtpring_send()) until
+ * rtpring_batch_end(), which hands them to the kernel in one system call:
+ * a tick of the media clock sending to every member of a conference.
+ *
+ * @return true when a batch began (end it), false when there is no ring
+ *         or a batch is under way (its end sends ours)
+ */
+bool rtpring_batch_begin(void)
+{
+	if (!R.ok || R.in_batch)
+		return false;
+
+	R.in_batch = true;
+	return true;
+}
+
+
+void rtpring_batch_end(void)
+{
+	if (!R.in_batch)
+		return;
+
+	R.in_batch = false;
+	flush();
+}
+
+
 /** Close the ring (at shutdown: every stream has let go of its socket). */
 void rtpring_close(void)
 {

@@ -37,6 +37,7 @@ void stream_set_pt_map(struct stream *s, uint8_t rx_pt, uint8_t tx_pt,
 void stream_clear_pt_map(struct stream *s);
 void stream_bridge(struct stream *a, struct stream *b);
 void stream_unbridge(struct stream *s);
+void stream_ring(struct stream *s, bool on);
 void stream_set_handler(struct stream *s, stream_rtp_h *rtph, void *arg);
 void stream_set_mux(struct stream *s);
 bool stream_muxed(const struct stream *s);

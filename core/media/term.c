@@ -370,6 +370,12 @@ void term_send_frame(struct term *t, uint64_t frame, enum codec_id codec,
 }
 
 
+struct stream *term_stream(const struct term *t)
+{
+	return t ? t->stream : NULL;
+}
+
+
 enum codec_id term_codec(const struct term *t)
 {
 	return t ? t->prm.codec : CODEC_NONE;

@@ -50,6 +50,7 @@ int  term_set_sink(struct term *t, term_audio_h *h, void *arg);
 void term_send_frame(struct term *t, uint64_t frame, enum codec_id codec,
 		     const uint8_t *payload, size_t n);
 enum codec_id term_codec(const struct term *t);
+struct stream *term_stream(const struct term *t);
 int  term_send_dtmf(struct term *t, const char *digits, uint32_t dur_ms);
 bool term_sending_dtmf(const struct term *t);
 const struct term_stats *term_stats(const struct term *t);

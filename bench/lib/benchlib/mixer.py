@@ -30,14 +30,17 @@ ROOM = 10
 TALKERS = 2
 
 # mixer-alone seconds; rooms: first step, growth, steps; single room: the
-# same; the measuring window
+# same; the seconds new members settle, the measuring window
 PLAN = {
     "smoke": dict(alone_s=0.3, rooms_start=1, rooms_growth=2, rooms_steps=1,
-                  single_start=10, single_growth=2, single_steps=1, window_s=2),
+                  single_start=10, single_growth=2, single_steps=1, settle_s=1,
+                  window_s=1),
     "quick": dict(alone_s=2, rooms_start=20, rooms_growth=1.5, rooms_steps=10,
-                  single_start=200, single_growth=1.5, single_steps=10, window_s=4),
+                  single_start=200, single_growth=1.5, single_steps=10, settle_s=2,
+                  window_s=4),
     "full": dict(alone_s=5, rooms_start=20, rooms_growth=1.25, rooms_steps=20,
-                 single_start=200, single_growth=1.25, single_steps=20, window_s=10),
+                 single_start=200, single_growth=1.25, single_steps=20, settle_s=2,
+                 window_s=15),
 }
 
 
@@ -109,8 +112,8 @@ class Rooms:
         self.sizes[room] = have + len(ports)
         self.members += len(ports)
 
-    def measure(self, window_s):
-        time.sleep(2)                       # new members' streams settle
+    def measure(self, settle_s, window_s):
+        time.sleep(settle_s)                # new members' streams settle
         r0, m0 = self.load.report(), self.mix.ask("report")
         meters = {"mix": CpuMeter(self.mix.pids), "load": CpuMeter(self.load.pids)}
         time.sleep(window_s)
@@ -174,7 +177,7 @@ def ramp(addr, plan, single):
                 steps.append({"members": run.members, "ok": False, "reason": str(e)})
                 say("  %s: FAILED (%s)" % (key, e))
                 break
-            m = run.measure(plan["window_s"])
+            m = run.measure(plan["settle_s"], plan["window_s"])
             m["ok"], m["reason"] = step_ok(m)
             steps.append(m)
             say("  %s: %s%s" % (key, describe(m), "" if m["ok"] else " FAILED: " + m["reason"]))
