@@ -29,6 +29,7 @@
 #include "media/codec.h"
 #include "media/mclock.h"
 #include "media/pcmjb.h"
+#include "media/rtpring.h"
 #include "media/stream.h"
 #include "media/term.h"
 #include "media/mixer.h"
@@ -240,6 +241,7 @@ static int run_rtp(const char *laddr, const char *raddr, const char *range)
 	list_flush(&b.members);
 	for (unsigned i = 0; i < MAX_ROOMS; i++)
 		b.mixv[i] = mem_deref(b.mixv[i]);
+	rtpring_close();
 
 	return 0;
 }

@@ -38,7 +38,7 @@
 enum {
 	NBUF = 2048,          /* receive buffers, a power of 2      */
 	BUFSZ = 2048,
-	NSEND = 2048,         /* sends in flight                    */
+	NSEND = 4096,         /* sends in flight: a tick of a big room */
 	BGID = 1,             /* the buffer group of receive buffers */
 	SQ_ENTRIES = 1024,
 	CQ_ENTRIES = 8192,
