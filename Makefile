@@ -24,7 +24,8 @@ UNIT_BIN := $(UNIT_SRC:spec/unit/%.c=$(BUILD)/spec/unit/%.t)
 # Debian packages the build, the PBX and the tests need.
 DEB_PKGS := build-essential pkg-config libre-dev librem-dev liblua5.4-dev \
             lua5.4 libsndfile1-dev libedit-dev sip-tester baresip-core \
-            lua-busted sox espeak-ng python3 tshark tmux liburing-dev
+            lua-busted sox espeak-ng python3 tshark tmux liburing-dev \
+            linphone-cli
 STAMP_DEPS := $(BUILD)/.deps
 # What only `make bench` needs: the reference it is compared with.
 BENCH_PKGS := kamailio kamailio-lua-modules
@@ -85,6 +86,8 @@ test: deps
 # slot 1 (its own addresses), so it may run beside the plain one.
 ASAN_E2E := spec/e2e/20_calls_sipp.t spec/e2e/30_b2bua_sipp.t \
             spec/e2e/35_hold_fork.t spec/e2e/36_late_offer.t \
+            spec/e2e/33_refer_replaces.t spec/e2e/37_hold_moh.t \
+            spec/e2e/38_transfer_blind.t spec/e2e/39_transfer_attended.t \
             spec/e2e/50_torture.t spec/e2e/60_reload_safety.t \
             spec/e2e/62_console_calls.t spec/e2e/63_originate.t \
             spec/e2e/64_reload.t \

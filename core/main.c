@@ -16,6 +16,8 @@
 #include "reload.h"
 #include "console/console.h"
 #include "capture/capture.h"
+#include "call/dial.h"
+#include "call/call.h"
 #include "lua/runtime.h"
 #include "media/codec.h"
 #include "media/sound.h"
@@ -27,7 +29,6 @@
 #include "sip/trunk.h"
 #include "sip/siptrace.h"
 
-struct pbx *pbx_instance;
 
 static volatile sig_atomic_t reload_requested;
 static struct tmr signal_tmr;
@@ -173,6 +174,8 @@ static int start(struct pbx *pbx, const char *listen)
 	if (!e)
 		e = sipstack_alloc(&pbx->stack, pbx);
 	if (!e)
+		sipstack_set_invite_handler(pbx->stack, call_incoming);
+	if (!e)
 		e = registrar_alloc(&pbx->registrar, sipstack_sip(pbx->stack),
 				    &rc);
 	if (!e)
@@ -198,7 +201,7 @@ static void shutdown_pbx(struct pbx *pbx)
 	tmr_cancel(&signal_tmr);
 	reload_close();
 	pbx->console = mem_deref(pbx->console);
-	list_flush(&pbx->calls);
+	call_close_all();
 	pbx->trunks = mem_deref(pbx->trunks);
 	/* un-REGISTERs and OPTIONS went out; their answers are not awaited */
 	sip_close(sipstack_sip(pbx->stack), true);
@@ -264,9 +267,7 @@ int main(int argc, char *argv[])
 	if (raise_fd_limit())
 		log_warn("fd_setsize failed: limited to FD_SETSIZE sockets");
 
-	pbx_instance = &pbx;
 	set_defaults(&pbx);
-	list_init(&pbx.calls);
 	if (mkdir(state, 0700) && errno != EEXIST)
 		log_warn("state folder %s: %m", state, errno);
 	err  = str_dup(&pbx.config_path, config);

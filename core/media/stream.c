@@ -16,6 +16,7 @@
 #include "media/stream.h"
 
 enum {
+	PT_LOCAL = 0xfe,        /* bridged, yet for the PBX: feature keys */
 	PT_UNMAPPED = 0xff,
 	PORT_TRIES = 64,
 	REPORT_MS = 5000,        /* RFC 3550 6.2: 5 s, randomized +-50 % */
@@ -25,6 +26,27 @@ enum {
 struct pt_map {
 	uint8_t tx_pt;
 	uint8_t from, to;       /* enum codec_id, for transcoding */
+};
+
+/*
+ * What a phone gets from its leg stays one RTP stream, whoever is on the
+ * other side: the first packets sent set its SSRC; once the source changes
+ * (the PBX's own media, another phone after a transfer, music on hold),
+ * what is relayed keeps that SSRC and goes on with its sequence numbers
+ * and timestamps.  Phones drop a new SSRC whose numbers seem to go back
+ * (seen with baresip).  A bridged call whose source never changes is
+ * relayed untouched.
+ */
+struct txcont {
+	uint32_t ssrc;          /* of what the phone last got            */
+	uint32_t ts;
+	uint16_t seq;
+	bool seen;
+	bool fix;               /* rewriting: its source changed         */
+	bool src_set;
+	uint32_t src;           /* the source rewritten now              */
+	uint32_t ts_delta;
+	uint16_t seq_delta;
 };
 
 struct stream {
@@ -42,6 +64,7 @@ struct stream {
 	bool connected;         /* rtp_us to rtp_raddr, while flowing */
 	struct sa rtp_laddr;    /* rtp_us's own, unless the wildcard: raw sends */
 	struct pt_map map[128]; /* rx payload type -> what the peer gets */
+	struct txcont tx;       /* what it sends, as the phone sees it */
 	struct rtpstat st;
 
 	struct udp_sock *rtcp_us;  /* NULL once muxed */
@@ -155,7 +178,8 @@ static void report_tick(void *arg)
 		return;   /* bridged: the phones report to each other */
 
 	mb = mbuf_alloc(128);
-	if (mb && 0 == rtpstat_report(&s->st, mb, s->ssrc, s->cname, now)) {
+	if (mb && 0 == rtpstat_report(&s->st, mb, s->tx.seen ? s->tx.ssrc
+				      : s->ssrc, s->cname, now)) {
 		mb->pos = 0;
 		(void)rtcp_out(s, mb, now);
 	}
@@ -184,6 +208,56 @@ static void deliver_local(struct stream *s, struct mbuf *mb)
 
 
 static void rtp_recv(const struct sa *src, struct mbuf *mb, void *arg);
+
+
+static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static uint32_t rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+		(uint32_t)p[2] << 8 | p[3];
+}
+static void wr16(uint8_t *p, uint16_t v) { p[0] = v >> 8; p[1] = v & 0xff; }
+static void wr32(uint8_t *p, uint32_t v)
+{
+	p[0] = v >> 24; p[1] = (v >> 16) & 0xff; p[2] = (v >> 8) & 0xff;
+	p[3] = v & 0xff;
+}
+
+
+/* A relayed packet on its way to @a to (see struct txcont). */
+static void tx_relay(struct stream *to, uint8_t *p)
+{
+	struct txcont *c = &to->tx;
+	uint32_t ssrc = rd32(p + 8);
+
+	if (!c->fix) {
+		if (c->seen && ssrc != c->ssrc) {
+			c->fix = true;
+			c->src_set = false;
+		}
+		else {
+			c->ssrc = ssrc;
+			c->seq = rd16(p + 2);
+			c->ts = rd32(p + 4);
+			c->seen = true;
+			return;
+		}
+	}
+
+	if (!c->src_set || ssrc != c->src) {
+		c->src = ssrc;
+		c->src_set = true;
+		c->seq_delta = (uint16_t)(c->seq + 1 - rd16(p + 2));
+		c->ts_delta = c->ts + 160 - rd32(p + 4);
+		p[1] |= 0x80;   /* the marker: a new talk spurt */
+	}
+
+	c->seq = (uint16_t)(rd16(p + 2) + c->seq_delta);
+	c->ts = rd32(p + 4) + c->ts_delta;
+	wr16(p + 2, c->seq);
+	wr32(p + 4, c->ts);
+	wr32(p + 8, c->ssrc);
+}
 
 
 /* Media flows on a bridged leg: the ring reads it from now on (a call that
@@ -253,15 +327,19 @@ static void rtp_recv(const struct sa *src, struct mbuf *mb, void *arg)
 
 	pt = p[1] & 0x7f;
 	m = &s->map[pt];
-	if (s->hold || m->tx_pt == PT_UNMAPPED ||
+	if (s->hold || m->tx_pt >= PT_LOCAL ||
 	    !sa_isset(&peer->rtp_raddr, SA_ALL)) {
-		++s->st.pub.dropped;
+		if (m->tx_pt == PT_LOCAL && s->rtph)
+			deliver_local(s, mb);
+		else
+			++s->st.pub.dropped;
 		return;
 	}
 
 	if (m->from != m->to)
 		codec_transcode(m->from, m->to, p + hlen, len - hlen);
 	p[1] = (uint8_t)((p[1] & 0x80) | m->tx_pt);
+	tx_relay(peer, p);
 
 	if (0 == rtpring_send(peer->rtp_us, peer->rtp_fd, &peer->rtp_laddr,
 			      &peer->rtp_raddr,
@@ -386,6 +464,18 @@ void stream_set_pt_map(struct stream *s, uint8_t rx_pt, uint8_t tx_pt,
 }
 
 
+/** Packets of payload type @a pt come to the stream's handler even while
+ *  it is bridged (the PBX hears a leg's keys), or are dropped again. */
+void stream_set_pt_local(struct stream *s, uint8_t pt, bool local)
+{
+	if (!s || pt > 127)
+		return;
+
+	s->map[pt].tx_pt = local ? PT_LOCAL : PT_UNMAPPED;
+	s->map[pt].from = s->map[pt].to = CODEC_NONE;
+}
+
+
 void stream_clear_pt_map(struct stream *s)
 {
 	for (size_t i = 0; s && i < ARRAY_SIZE(s->map); i++) {
@@ -497,13 +587,27 @@ int stream_send(struct stream *s, bool marker, uint8_t pt, uint32_t ts,
 	    !sa_isset(&s->rtp_raddr, SA_ALL))
 		return EINVAL;
 
+	/* one stream for the phone: ours go on from what it got before (the
+	 * relay rewrites from then on, see struct txcont) */
 	memset(&hdr, 0, sizeof(hdr));
 	hdr.ver = RTP_VERSION;
 	hdr.m = marker;
 	hdr.pt = pt;
-	hdr.seq = ++s->seq;
+	if (s->tx.seen) {
+		hdr.ssrc = s->tx.ssrc;
+		hdr.seq = ++s->tx.seq;
+		s->tx.fix = true;
+		s->tx.src_set = false;
+	}
+	else {
+		hdr.ssrc = s->ssrc;
+		hdr.seq = ++s->seq;
+		s->tx.ssrc = s->ssrc;
+		s->tx.seen = true;
+	}
+	s->tx.seq = hdr.seq;
+	s->tx.ts = ts;
 	hdr.ts = ts;
-	hdr.ssrc = s->ssrc;
 
 	mb->pos -= RTP_HEADER_SIZE;
 	pos = mb->pos;

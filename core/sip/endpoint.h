@@ -14,6 +14,9 @@ struct endpoint {
 	uint32_t codecs;      /**< CODEC_MASK() bits it may use    */
 	uint8_t codec_order[4]; /**< preference, CODEC_NONE ends   */
 	uint8_t dtmf;         /**< enum dtmf_mode: how it sends DTMF */
+	char *moh;            /**< class its held parties hear; NULL: default */
+	bool no_transfer;     /**< allow_transfer = false: REFER, keys refused */
+	bool hold_passthrough;  /**< its holds go on to the far phone   */
 };
 
 struct endpoint_table;
