@@ -25,7 +25,6 @@
 #include <unistd.h>
 #include <sys/resource.h>
 #include <re.h>
-#include "pbx.h"
 #include "media/codec.h"
 #include "media/mclock.h"
 #include "media/pcmjb.h"
@@ -33,8 +32,6 @@
 #include "media/stream.h"
 #include "media/term.h"
 #include "media/mixer.h"
-
-struct pbx *pbx_instance;  /* core/main.c's, which is not linked in */
 
 enum { MAX_ROOMS = 4096, F = 160 };
 

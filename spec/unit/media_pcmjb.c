@@ -6,11 +6,8 @@
  */
 #include <string.h>
 #include <re.h>
-#include "pbx.h"
 #include "media/pcmjb.h"
 #include "tap.h"
-
-struct pbx *pbx_instance;  /* core/main.c's, which is not linked in */
 
 enum { F = 160, PREFILL = 320 };
 

@@ -7,14 +7,11 @@
  */
 #include <string.h>
 #include <re.h>
-#include "pbx.h"
 #include "media/codec.h"
 #include "media/pcmjb.h"
 #include "media/mixer.h"
 #include "tap.h"
 #include "audio.h"
-
-struct pbx *pbx_instance;  /* core/main.c's, which is not linked in */
 
 enum { MAXP = 12, WINDOW = 40, HEARD_MAX = WINDOW * 320 };
 

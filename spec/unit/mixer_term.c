@@ -13,7 +13,6 @@
 #include <string.h>
 #include <time.h>
 #include <re.h>
-#include "pbx.h"
 #include "media/codec.h"
 #include "media/mclock.h"
 #include "media/pcmjb.h"
@@ -26,8 +25,6 @@
 #include "media/mixer.h"
 #include "tap.h"
 #include "audio.h"
-
-struct pbx *pbx_instance;  /* core/main.c's, which is not linked in */
 
 enum { NP = 3, F = 160, WIN = 40, KEEP = 64 };
 
