@@ -29,7 +29,7 @@ DEB_PKGS := build-essential pkg-config libre-dev librem-dev liblua5.4-dev \
 STAMP_DEPS := $(BUILD)/.deps
 # What only `make bench` needs: the reference it is compared with.
 BENCH_PKGS := kamailio kamailio-lua-modules
-BENCH_BIN := $(BUILD)/bench/relay $(BUILD)/bench/rtpload
+BENCH_BIN := $(BUILD)/bench/relay $(BUILD)/bench/rtpload $(BUILD)/bench/mixbench
 
 .PHONY: all deps run test check unit bench sounds clean asan
 all: $(BUILD)/lunapbx
@@ -115,7 +115,12 @@ check: $(BUILD)/lunapbx $(UNIT_BIN) $(BENCH_BIN) sounds asan $(ASAN_WRAP)
 # The benchmark's own UDP tools (bench/relay/): plain C, no libre.
 $(BUILD)/bench/%: bench/relay/%.c bench/relay/udpaddr.c bench/relay/udpaddr.h
 	@mkdir -p $(dir $@)
-	$(CC) -O2 -g -std=gnu11 -Wall -Wextra -Wshadow -o $@ $< bench/relay/udpaddr.c
+	$(CC) -O2 -g -std=gnu11 -Wall -Wextra -Wshadow -o $@ $< bench/relay/udpaddr.c -lm
+
+# The mixer's benchmark: the PBX's media objects without SIP.
+$(BUILD)/bench/mixbench: bench/mixer/mixbench.c $(CORE_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(CORE_OBJ) $(LDLIBS)
 
 # `make bench` (full run, ~32 min), `make bench BENCH_ARGS="--mode quick"`.
 bench: deps

@@ -10,6 +10,11 @@
  *       del ID            forget a call
  *       report            one JSON line of counters on stdout
  *       quit
+ *   rtpload -l ADDR:PORT -m conf [-L LATE_MS]
+ *       add ID ADDR:PORT [tone]
+ *                         conference: send a 20 ms G.711 stream to a
+ *                         member's ADDR:PORT (a 1 kHz tone, or silence)
+ *                         and expect the mix back from it, as listen does
  *   rtpload -l ADDR:PORT -b ADDR:PORT [-s SECONDS]
  *     blast: packets as fast as one core sends them (to saturate a relay)
  *
@@ -23,6 +28,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdbool.h>
@@ -49,7 +55,8 @@ struct call {
 	bool active;
 	struct sockaddr_in peer;     /* echo: destination; listen: source */
 	uint64_t added_ns;
-	/* sending (echo) */
+	/* sending (echo, conf) */
+	bool tone;                   /* conf: a tone, else silence */
 	uint16_t seq;
 	uint32_t ts, counter;
 	uint64_t tx;
@@ -65,6 +72,8 @@ static int buckets[PTIME_MS][MAX_CALLS];   /* send phase -> call ids */
 static int nbucket[PTIME_MS];
 static uint16_t port_call[65536];          /* listen: source port -> id+1 */
 static bool listen_mode;
+static bool conf_mode;           /* listen, and send as a phone does */
+static uint8_t tone_frame[SAMPLES];   /* u-law, 1 kHz: 20 periods */
 static int64_t late_ns = 50 * 1000000LL;
 
 /* since the last report */
@@ -101,6 +110,24 @@ static uint32_t get32(const uint8_t *p)
 
 /* ---- sending -------------------------------------------------------- */
 
+/* G.711 u-law of one sample (ITU-T G.711, with the 0x84 bias). */
+static uint8_t ulaw(int pcm)
+{
+	int sign = pcm < 0 ? 0x80 : 0, exp = 7, mant;
+
+	if (pcm < 0)
+		pcm = -pcm;
+	if (pcm > 32635)
+		pcm = 32635;
+	pcm += 0x84;
+	while (exp > 0 && !(pcm & (0x4000 >> (7 - exp))))
+		--exp;
+	mant = (pcm >> (exp + 3)) & 0x0f;
+
+	return (uint8_t)~(sign | exp << 4 | mant);
+}
+
+
 static void build_packet(uint8_t *p, int id, uint64_t t)
 {
 	struct call *c = &calls[id];
@@ -111,9 +138,17 @@ static void build_packet(uint8_t *p, int id, uint64_t t)
 	p[3] = (uint8_t)c->seq;
 	put32(p + 4, c->ts);
 	put32(p + 8, SSRC_BASE + (uint32_t)id);
-	memcpy(p + 12, &t, sizeof(t));     /* read back by this process */
-	put32(p + 20, c->counter);
-	memset(p + 24, 0xff, PKT_LEN - 24);  /* u-law silence */
+	if (conf_mode) {             /* what a phone says */
+		if (c->tone)
+			memcpy(p + 12, tone_frame, SAMPLES);
+		else
+			memset(p + 12, 0xff, SAMPLES);
+	}
+	else {
+		memcpy(p + 12, &t, sizeof(t));  /* read back by us */
+		put32(p + 20, c->counter);
+		memset(p + 24, 0xff, PKT_LEN - 24);  /* u-law silence */
+	}
 	++c->seq;
 	c->ts += SAMPLES;
 	++c->counter;
@@ -337,7 +372,7 @@ static void report(void)
 }
 
 
-static void add_call(int id, const char *addr)
+static void add_call(int id, const char *addr, bool tone)
 {
 	struct call *c;
 
@@ -355,9 +390,11 @@ static void add_call(int id, const char *addr)
 	c->added_ns = now_ns();
 	c->seq = (uint16_t)(id * 7919);
 	c->ts = (uint32_t)id * 160000u;
+	c->tone = tone;
 	if (listen_mode) {
 		port_call[ntohs(c->peer.sin_port)] = (uint16_t)(id + 1);
-		return;
+		if (!conf_mode)
+			return;
 	}
 	buckets[id % PTIME_MS][nbucket[id % PTIME_MS]++] = id;
 }
@@ -377,11 +414,11 @@ static void del_call(int id)
 /* Returns false on quit. */
 static bool command(char *line)
 {
-	char addr[64];
+	char addr[64], what[16] = "";
 	int id;
 
-	if (2 == sscanf(line, "add %d %63s", &id, addr))
-		add_call(id, addr);
+	if (2 <= sscanf(line, "add %d %63s %15s", &id, addr, what))
+		add_call(id, addr, 0 == strcmp(what, "tone"));
 	else if (1 == sscanf(line, "del %d", &id))
 		del_call(id);
 	else if (0 == strncmp(line, "report", 6))
@@ -454,7 +491,7 @@ static int run_load(int fd)
 		/* one phase per millisecond: a call sends every 20 ms, the
 		 * calls spread over the 20 phases like unrelated phones */
 		for (now = now_ns(); now >= next; next += tick_ns, ++tick) {
-			if (!listen_mode)
+			if (!listen_mode || conf_mode)
 				send_bucket(fd, (int)(tick % PTIME_MS));
 		}
 	}
@@ -497,7 +534,7 @@ static int run_blast(int fd, const char *dst, int seconds)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: rtpload -l ADDR:PORT [-m echo|listen] [-L LATE_MS]\n"
+		"usage: rtpload -l ADDR:PORT [-m echo|listen|conf] [-L LATE_MS]\n"
 		"       rtpload -l ADDR:PORT -b ADDR:PORT [-s SECONDS]\n");
 	exit(2);
 }
@@ -511,7 +548,10 @@ int main(int argc, char *argv[])
 	while ((c = getopt(argc, argv, "l:m:L:b:s:")) != -1) {
 		switch (c) {
 		case 'l': laddr = optarg; break;
-		case 'm': listen_mode = 0 == strcmp(optarg, "listen"); break;
+		case 'm':
+			conf_mode = 0 == strcmp(optarg, "conf");
+			listen_mode = conf_mode || 0 == strcmp(optarg, "listen");
+			break;
 		case 'L': late_ns = atoll(optarg) * 1000000LL; break;
 		case 'b': blast = optarg; break;
 		case 's': seconds = atoi(optarg); break;
@@ -520,6 +560,9 @@ int main(int argc, char *argv[])
 	}
 	if (!laddr)
 		usage();
+	for (int i = 0; i < SAMPLES; i++)   /* 1 kHz at 8 kHz: 8 a period */
+		tone_frame[i] = ulaw((int)(8000 * sin(2 * 3.14159265358979 *
+						       i / 8.0)));
 
 	fd = udpaddr_bind(laddr);
 	if (fd < 0)

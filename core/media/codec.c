@@ -77,8 +77,44 @@ int16_t codec_decode_sample(enum codec_id id, uint8_t byte)
 }
 
 
+/* librem's encoders negate the sample: -32768 would index its tables out
+ * of range (A-law) or come out as zero (u-law). */
+static inline int16_t encodable(int16_t s)
+{
+	return s == INT16_MIN ? -INT16_MAX : s;
+}
+
+
 uint8_t codec_encode_sample(enum codec_id id, int16_t sample)
 {
+	sample = encodable(sample);
+
 	return id == CODEC_PCMA ? g711_pcm2alaw(sample)
 				: g711_pcm2ulaw(sample);
+}
+
+
+/** @a n samples into G.711 bytes (one table look-up each). */
+void codec_encode(enum codec_id id, const int16_t *pcm, uint8_t *out,
+		  size_t n)
+{
+	if (id == CODEC_PCMA) {
+		for (size_t i = 0; i < n; i++)
+			out[i] = g711_pcm2alaw(encodable(pcm[i]));
+	}
+	else {
+		for (size_t i = 0; i < n; i++)
+			out[i] = g711_pcm2ulaw(encodable(pcm[i]));
+	}
+}
+
+
+/** @a n G.711 bytes into samples. */
+void codec_decode(enum codec_id id, const uint8_t *in, int16_t *pcm,
+		  size_t n)
+{
+	const int16_t *table = id == CODEC_PCMA ? g711_A2l : g711_u2l;
+
+	for (size_t i = 0; i < n; i++)
+		pcm[i] = table[in[i]];
 }

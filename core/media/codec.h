@@ -29,3 +29,7 @@ void codec_transcode(enum codec_id from, enum codec_id to,
 		     uint8_t *buf, size_t len);
 int16_t codec_decode_sample(enum codec_id id, uint8_t byte);
 uint8_t codec_encode_sample(enum codec_id id, int16_t sample);
+void codec_encode(enum codec_id id, const int16_t *pcm, uint8_t *out,
+		  size_t n);
+void codec_decode(enum codec_id id, const uint8_t *in, int16_t *pcm,
+		  size_t n);

@@ -38,7 +38,7 @@
 enum {
 	NBUF = 2048,          /* receive buffers, a power of 2      */
 	BUFSZ = 2048,
-	NSEND = 2048,         /* sends in flight                    */
+	NSEND = 4096,         /* sends in flight: a tick of a big room */
 	BGID = 1,             /* the buffer group of receive buffers */
 	SQ_ENTRIES = 1024,
 	CQ_ENTRIES = 8192,
@@ -703,6 +703,34 @@ int rtpring_send(struct udp_sock *us, int fd, const struct sa *src,
 	++R.queued;
 
 	return 0;
+}
+
+
+/**
+ * Queue the sends made from now on (rtpring_send()) until
+ * rtpring_batch_end(), which hands them to the kernel in one system call:
+ * a tick of the media clock sending to every member of a conference.
+ *
+ * @return true when a batch began (end it), false when there is no ring
+ *         or a batch is under way (its end sends ours)
+ */
+bool rtpring_batch_begin(void)
+{
+	if (!R.ok || R.in_batch)
+		return false;
+
+	R.in_batch = true;
+	return true;
+}
+
+
+void rtpring_batch_end(void)
+{
+	if (!R.in_batch)
+		return;
+
+	R.in_batch = false;
+	flush();
 }
 
 

@@ -12,6 +12,10 @@
  * Where the process may, attached legs are not even read one by one:
  * their packets are steered to one shared socket (rtpsteer.h) and the
  * sends leave through one raw socket (rawudp.h).
+ *
+ * Terminated streams may ask for the same (stream_ring(): conference
+ * members), and what the media clock makes them send in a tick can be
+ * batched too: rtpring_batch_begin() ... rtpring_batch_end().
  */
 
 struct udp_sock;
@@ -25,5 +29,7 @@ bool rtpring_steered(uint32_t id);
 void rtpring_detach(uint32_t *idp, struct udp_sock *us);
 int  rtpring_send(struct udp_sock *us, int fd, const struct sa *src,
 		  const struct sa *dst, bool connected, struct mbuf *mb);
+bool rtpring_batch_begin(void);
+void rtpring_batch_end(void);
 void rtpring_close(void);
 const char *rtpring_mode(void);

@@ -38,6 +38,7 @@ void stream_clear_pt_map(struct stream *s);
 void stream_set_pt_local(struct stream *s, uint8_t pt, bool local);
 void stream_bridge(struct stream *a, struct stream *b);
 void stream_unbridge(struct stream *s);
+void stream_ring(struct stream *s, bool on);
 void stream_set_handler(struct stream *s, stream_rtp_h *rtph, void *arg);
 void stream_set_mux(struct stream *s);
 bool stream_muxed(const struct stream *s);

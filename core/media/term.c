@@ -29,6 +29,7 @@ struct term {
 	uint32_t ts_base;           /* random, RFC 3550                   */
 	uint32_t next_ts;           /* after the last audio packet        */
 	bool tx_started;
+	uint64_t last_frame;        /* of the clock, of the last packet   */
 
 	/* RFC 4733 out */
 	struct telev *telev;
@@ -44,6 +45,8 @@ struct term {
 	term_telev_h *televh;
 	term_audio_h *audioh;
 	void *arg;
+	term_audio_h *sinkh;        /* a mixer's, beside the owner's      */
+	void *sink_arg;
 	struct term_stats stats;
 };
 
@@ -84,6 +87,7 @@ static void send_audio(struct term *t, uint64_t frame, size_t n)
 	send_packet(t, marker, t->prm.tx_pt, ts);
 	t->tx_started = true;
 	t->next_ts = ts + (uint32_t)n;
+	t->last_frame = frame;
 	++t->stats.tx_audio;
 }
 
@@ -191,12 +195,20 @@ static void echo_packet(struct term *t, const uint8_t *p, size_t n)
 }
 
 
+/* Decoded once for both: the owner's handler (digits, recordings) and
+ * the sink (a mixer). */
 static void decode(struct term *t, const uint8_t *p, size_t n, uint32_t ts)
 {
-	for (size_t i = 0; i < n; i++)
-		t->pcm[i] = codec_decode_sample(t->prm.codec, p[i]);
+	bool owner = t->want_audio && t->audioh;
 
-	t->audioh(t->pcm, n, ts, t->arg);
+	if (!owner && !t->sinkh)
+		return;
+
+	codec_decode(t->prm.codec, p, t->pcm, n);
+	if (owner)
+		t->audioh(t->pcm, n, ts, t->arg);
+	if (t->sinkh)
+		t->sinkh(t->pcm, n, ts, t->sink_arg);
 }
 
 
@@ -220,8 +232,7 @@ static void rtp_handler(const struct rtp_header *hdr, struct mbuf *mb,
 	++t->stats.rx_audio;
 	if (t->echo)
 		echo_packet(t, p, n);
-	if (t->want_audio && t->audioh)
-		decode(t, p, n, hdr->ts);
+	decode(t, p, n, hdr->ts);
 }
 
 
@@ -308,6 +319,66 @@ void term_want_audio(struct term *t, bool on)
 {
 	if (t)
 		t->want_audio = on;
+}
+
+
+/**
+ * A second consumer of the decoded samples, whatever term_want_audio()
+ * says: a mixer (media/mixer.h).  One at a time; NULL removes it.
+ *
+ * @return 0, EBUSY when another sink is set
+ */
+int term_set_sink(struct term *t, term_audio_h *h, void *arg)
+{
+	if (!t)
+		return EINVAL;
+	if (h && t->sinkh && (t->sinkh != h || t->sink_arg != arg))
+		return EBUSY;
+
+	t->sinkh = h;
+	t->sink_arg = h ? arg : NULL;
+
+	return 0;
+}
+
+
+/**
+ * Send one frame made elsewhere (a mixer's output, encoded once and
+ * shared by many terms) as the frame @a frame of the media clock, with
+ * this leg's sequence numbers and timestamps.  What the term plays itself
+ * (a prompt, digits, echo) has precedence: the frame is then dropped, as
+ * is a second frame for the same tick.  @a codec is the payload's; it is
+ * transcoded when the leg's law differs.
+ */
+void term_send_frame(struct term *t, uint64_t frame, enum codec_id codec,
+		     const uint8_t *payload, size_t n)
+{
+	uint8_t *p;
+
+	if (!t || !payload || !n || n > PAYLOAD_MAX)
+		return;
+	if (t->player || t->digits[0] || t->echo)
+		return;
+	if (t->tx_started && frame <= t->last_frame)
+		return;
+
+	p = t->mb->buf + RTP_HEADER_SIZE;
+	memcpy(p, payload, n);
+	if (codec != t->prm.codec)
+		codec_transcode(codec, t->prm.codec, p, n);
+	send_audio(t, frame, n);
+}
+
+
+struct stream *term_stream(const struct term *t)
+{
+	return t ? t->stream : NULL;
+}
+
+
+enum codec_id term_codec(const struct term *t)
+{
+	return t ? t->prm.codec : CODEC_NONE;
 }
 
 

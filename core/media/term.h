@@ -6,6 +6,8 @@
  * (libre's rtp socket), timestamps that follow the wall clock across
  * pauses, and the marker bit on the first packet after one.
  * In: telephone events and, when the owner wants them, decoded samples.
+ * A mixer (media/mixer.h) plugs in beside the owner: it takes the decoded
+ * samples through a sink and sends its mix through term_send_frame().
  *
  * Per packet nothing is allocated and no Lua runs: the owner hears about
  * whole things only (a player ended, the digits went out).
@@ -44,6 +46,11 @@ void term_stop(struct term *t);
 bool term_playing(const struct term *t);
 void term_echo(struct term *t, bool on);
 void term_want_audio(struct term *t, bool on);
+int  term_set_sink(struct term *t, term_audio_h *h, void *arg);
+void term_send_frame(struct term *t, uint64_t frame, enum codec_id codec,
+		     const uint8_t *payload, size_t n);
+enum codec_id term_codec(const struct term *t);
+struct stream *term_stream(const struct term *t);
 int  term_send_dtmf(struct term *t, const char *digits, uint32_t dur_ms);
 bool term_sending_dtmf(const struct term *t);
 const struct term_stats *term_stats(const struct term *t);

@@ -2,8 +2,8 @@
 # The benchmark scripts still work: bench/run --mode smoke puts a few calls
 # through every scenario (answered, B2BUA, Kamailio when installed, the
 # relay ceiling, bridged calls with RTP, music on hold when the PBX has it,
-# voicemail deposits and VoiceMailMain logins,
-# memory per call, reload) and prints its table; bench/pair compares two
+# voicemail deposits and VoiceMailMain logins, memory per call, reload, the
+# conference mixer without SIP) and prints its table; bench/pair compares two
 # PBXs' media CPU.  No figure is judged here: benchmarks print numbers, they
 # are not timed tests.
 import json
@@ -100,6 +100,20 @@ with Tap(timeout=200) as t:
     t.ok(ph.get("endpoints") == 1000 and ph.get("median_ms", 0) > 0,
          "... and with its 1000 phones declared as endpoints (%s ms)" % ph.get("median_ms"),
          diag=progress)
+
+    # -- the conference mixer, without SIP (build/bench/mixbench) ---------------
+    mx = res.get("mixer") or {}
+    a = mx.get("alone") or {}
+    t.ok(a.get("members_per_core", 0) > 0 and a.get("mixed_per_tick") == 2,
+         "the mixer alone mixed rooms of 10, two talkers each (%s us per member per tick)"
+         % a.get("us_per_member_tick"), diag=progress)
+    for key, what in (("rooms", "a room of 10"), ("single", "the single room, 10 members")):
+        b = (mx.get(key) or {}).get("best") or {}
+        t.ok(b.get("members") == 10 and b.get("talkers") == 2 and b.get("ok"),
+             "%s on RTP: two talkers mixed, the mix back to each, nothing lost or late (%s)"
+             % (what, b.get("reason") or b.get("rx")), diag=progress)
+    t.like(p.stdout, r"conference members on RTP, rooms of 10 \(2 talkers\), no SIP \| \*\*10\*\*",
+           "the table shows the conference members")
 
     # -- bench/pair: the same build twice, side by side -------------------------
     p = subprocess.run([os.path.join(ROOT, "bench", "pair"), "--calls", "10", "--rounds", "2",

@@ -9,11 +9,11 @@ import time
 
 from lunatest import proc
 
-from . import callrate, media, memory, reload, report, voicemail
+from . import callrate, media, memory, mixer, reload, report, voicemail
 from .common import BUILD, Addr, Mode, say
 
 FIGURES = ["answer", "b2bua", "kamailio", "relay", "bridged", "moh", "voicemail", "memory",
-           "reload"]
+           "reload", "mixer"]
 
 
 def _on_signal(signum, frame):
@@ -57,6 +57,8 @@ def run_figure(name, addr, mode, results):
         results[name] = memory.measure(addr, mode)
     elif name == "reload":
         results[name] = reload.measure(addr, mode)
+    elif name == "mixer":
+        results[name] = mixer.measure(addr, mode)
 
 
 def main(argv):
@@ -73,7 +75,8 @@ def main(argv):
     unknown = [f for f in only if f not in FIGURES]
     if unknown:
         ap.error("unknown figure(s): %s" % ", ".join(unknown))
-    for tool in ("lunapbx", "bench/relay", "bench/rtpload"):
+    for tool in ("lunapbx", "bench/relay", "bench/rtpload") + (
+            ("bench/mixbench",) if "mixer" in only else ()):
         if not os.access(os.path.join(BUILD, tool), os.X_OK):
             ap.error("build/%s is missing: run `make bench`" % tool)
 

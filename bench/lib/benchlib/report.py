@@ -134,6 +134,43 @@ def _reload_rows(fig):
     return out
 
 
+def _mixer_rows(results):
+    """The conference mixer (no SIP), against the bridged call per core of
+    the same run when it ran."""
+    fig = results["mixer"]
+    if "skipped" in fig:
+        return [("conference mixer", "skipped: " + fig["skipped"], "-", "-", "-", "-")]
+    out = []
+    a = fig.get("alone") or {}
+    if a:
+        out.append(("conference mixer alone (no sockets): rooms of 10, 2 talkers",
+                    "**%.3f us** per member per tick: %d members per core"
+                    % (a["us_per_member_tick"], a["members_per_core"]), "-", "-", "-", "-"))
+    br = (results.get("bridged") or {}).get("best")
+    bridged = br["calls"] / br["pbx_cpu"] if br and br.get("pbx_cpu") else None
+    ref = "bridged calls: %d per core" % bridged if bridged else "-"
+    for key, name in (("rooms", "conference members on RTP, rooms of 10 (2 talkers), no SIP"),
+                      ("single", "largest single room on RTP (2 talkers), no SIP")):
+        f = fig.get(key) or {}
+        b = f.get("best")
+        if not b:
+            last = (f.get("steps") or [{}])[-1]
+            out.append((name, "failed at the first step (%s)" % last.get("reason", "?"),
+                        ref, "-", "-", "-"))
+            continue
+        per_core = b["members"] / b["cpu"] if b["cpu"] > 0 else 0
+        cell = ("**%d** (%d room%s, mixbench %.0f%% CPU, %.4f%% per member: %d per core;"
+                " tick lag max %d ms)" % (b["members"], b["rooms"], "s" if b["rooms"] > 1 else "",
+                                          100 * b["cpu"], 100 * b["cpu"] / b["members"],
+                                          per_core, b["max_lag_ms"]))
+        if key == "rooms":
+            ratio, met = _ratio_row(per_core, bridged, 0.7)
+            out.append((name, cell, ref, ratio, ">= 0.7 x bridged calls per core", met))
+        else:
+            out.append((name, cell, "-", "-", "-", "-"))
+    return out
+
+
 def rows(results):
     out = []
     kam = results.get("kamailio")
@@ -154,6 +191,8 @@ def rows(results):
         out.extend(_memory_rows(results["memory"]))
     if "reload" in results:
         out.extend(_reload_rows(results["reload"]))
+    if "mixer" in results:
+        out.extend(_mixer_rows(results))
     return out
 
 
