@@ -15,7 +15,7 @@
 #include "call/leg_priv.h"
 
 #define ALLOW "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REFER\r\n" \
-	"Supported: timer\r\n"
+	"Supported: replaces, timer\r\n"
 
 static const char *state_names[] = {"new", "early", "answered", "ended"};
 

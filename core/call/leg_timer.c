@@ -125,7 +125,8 @@ int legtimer_incoming(struct leg *leg, const struct sip_msg *msg,
 }
 
 
-/** What an INVITE of ours asks (the headers, CRLF-ended). */
+/** What an INVITE of ours asks (the headers, CRLF-ended; Supported: timer
+ *  is in every INVITE and answer of a leg already). */
 int legtimer_request(const struct pbx *pbx, char *buf, size_t sz)
 {
 	if (!pbx->set.session_expires) {
@@ -133,8 +134,7 @@ int legtimer_request(const struct pbx *pbx, char *buf, size_t sz)
 		return 0;
 	}
 
-	return re_snprintf(buf, sz, "Supported: timer\r\n"
-			   "Session-Expires: %u\r\nMin-SE: %u\r\n",
+	return re_snprintf(buf, sz, "Session-Expires: %u\r\nMin-SE: %u\r\n",
 			   pbx->set.session_expires,
 			   pbx->set.session_min_se) < 0 ? ENOMEM : 0;
 }
