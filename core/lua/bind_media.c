@@ -13,6 +13,7 @@
  *   call:send_dtmf(digits [, {duration=s}])             -> true|nil, why
  *   call:flush_digits()   call:pending_digits() -> n
  *   _core.media_stats()   _core.sounds_dir()   _core.recordings_dir()
+ *   _core.delete_recording(file)                       -> true|nil, why
  *
  * `why` is "done", "digit", "timeout" or "hangup"; record's status is
  * Asterisk's RECORD_STATUS: DTMF, SILENCE, TIMEOUT, HANGUP, ERROR.
@@ -21,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <re.h>
 #include <lauxlib.h>
 #include "pbx.h"
@@ -732,6 +734,30 @@ static int l_recordings_dir(lua_State *L)
 }
 
 
+/* _core.delete_recording(file): a recording (its name relative to the
+ * recordings folder, as call:record returns it) is removed. */
+static int l_delete_recording(lua_State *L)
+{
+	const char *rel = luaL_checkstring(L, 1);
+	char root[PATH_SZ], path[PATH_SZ];
+
+	if (!sound_name_ok(rel))
+		return luaL_error(L, "delete_recording: '%s' is not a"
+				  " recording name", rel);
+
+	re_snprintf(path, sizeof(path), "%s/%s",
+		    recordings_dir(L, root, sizeof(root)), rel);
+	if (unlink(path)) {
+		lua_pushnil(L);
+		lua_pushstring(L, strerror(errno));
+		return 2;
+	}
+	lua_pushboolean(L, 1);
+
+	return 1;
+}
+
+
 /** The media methods of `call`, and media functions into the `_core`
  *  table on the top of the stack. */
 void luart_open_media(lua_State *L)
@@ -752,6 +778,7 @@ void luart_open_media(lua_State *L)
 		{ "media_stats",    l_media_stats },
 		{ "sounds_dir",     l_sounds_dir },
 		{ "recordings_dir", l_recordings_dir },
+		{ "delete_recording", l_delete_recording },
 		{ NULL, NULL }
 	};
 

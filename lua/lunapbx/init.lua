@@ -167,6 +167,8 @@ end
 
 --- pbx.media_stats([reset]): the media clock and the sound cache.
 pbx.media_stats = core.media_stats
+--- pbx.delete_recording(file): remove a recording call:record made
+pbx.delete_recording = core.delete_recording
 
 -- The core calls this in a new coroutine for every call.
 local function run_call(call)
