@@ -85,3 +85,4 @@ with Tap(timeout=90) as t:
     room.check("zoiper", two, ["blink"], ["xlite"], "xlite gone")
     room.check("blink", two, ["zoiper"], ["xlite"], "xlite gone")
     lab.leftovers("the room emptied")
+    pbx.finish(t)
