@@ -348,14 +348,14 @@ local function play(ctx, names, interrupt)
   return ctx.call:play(names, { language = ctx.lang, interrupt = interrupt })
 end
 
--- The PIN, keyed after the prompt (which a key cuts short), ended by #
--- or taken as soon as it is whole.
+-- The PIN, keyed over the prompt (a key cuts it short) and ended by #
+-- (or by 5 s without a key).
 local function read_pin(ctx)
-  local want = ctx.user.pin
+  local max = #ctx.user.pin + 8
   local d, why = play(ctx, ctx.snd.get_pin, true)
   if why == "hangup" then return nil end
   local pin = d or ""
-  while pin ~= want and pin:sub(-1) ~= "#" and #pin < #want + 8 do
+  while pin:sub(-1) ~= "#" and #pin < max do
     local k = ctx.call:read_digit(pin == "" and 10 or 5)
     if not k then break end
     pin = pin .. k

@@ -251,7 +251,7 @@ describe("joining and leaving", function()
     for _, f in ipairs(bad.call.played) do if f == "conf-invalidpin" then n = n + 1 end end
     assert.equal(3, n)
     assert.is_nil(core.room("main"))
-    local good = participant(fake_call("202", { keys = { "9#", "1234" } }), "main",
+    local good = participant(fake_call("202", { keys = { "12345#", "1234#" } }), "main",
                              { user = "member" })
     run { good }
     assert.equal(1, core.room("main").count)

@@ -94,3 +94,11 @@ class Room:
             diag=lambda: "window %.1f-%.1f s of %s: shares %s, rms %.0f" % (
                 start, end, path, {w: round(v, 3) for w, v in got.items()}, rms))
         return ok
+
+    def level(self, who, window, n=1, margin=0.8):
+        """rms of who's recording over the wall-clock window."""
+        a, b = window
+        path = self.rec(who, n)
+        if not path:
+            return 0.0
+        return fractions(path, [], a - self.est[who] + margin, b - self.est[who] - margin)[1]
