@@ -102,3 +102,48 @@ class Room:
         if not path:
             return 0.0
         return fractions(path, [], a - self.est[who] + margin, b - self.est[who] - margin)[1]
+
+
+class TonePeer:
+    """The media of a sipp participant: an RtpPeer on ip:port that, once the
+    PBX's first packet tells it where to send, sends a tone (hz, amplitude)
+    for `seconds` in a thread of its own, and keeps what it hears."""
+
+    def __init__(self, ip, port, hz, seconds, amplitude=2600):
+        import threading
+        from .rtp import RtpPeer
+        self.peer, self.hz = RtpPeer(ip, port), hz
+        self.seconds, self.amplitude = seconds, amplitude
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        deadline = time.time() + 30
+        while not self.peer.packets and time.time() < deadline:
+            time.sleep(0.02)
+        if self.peer.packets:
+            try:
+                self.peer.send_tone(self.peer.packets[0][6], self.hz, self.seconds,
+                                    amplitude=self.amplitude, ssrc=0x5000 + self.hz)
+            except OSError:
+                pass                 # closed at the end of the test
+
+    def shares(self, freqs, window):
+        """({freq: share}, rms) of what it heard during the wall-clock window."""
+        from .rtp import _DEC
+        a, b = window
+        pkts = sorted((p for p in self.peer.packets if a <= p[0] <= b and p[1] == 0),
+                      key=lambda p: p[3])
+        samples = [_DEC[0][x] for p in pkts for x in p[5]]
+        powers, total, n = {f: 0.0 for f in freqs}, 0.0, 0
+        for i in range(0, len(samples) - BLOCK + 1, BLOCK):
+            blk = samples[i:i + BLOCK]
+            total += sum(x * x for x in blk) / BLOCK
+            n += 1
+            for f in freqs:
+                powers[f] += goertzel_power(blk, f, 8000)
+        return ({f: (powers[f] / total if total else 0.0) for f in freqs},
+                sqrt(total / n) if n else 0.0)
+
+    def close(self):
+        self.peer.close()
