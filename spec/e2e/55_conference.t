@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # Conference room `main` of dialplans/default.lua (extension 6, ConfBridge's
 # default profiles), with three baresip phones each sending its own tone:
-#   - each hears the other two and never itself;
+#   - each hears the other two and never itself, the last one joining
+#     after a reload (the room is the same for every generation);
 #   - one keys 1 (muted): the others stop hearing it, it still hears them;
 #     1 again and it is heard again;
 #   - one hangs up: the two others hear each other and not it any more;
@@ -34,8 +35,14 @@ with Tap(timeout=90) as t:
          " media machinery")
     room = Room(t, pbx, phones, HZ)
 
-    # -- three join: zoiper alone first ("you are the only person"), then the others
+    # -- three join: zoiper alone first ("you are the only person"), then the
+    # others; the configuration is reloaded before the last one: the new
+    # generation's scripts find the same room
     for w in HZ:
+        if w == "blink":
+            r = console_exec(pbx, "reload()")
+            t.like(r.out, r"generation 2 in force", "console reload(): generation 2",
+                   diag=r.diag)
         t.ok(room.join(w, "6"), "%s calls 6 and is answered" % w)
         time.sleep(2)
     t.like(pbx.log_text(), r"confbridge main: 6003 joins \(3 in the room\)",

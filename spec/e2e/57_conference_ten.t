@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-# Ten participants in one room: three baresip phones and seven sipp calls,
-# each sending its own tone (the sipp calls' RTP from the test, one socket
-# each), quietly enough that nine of them add up without clipping.  Every
+# Ten participants in one room: three baresip phones (one speaking PCMA,
+# the others PCMU) and seven sipp calls, each sending its own tone (the
+# sipp calls' RTP from the test, one socket each), quietly enough that
+# nine of them add up without clipping.  Every
 # participant hears the nine others and never itself; then they all hang
 # up and nothing is left (calls, legs, file descriptors).
 import os
@@ -38,7 +39,7 @@ with Tap(timeout=100) as t:
     t.require_pbx()
     pbx = Pbx(CONFIG, listen="%s:5070" % net.ip(0))
     phones = {w: tone_phone(w, net.ip(1 + k), pbx, w + "pw", net.phone_rtp(k), hz,
-                            volume=0.08)
+                            volume=0.08, codecs="PCMA" if w == "carol" else "PCMU,PCMA")
               for k, (w, hz) in enumerate(PHONES.items())}
     for w, ph in phones.items():
         t.ok(ph.registered(10), "%s (baresip) registers" % w, diag=ph.reginfo)

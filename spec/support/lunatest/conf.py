@@ -19,7 +19,7 @@ NOT_HEARD = 0.01       # a talker left out holds less than this
 
 
 def tone_phone(name, ip, pbx, password, rtp_ports, hz, seconds=60, volume=0.5, limit=120,
-               answermode="auto"):
+               answermode="auto", codecs="PCMU,PCMA"):
     """A registered baresip phone sending one long tone (its own file: the
     stock one is 15 s)."""
     path = os.path.join("/tmp", "lunapbx-tone-%d-%d-%.2f.wav" % (hz, seconds, volume))
@@ -28,7 +28,8 @@ def tone_phone(name, ip, pbx, password, rtp_ports, hz, seconds=60, volume=0.5, l
         make_tone(tmp, hz, seconds, pad=20, volume=volume)
         os.replace(tmp, path)
     return Phone(name, ip, registrar=pbx.sip, password=password, rtp_ports=rtp_ports,
-                 tone_hz=hz, audio_file=path, limit=limit, answermode=answermode)
+                 tone_hz=hz, audio_file=path, limit=limit, answermode=answermode,
+                 codecs=codecs)
 
 
 def fractions(path, freqs, start, end):
