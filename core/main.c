@@ -18,6 +18,7 @@
 #include "capture/capture.h"
 #include "call/dial.h"
 #include "call/call.h"
+#include "call/rtpwatch.h"
 #include "lua/runtime.h"
 #include "media/codec.h"
 #include "media/sound.h"
@@ -224,6 +225,8 @@ static int start(struct pbx *pbx, const char *listen)
 				   pbx->registrar))
 		log_warn("mwi: message-summary subscriptions unavailable");
 
+	rtpwatch_start(pbx);
+
 	/* the PBX runs without a console when it cannot have one */
 	(void)console_alloc(&pbx->console, pbx);
 	reload_watch_update(pbx);
@@ -242,6 +245,7 @@ static void shutdown_pbx(struct pbx *pbx)
 	tmr_cancel(&signal_tmr);
 	reload_close();
 	pbx->console = mem_deref(pbx->console);
+	rtpwatch_stop();
 	call_close_all();
 	pbx->trunks = mem_deref(pbx->trunks);
 	sendmail_close();
