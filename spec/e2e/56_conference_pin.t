@@ -3,7 +3,8 @@
 # baresip phones, each sending its own tone:
 #   - a PIN keyed wrong three times: "invalid", then the call ends (FAILED);
 #   - participants (wait_marked, end_marked, music when alone) with the
-#     right PIN wait for the leader: music, and they do not hear each other;
+#     right PIN wait for the leader: one hears music, the other (the same
+#     profile without music) hears nothing at all, not even the first;
 #   - the leader (marked, admin, its own PIN) comes: all three hear each
 #     other;
 #   - the console locks the room: a participant with the right PIN is
@@ -33,6 +34,8 @@ end
 confbridge.user_profile "1234_participants" {
   pin = "1234", wait_marked = true, end_marked = true, music_on_hold_when_empty = true,
 }
+-- the same without music: waiting, one hears nothing at all
+confbridge.user_profile "1234_silent" { pin = "1234", wait_marked = true, end_marked = true }
 confbridge.user_profile "1234_leader" { pin = "4321", marked = true, admin = true }
 confbridge.menu "1234_menu" { ["1"] = "toggle_mute", ["8"] = "leave_conference" }
 pbx.context "internal" {
@@ -40,6 +43,9 @@ pbx.context "internal" {
     confbridge.join(call, "1234", { user = "1234_participants", menu = "1234_menu" })
   end,
   ["2"] = function(call) confbridge.join(call, "1234", { user = "1234_leader" }) end,
+  ["3"] = function(call)
+    confbridge.join(call, "1234", { user = "1234_silent", menu = "1234_menu" })
+  end,
   ["_20X"] = function(call, exten) call:dial(names[exten], { timeout = 10 }) end,
 }
 """ % net.pbx_rtp
@@ -70,7 +76,8 @@ with Tap(timeout=100) as t:
 
     # -- participants with the right PIN wait for the leader
     for w in ("alice", "bob"):
-        t.ok(room.join(w, "1"), "%s calls 1" % w)
+        t.ok(room.join(w, "1" if w == "alice" else "3"), "%s calls %s" % (
+            w, "1" if w == "alice" else "3 (the same without music)"))
         time.sleep(1)
         phones[w].send_dtmf("1234#")
         t.ok(pbx.wait_log(r"confbridge 1234: %s joins" % ("201" if w == "alice" else "202"), 5),
@@ -116,11 +123,11 @@ with Tap(timeout=100) as t:
     t.ok(alice.wait_event("CALL_CLOSED", 8), "alice hears the leader left; her call ends")
     t.like(pbx.log_since(mark), r"201 leaves: ENDMARKED", "... CONFBRIDGE_RESULT ENDMARKED")
 
-    room.check("alice", waiting, [], ["bob", "alice"], "waiting for the leader")
-    room.check("bob", waiting, [], ["alice", "bob"], "waiting for the leader")
-    for w in ("alice", "bob"):
-        rms = room.level(w, waiting)
-        t.ok(rms > 300, "... %s hears music meanwhile (rms %.0f)" % (w, rms))
+    rms = room.level("alice", waiting)
+    t.ok(rms > 300, "waiting for the leader: alice hears music (rms %.0f)" % rms)
+    rms = room.level("bob", waiting)
+    t.ok(rms < 100, "waiting for the leader, without music: bob hears nothing, not even"
+         " alice (rms %.0f)" % rms)
     room.check("alice", together, ["bob", "carol"], ["alice"], "the leader came")
     room.check("bob", together, ["alice", "carol"], ["bob"], "the leader came")
     room.check("carol", together, ["alice", "bob"], ["carol"], "the leader came")
