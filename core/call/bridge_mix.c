@@ -114,9 +114,17 @@ static int plug(struct member *m)
 	mixer_deaf(m->mm, m->deaf);
 	(void)mixer_set_volume(m->mm, MIXER_TALK, m->vol[0]);
 	(void)mixer_set_volume(m->mm, MIXER_LISTEN, m->vol[1]);
-	legmedia_set_mixed(leg, true);
 
 	return 0;
+}
+
+
+/* A mixed leg takes its own prompts in its bridge, even before its media
+ * is up (a late offer's ACK): they play once it is. */
+static void mixed_leg(struct member *m)
+{
+	legmedia_set_mixed(m->leg, true);
+	(void)plug(m);
 }
 
 
@@ -124,12 +132,12 @@ static int plug(struct member *m)
  *  to the relay). */
 void bmix_unplug(struct member *m)
 {
+	legmedia_set_mixed(m->leg, false);
 	if (!m->mm)
 		return;
 
 	m->talk_frames += mixer_talk_frames(m->mm);
 	m->mm = mem_deref(m->mm);
-	legmedia_set_mixed(m->leg, false);
 }
 
 
@@ -228,7 +236,7 @@ static int mix_start(struct bridge *br)
 		struct member *m = le->data;
 
 		bridge_music_stop(m);      /* the relay's hold music */
-		(void)plug(m);
+		mixed_leg(m);
 	}
 	rec_join(br);
 	if (!list_isempty(&br->annq))
@@ -267,7 +275,7 @@ static void mix_stop(struct bridge *br)
 void bmix_added(struct bridge *br, struct member *m)
 {
 	if (br->mixer) {
-		(void)plug(m);
+		mixed_leg(m);
 		return;
 	}
 

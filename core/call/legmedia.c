@@ -424,7 +424,7 @@ static int begin(struct leg *leg, struct legmedia **lmp)
 	if (leg_closed(leg))
 		return ENOTCONN;
 	lm = leg_media(leg);
-	if (leg_bridge(leg) && !(lm && lm->mixed && lm->term))
+	if (leg_bridge(leg) && !(lm && lm->mixed))
 		return EBUSY;
 
 	if (st != LEG_ANSWERED && !(st == LEG_EARLY && leg_stream(leg)))
@@ -819,7 +819,7 @@ struct term *legmedia_term(const struct leg *leg)
  *  while it is in its bridge (they take the mix's place meanwhile). */
 void legmedia_set_mixed(struct leg *leg, bool mixed)
 {
-	struct legmedia *lm = leg_media(leg);
+	struct legmedia *lm = mixed ? get(leg) : leg_media(leg);
 
 	if (lm)
 		lm->mixed = mixed;

@@ -10,12 +10,15 @@
 #   - the console's rooms() shows the room and who is muted, while it is up;
 #   - nothing is left once the room empties: no call, no leg, and the
 #     PBX's file descriptors back to where they were.
+# First, a caller without SDP in its INVITE (sipp, a late offer) joins
+# alone: "you are the only person" waits for the ACK's answer, then plays.
 import os
 import sys
 import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from harness import *  # noqa: E402,F401
 from lunatest.conf import Room, tone_phone  # noqa: E402
+from lunatest.rtp import RtpPeer  # noqa: E402
 
 net = Net(55)
 HZ = {"zoiper": 500, "xlite": 800, "blink": 1250}
@@ -34,6 +37,27 @@ with Tap(timeout=90) as t:
     t.ok(lab.settle_fds(zoiper, "6002", xlite), "a first call (zoiper to 6002) opens the"
          " media machinery")
     room = Room(t, pbx, phones, HZ)
+
+    # -- a late offer joins alone: its prompt plays once the ACK came
+    peer = RtpPeer(net.ip(5), net.media_port(5))
+    mark = pbx.log_mark()
+    late = Sipp("uac_late_offer.xml", local="%s:5060" % net.ip(5),
+                media="%s:%d" % (net.ip(5), net.media_port(4)), remote=pbx.sip, service="6",
+                keys={"user": "bria"}, auth=("bria", "vitrygtr"), timeout=20, template={
+                    "answer_ip": net.ip(5), "hold_ms": 5000,
+                    "answer": "m=audio %d RTP/AVP 0\na=rtpmap:0 PCMU/8000" % peer.port})
+    r = late.run()
+    t.sipp_ok(r, "bria (sipp, INVITE without SDP) calls 6, answers the PBX's offer in its"
+              " ACK, hangs up 5 s later")
+    log = pbx.log_since(mark)
+    t.like(log, r"confbridge main: 6004 joins \(1 in the room\)", "... bria was in room main")
+    t.unlike(log, r"dialplan error", "... no dialplan error")
+    pcm = peer.pcm(0)
+    loud = sum(1 for i in range(0, len(pcm) - 160, 160)
+               if sum(abs(x) for x in pcm[i:i + 160]) / 160 > 300)
+    t.ok(loud >= 50, "... and heard \"you are the only person\" (%.1f s of speech)" % (loud / 50.0))
+    peer.close()
+    t.ok(pbx.wait_log(r"room main ends", 5, since=mark), "... then the room ended")
 
     # -- three join: zoiper alone first ("you are the only person"), then the
     # others; the configuration is reloaded before the last one: the new
