@@ -10,13 +10,15 @@
 #   - the console locks the room: a participant with the right PIN is
 #     refused; unlocked; the console kicks one participant out;
 #   - the leader hangs up: the last participant is told and let go
-#     (ENDMARKED); nothing is left.
+#     (ENDMARKED); nothing is left;
+#   - the room was recorded (the bridge profile's record): the file holds
+#     the three participants' tones.
 import os
 import sys
 import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from harness import *  # noqa: E402,F401
-from lunatest.conf import Room, tone_phone  # noqa: E402
+from lunatest.conf import Room, fractions, tone_phone  # noqa: E402
 
 net = Net(56)
 HZ = {"alice": 500, "bob": 800, "carol": 1250, "dave": 1700}
@@ -38,13 +40,16 @@ confbridge.user_profile "1234_participants" {
 confbridge.user_profile "1234_silent" { pin = "1234", wait_marked = true, end_marked = true }
 confbridge.user_profile "1234_leader" { pin = "4321", marked = true, admin = true }
 confbridge.menu "1234_menu" { ["1"] = "toggle_mute", ["8"] = "leave_conference" }
+confbridge.bridge_profile "1234_bridge" { record = true, record_file = "conf/room-1234" }
 pbx.context "internal" {
   ["1"] = function(call)
-    confbridge.join(call, "1234", { user = "1234_participants", menu = "1234_menu" })
+    confbridge.join(call, "1234", { bridge = "1234_bridge", user = "1234_participants",
+                                  menu = "1234_menu" })
   end,
-  ["2"] = function(call) confbridge.join(call, "1234", { user = "1234_leader" }) end,
+  ["2"] = function(call) confbridge.join(call, "1234", { bridge = "1234_bridge", user = "1234_leader" }) end,
   ["3"] = function(call)
-    confbridge.join(call, "1234", { user = "1234_silent", menu = "1234_menu" })
+    confbridge.join(call, "1234", { bridge = "1234_bridge", user = "1234_silent",
+                                  menu = "1234_menu" })
   end,
   ["_20X"] = function(call, exten) call:dial(names[exten], { timeout = 10 }) end,
 }
@@ -128,6 +133,13 @@ with Tap(timeout=100) as t:
     rms = room.level("bob", waiting)
     t.ok(rms < 100, "waiting for the leader, without music: bob hears nothing, not even"
          " alice (rms %.0f)" % rms)
+    path = os.path.join(pbx.state_dir, "recordings", "conf", "room-1234.wav")
+    t.ok(os.path.exists(path), "the room was recorded (record = true) into conf/room-1234.wav")
+    if os.path.exists(path):
+        share, rms = fractions(path, sorted(HZ.values()), 0, 600)
+        t.ok(all(share[HZ[w]] > 0.05 for w in ("alice", "bob", "carol")),
+             "... the three participants' tones are in it",
+             diag=lambda: "shares %s" % {w: round(share[HZ[w]], 3) for w in HZ})
     room.check("alice", together, ["bob", "carol"], ["alice"], "the leader came")
     room.check("bob", together, ["alice", "carol"], ["bob"], "the leader came")
     room.check("carol", together, ["alice", "bob"], ["carol"], "the leader came")
