@@ -7,6 +7,7 @@ local pbx = require "lunapbx"
 local ivr = require "lunapbx.ivr"
 local apps = require "lunapbx.apps"
 local vm = require "lunapbx.voicemail"
+local confbridge = require "lunapbx.confbridge"
 
 pbx.settings { listen = "127.0.0.1:5060", rtp_ports = "10000-20000" }
 
@@ -82,6 +83,11 @@ pbx.context "internal" {
     pbx.sleep(2)
     call:hangup()
   end,
+
+  -- conference room main, Confbridge(main) with ConfBridge's default
+  -- profiles: no PIN, join and leave sounds, "you are the only person";
+  -- keys: 1 mute, 4/6 and 7/9 volumes, 8 leave, * the menu said
+  ["6"] = function(call) confbridge.join(call, "main") end,
 
   -- echo test: Playback(demo-echotest), Echo; # ends it
   ["600"] = apps.echo_test,

@@ -16,29 +16,7 @@
 #include "call/leg.h"
 #include "call/legmedia.h"
 #include "call/bridge.h"
-
-enum { EVQ = 8, MAX_RELAY_LEGS = 2 };
-
-struct bridge {
-	struct le le;              /**< in the list of every bridge     */
-	uint64_t id;
-	struct list members;       /**< struct member                   */
-	bridge_event_h *ownerh;
-	void *owner;
-	struct bridge_event evq[EVQ];
-	unsigned head, n;
-	bool linked;               /**< the relay runs                  */
-	bool self_ref;             /**< it holds itself while it has legs */
-};
-
-struct member {
-	struct le le;
-	struct bridge *br;
-	struct leg *leg;
-	struct featmatch *fm;
-	bool moh;                  /**< hears music: the other holds it */
-	bool info_set;             /**< its INFO handler is ours        */
-};
+#include "call/bridge_priv.h"
 
 static struct list bridges;
 static uint64_t bridge_seq;
@@ -59,6 +37,7 @@ static void destructor(void *arg)
 
 	list_unlink(&br->le);
 	flush_events(br);
+	bmix_close(br);
 }
 
 
@@ -81,7 +60,7 @@ int bridge_alloc(struct bridge **brp)
 }
 
 
-static struct member *member_of(const struct bridge *br,
+struct member *bridge_member_of(const struct bridge *br,
 				const struct leg *leg)
 {
 	for (struct le *le = list_head(&br->members); le; le = le->next) {
@@ -112,35 +91,37 @@ struct leg *bridge_leg(const struct bridge *br, uint32_t i)
 }
 
 
-/** The other leg of a bridge of two; NULL otherwise. */
+/** The other leg of a relayed bridge of two; NULL otherwise (a room of
+ *  two mixes: its legs are no pair). */
 struct leg *bridge_other(const struct bridge *br, const struct leg *leg)
 {
 	struct leg *a = bridge_leg(br, 0), *b = bridge_leg(br, 1);
 
-	if (bridge_count(br) != 2)
+	if (bridge_count(br) != 2 || bmix_wanted(br))
 		return NULL;
 
 	return a == leg ? b : b == leg ? a : NULL;
 }
 
 
-static void push_event(struct bridge *br, enum bridge_ev type,
-		       struct leg *leg, const char *feature)
+void bridge_push_event(struct bridge *br, enum bridge_ev type,
+		       struct leg *leg, const char *feature, bool talking)
 {
 	struct bridge_event *ev;
 
-	if (br->n == EVQ) {
+	if (br->n == BRIDGE_EVQ) {
 		log_warn("bridge %llu: events not taken: the oldest dropped",
 			 br->id);
 		mem_deref(br->evq[br->head].leg);
-		br->head = (br->head + 1) % EVQ;
+		br->head = (br->head + 1) % BRIDGE_EVQ;
 		--br->n;
 	}
 
-	ev = &br->evq[(br->head + br->n) % EVQ];
+	ev = &br->evq[(br->head + br->n) % BRIDGE_EVQ];
 	memset(ev, 0, sizeof(*ev));
 	ev->type = type;
 	ev->leg = mem_ref(leg);
+	ev->talking = talking;
 	if (feature)
 		str_ncpy(ev->feature, feature, sizeof(ev->feature));
 	++br->n;
@@ -156,7 +137,7 @@ bool bridge_next_event(struct bridge *br, struct bridge_event *ev)
 		return false;
 
 	*ev = br->evq[br->head];
-	br->head = (br->head + 1) % EVQ;
+	br->head = (br->head + 1) % BRIDGE_EVQ;
 	--br->n;
 
 	return true;
@@ -213,7 +194,7 @@ static void link(struct bridge *br)
 {
 	struct member *ma, *mb;
 
-	if (bridge_count(br) != MAX_RELAY_LEGS) {
+	if (bridge_count(br) != 2 || bmix_wanted(br)) {
 		br->linked = false;
 		return;
 	}
@@ -251,32 +232,48 @@ static const char *moh_class(const struct leg *holder, const struct leg *held)
 }
 
 
-static void moh_start(struct member *m, const struct leg *holder)
+/** Music of class @a cls for a member, under no operation (a held party;
+ *  a room's member alone). */
+int bridge_music(struct member *m, const char *cls, char *errbuf,
+		 size_t errsz)
 {
 	struct pbx *pbx = leg_pbx(m->leg);
-	char dir[512], err[256] = "";
 	struct player *p;
+	char dir[512];
+	int err;
 
-	if (moh_player(&p, pbx_sounds_dir(pbx, dir, sizeof(dir)),
-		       moh_class(holder, m->leg), true, err, sizeof(err))) {
-		log_warn("leg %llu: on hold, no music: %s", leg_id(m->leg),
-			 err);
-		return;
-	}
+	err = moh_player(&p, pbx_sounds_dir(pbx, dir, sizeof(dir)), cls, true,
+			 errbuf, errsz);
+	if (err)
+		return err;
 
-	if (0 == legmedia_background(m->leg, p))
+	err = legmedia_background(m->leg, p);
+	if (!err)
 		m->moh = true;
 	mem_deref(p);
+
+	return err;
 }
 
 
-static void moh_stop(struct member *m)
+static void moh_start(struct member *m, const struct leg *holder)
+{
+	char err[256] = "";
+
+	if (bridge_music(m, moh_class(holder, m->leg), err, sizeof(err)))
+		log_warn("leg %llu: on hold, no music: %s", leg_id(m->leg),
+			 err);
+}
+
+
+/** The member's music stops (an operation it runs goes on). */
+void bridge_music_stop(struct member *m)
 {
 	if (!m->moh)
 		return;
 
 	m->moh = false;
-	legmedia_stop(m->leg, MEND_STOPPED);
+	legmedia_stop_background(m->leg);
 }
 
 
@@ -284,26 +281,35 @@ static void moh_stop(struct member *m)
 static void update_hold(struct bridge *br)
 {
 	struct leg *a = bridge_leg(br, 0), *b = bridge_leg(br, 1);
-	struct member *ma = member_of(br, a), *mb = member_of(br, b);
+	struct member *ma = bridge_member_of(br, a);
+	struct member *mb = bridge_member_of(br, b);
 
-	if (!ma || !mb)
+	if (!ma || !mb || bmix_wanted(br))
 		return;
 
 	stream_unbridge(leg_stream(a));
 	if (holds(b) && !ma->moh)
 		moh_start(ma, b);
 	else if (!holds(b))
-		moh_stop(ma);
+		bridge_music_stop(ma);
 	if (holds(a) && !mb->moh)
 		moh_start(mb, a);
 	else if (!holds(a))
-		moh_stop(mb);
+		bridge_music_stop(mb);
 
 	if (holds(a) || holds(b))
 		log_info("bridge %llu: on hold (%s)", br->id,
 			 holds(a) && holds(b) ? "both" : holds(a)
 			 ? "first leg holds" : "second leg holds");
 	link(br);
+}
+
+
+/** A bridge back to two legs after mixing: relayed as before. */
+void bridge_relink(struct bridge *br)
+{
+	br->linked = false;
+	update_hold(br);
 }
 
 
@@ -317,8 +323,16 @@ static void media_handler(struct leg *x, bool offer, void *arg)
 	struct member *m = arg;
 	struct bridge *br = m->br;
 	struct leg *y = bridge_other(br, x);
-	struct member *my = member_of(br, y);
+	struct member *my = bridge_member_of(br, y);
 	bool was_held = my && my->moh;
+
+	if (bmix_wanted(br)) {          /* mixed: nobody to pass it on to */
+		if (offer)
+			leg_video_offer_in(x, NULL);
+		else
+			leg_video_answer_in(x, NULL);
+		return;
+	}
 
 	if (!offer) {
 		leg_video_answer_in(x, y);
@@ -368,7 +382,7 @@ static void feature_handler(const char *name, const char *digits, void *arg)
 	log_info("bridge %llu: leg %llu keyed %s", m->br->id, leg_id(m->leg),
 		 name);
 	if (m->br->ownerh)
-		push_event(m->br, BRIDGE_EV_FEATURE, m->leg, name);
+		bridge_push_event(m->br, BRIDGE_EV_FEATURE, m->leg, name, false);
 }
 
 
@@ -412,9 +426,11 @@ static void info_handler(struct leg *leg, struct sip *sip,
 static void member_release(struct member *m)
 {
 	struct leg *leg = m->leg;
+	bool tell = bmix_wanted(m->br);
 
 	list_unlink(&m->le);
-	moh_stop(m);
+	bmix_unplug(m);
+	bridge_music_stop(m);
 	m->fm = mem_deref(m->fm);
 	legmedia_set_sink(leg, NULL, NULL);
 	legmedia_telev_local(leg, false);
@@ -427,14 +443,27 @@ static void member_release(struct member *m)
 	m->leg = NULL;
 	mem_deref(m);
 	leg_set_bridge(leg, NULL);   /* may hang it up: nobody holds it */
+	if (tell && !leg_closed(leg))
+		leg_emit(leg, LEG_EV_BRIDGE);   /* its script: it left */
 	mem_deref(leg);
 }
 
 
-/* Fewer than two legs and no script to decide: what is left goes. */
+/* A member went: a plain bridge back to two legs is relayed again. */
+static void after_leave(struct bridge *br)
+{
+	if (bmix_settle(br))
+		bridge_relink(br);
+	else
+		link(br);
+}
+
+
+/* Fewer than two legs and no script to decide: what is left goes (a
+ * room stays while anyone is in it). */
 static void settle(struct bridge *br)
 {
-	if (br->ownerh || bridge_count(br) > 1)
+	if (br->ownerh || bridge_count(br) > 1 || br->room)
 		return;
 
 	while (!list_isempty(&br->members))
@@ -463,9 +492,9 @@ static void leg_handler(struct leg *leg, enum leg_event ev, void *arg)
 		log_debug("bridge %llu: leg %llu hung up", br->id,
 			 leg_id(leg));
 		member_release(m);
-		link(br);
+		after_leave(br);
 		if (br->ownerh)
-			push_event(br, BRIDGE_EV_HANGUP, leg, NULL);
+			bridge_push_event(br, BRIDGE_EV_HANGUP, leg, NULL, false);
 		settle(br);
 		drop_self(br);
 		mem_deref(br);
@@ -473,13 +502,15 @@ static void leg_handler(struct leg *leg, enum leg_event ev, void *arg)
 
 	case LEG_EV_REFER:
 		if (br->ownerh)
-			push_event(br, BRIDGE_EV_REFER, leg, NULL);
+			bridge_push_event(br, BRIDGE_EV_REFER, leg, NULL, false);
 		else
 			(void)leg_refer_notify(leg, 603, "Decline");
 		break;
 
 	case LEG_EV_MEDIA:
-		if (!br->linked)
+		if (br->mixer)
+			bmix_media(m);
+		else if (!br->linked)
 			link(br);
 		break;
 
@@ -489,10 +520,35 @@ static void leg_handler(struct leg *leg, enum leg_event ev, void *arg)
 }
 
 
+/* Digits: a room's queue on the leg for its own script; a relayed or
+ * plain mixed bridge's are relayed to the others, or matched against the
+ * leg's feature keys. */
+static void take_digits(struct bridge *br, struct member *m)
+{
+	struct leg *leg = m->leg;
+
+	if (br->room) {
+		(void)legmedia_attach(leg);   /* its SIP INFO digits too */
+		return;
+	}
+	if (m->fm || leg_media(leg)) {
+		legmedia_set_sink(leg, digit_handler, m);
+	}
+	else {
+		leg_set_info_handler(leg, info_handler, m);
+		m->info_set = true;
+	}
+}
+
+
 /**
  * @a leg joins the bridge (taken from any other it is in), with its
- * feature keys when @a map is given.  A third leg needs the mixer of
- * conference rooms: ENOTSUP until it is there.
+ * feature keys when @a map is given (a room's legs have none: their
+ * digits are their scripts').  A third leg starts the mixer; in a room
+ * it mixes from the first.
+ *
+ * @return 0, EINVAL, ENOTCONN (it hung up), EALREADY, EPIPE (a room that
+ *         ended), ENOTSUP (keys in a room), ENOMEM
  */
 int bridge_add(struct bridge *br, struct leg *leg, struct featmap *map)
 {
@@ -504,9 +560,11 @@ int bridge_add(struct bridge *br, struct leg *leg, struct featmap *map)
 		return EINVAL;
 	if (leg_closed(leg))
 		return ENOTCONN;
-	if (member_of(br, leg))
+	if (bridge_member_of(br, leg))
 		return EALREADY;
-	if (bridge_count(br) >= MAX_RELAY_LEGS)
+	if (br->ended)
+		return EPIPE;
+	if (br->room && map)
 		return ENOTSUP;
 
 	m = mem_zalloc(sizeof(*m), NULL);
@@ -517,8 +575,8 @@ int bridge_add(struct bridge *br, struct leg *leg, struct featmap *map)
 	if (other) {
 		mem_ref(other);
 		(void)bridge_remove(other, leg);
-		if (other->ownerh)
-			push_event(other, BRIDGE_EV_LEFT, leg, NULL);
+		if (other->ownerh && !other->room)   /* a room's told already */
+			bridge_push_event(other, BRIDGE_EV_LEFT, leg, NULL, false);
 		settle(other);
 		drop_self(other);
 		mem_deref(other);
@@ -544,18 +602,17 @@ int bridge_add(struct bridge *br, struct leg *leg, struct featmap *map)
 	leg_set_bridge(leg, br);
 	leg_watch(leg, LEG_W_BRIDGE, leg_handler, m);
 	leg_set_media_handler(leg, media_handler, m);
-	if (m->fm || leg_media(leg)) {
-		legmedia_set_sink(leg, digit_handler, m);
-	}
-	else {
-		leg_set_info_handler(leg, info_handler, m);
-		m->info_set = true;
-	}
+	take_digits(br, m);
+	m->joined = tmr_jiffies();
 
-	if (bridge_count(br) == MAX_RELAY_LEGS)
+	if (bmix_wanted(br))
+		bmix_added(br, m);
+	else if (bridge_count(br) == 2)
 		update_hold(br);
 	log_debug("bridge %llu: leg %llu joins (%u)", br->id, leg_id(leg),
 		 bridge_count(br));
+	if (br->room && br->ownerh)
+		bridge_push_event(br, BRIDGE_EV_JOIN, leg, NULL, false);
 
 	return 0;
 }
@@ -564,21 +621,32 @@ int bridge_add(struct bridge *br, struct leg *leg, struct featmap *map)
 /** @a leg leaves the bridge, not hung up (unless nothing holds it). */
 int bridge_remove(struct bridge *br, struct leg *leg)
 {
-	struct member *m = member_of(br, leg);
+	struct member *m = bridge_member_of(br, leg);
 	struct member *o;
 
 	if (!m)
 		return ENOENT;
 
 	mem_ref(br);
+	mem_ref(leg);
 	member_release(m);
 	br->linked = false;
-	/* whoever is left hears nothing of the PBX's hold music for a leg
-	 * that went */
-	o = list_head(&br->members) ? list_head(&br->members)->data : NULL;
-	if (o)
-		moh_stop(o);
+	if (br->mixer || br->room) {
+		if (bmix_settle(br))
+			bridge_relink(br);
+		if (br->room && br->ownerh)
+			bridge_push_event(br, BRIDGE_EV_LEFT, leg, NULL, false);
+	}
+	else {
+		/* whoever is left hears nothing of the PBX's hold music for a
+		 * leg that went */
+		o = list_head(&br->members) ? list_head(&br->members)->data
+			: NULL;
+		if (o)
+			bridge_music_stop(o);
+	}
 	drop_self(br);
+	mem_deref(leg);
 	mem_deref(br);
 
 	return 0;
@@ -592,7 +660,7 @@ int bridge_remove(struct bridge *br, struct leg *leg)
 int bridge_replace(struct bridge *br, struct leg *old, struct leg *leg)
 {
 	struct featmap *map = NULL;
-	struct member *m = member_of(br, old);
+	struct member *m = bridge_member_of(br, old);
 	int err;
 
 	if (!m)
@@ -624,9 +692,10 @@ void bridge_hangup(struct bridge *br, uint16_t code)
 		member_release(m);
 		leg_hangup(leg, code);
 		if (br->ownerh)
-			push_event(br, BRIDGE_EV_HANGUP, leg, NULL);
+			bridge_push_event(br, BRIDGE_EV_HANGUP, leg, NULL, false);
 		mem_deref(leg);
 	}
+	(void)bmix_settle(br);
 	drop_self(br);
 	mem_deref(br);
 }

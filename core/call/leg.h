@@ -42,6 +42,8 @@ enum leg_event {
 	LEG_EV_OP_DONE,      /**< a media operation ended (legmedia)          */
 	LEG_EV_REFER,        /**< a transfer request arrived (leg_refer)      */
 	LEG_EV_CLOSED,       /**< the dialog is over (leg_code says why)      */
+	LEG_EV_BRIDGE,       /**< news of its (mixing) bridge for its holder:
+				  it left it, talks, was sent a note          */
 };
 
 typedef void (leg_event_h)(struct leg *leg, enum leg_event ev, void *arg);

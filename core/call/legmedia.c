@@ -44,6 +44,8 @@ struct legmedia {
 	void *sink_arg;
 	char out[DTMF_OUT_MAX + 1];       /* digits relayed, to send       */
 	bool relaying;                    /* term busy with out[]          */
+	bool mixed;                       /* a mixer hears it: its own
+					     prompts may play in a bridge  */
 
 	enum media_end end;               /* how the last operation ended  */
 	char digit;
@@ -421,7 +423,8 @@ static int begin(struct leg *leg, struct legmedia **lmp)
 
 	if (leg_closed(leg))
 		return ENOTCONN;
-	if (leg_bridge(leg))
+	lm = leg_media(leg);
+	if (leg_bridge(leg) && !(lm && lm->mixed))
 		return EBUSY;
 
 	if (st != LEG_ANSWERED && !(st == LEG_EARLY && leg_stream(leg)))
@@ -799,4 +802,41 @@ void legmedia_telev_local(struct leg *leg, bool local)
 	if (local)
 		(void)legmedia_attach(leg);
 	stream_set_pt_local(leg_stream(leg), (uint8_t)pt, local);
+}
+
+
+/** The leg's terminated media (NULL until legmedia_attach()): a mixer
+ *  plugs it in (media/mixer.h). */
+struct term *legmedia_term(const struct leg *leg)
+{
+	const struct legmedia *lm = leg_media(leg);
+
+	return lm ? lm->term : NULL;
+}
+
+
+/** A mixer hears the leg and sends it its mix: prompts may play to it
+ *  while it is in its bridge (they take the mix's place meanwhile). */
+void legmedia_set_mixed(struct leg *leg, bool mixed)
+{
+	struct legmedia *lm = mixed ? get(leg) : leg_media(leg);
+
+	if (lm)
+		lm->mixed = mixed;
+}
+
+
+/** Stop the music of legmedia_background(), not an operation. */
+void legmedia_stop_background(struct leg *leg)
+{
+	struct legmedia *lm = leg_media(leg);
+
+	if (!lm || !lm->bg)
+		return;
+
+	if (lm->pending == lm->bg)
+		lm->pending = mem_deref(lm->pending);
+	lm->bg = mem_deref(lm->bg);
+	if (lm->op == MOP_NONE)
+		term_stop(lm->term);
 }

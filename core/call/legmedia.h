@@ -3,6 +3,9 @@
  * music, tones), read digits, record, echo, send DTMF; and the leg's
  * digits, wherever they come from (RFC 4733, SIP INFO, in-band).
  *
+ * A leg in a bridge takes no operation, unless a mixer hears it (a
+ * conference room): then its own prompts play in the mix's place.
+ *
  * An operation runs until it ends by itself (the player ran out, the
  * digits went out), on a digit, on its timer, when the leg hangs up, or
  * when the leg joins a bridge; then the leg emits LEG_EV_OP_DONE and
@@ -15,6 +18,7 @@
 struct leg;
 struct player;
 struct recorder;
+struct term;
 
 enum media_end {
 	MEND_NONE = 0,
@@ -63,3 +67,6 @@ int  legmedia_pop_digit(struct leg *leg);
 void legmedia_set_sink(struct leg *leg, legmedia_digit_h *h, void *arg);
 int  legmedia_dtmf_out(struct leg *leg, char digit);
 void legmedia_telev_local(struct leg *leg, bool local);
+struct term *legmedia_term(const struct leg *leg);
+void legmedia_set_mixed(struct leg *leg, bool mixed);
+void legmedia_stop_background(struct leg *leg);

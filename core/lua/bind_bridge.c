@@ -2,17 +2,28 @@
  * @file bind_bridge.c  Bridges as the dialplan sees them.
  *
  *   _core.bridge([leg, leg]) -> br     (pbx.bridge: owned by this call)
+ *   _core.bridge{ room = name } -> br  the conference room of that name,
+ *                          found or made (mixed at any count; owned by
+ *                          nobody until a script waits on it whole)
  *   br:add(leg [, keys])   the leg joins (from any other bridge), with its
  *                          feature keys ({ ["#1"] = "blindxfer", ... })
  *   br:remove(leg)         it leaves, still held by the call
  *   br:replace(old, leg)   leg takes old's place; old hangs up
  *   br:hangup([code])      every leg hangs up
- *   br:wait([s]) -> event, leg [, feature] | nil, "timeout" | nil, "empty"
+ *   br:wait([s]) -> event, leg [, feature|talking] | nil, "timeout" |
+ *                   nil, "empty"
  *     event: "hangup" (the leg hung up and left), "left" (it was taken
- *     into another bridge), "feature" (it keyed one), "refer" (it asked
- *     for a transfer: leg.refer)
- *   br.id  br.count  br:legs() -> { leg, ... }
+ *     into another bridge; in a room: removed), "feature" (it keyed one),
+ *     "refer" (it asked for a transfer: leg.refer), "join" (a room: it
+ *     joined), "talking" (mixed: it started, true, or stopped, false)
+ *   br:wait(leg [, s]) -> event, leg [, x] | nil, "timeout"
+ *     the events of one leg of this call's in the bridge: "hangup",
+ *     "left" (it is in the bridge no more), "talking" (true/false),
+ *     "notify" (a note from another script), "digit" (a room: its keys)
+ *   br.id  br.count  br.room  br.mixing  br.ended  br.vars  br:legs()
+ * The rest of a mixing bridge's methods are in bind_room.c.
  */
+#include <ctype.h>
 #include <string.h>
 #include <re.h>
 #include <lauxlib.h>
@@ -23,17 +34,25 @@
 #include "call/dial.h"
 #include "call/featmatch.h"
 #include "call/leg.h"
+#include "call/legmedia.h"
 #include "call/call.h"
 
 #define BRIDGE_MT "lunapbx.bridge"
 #define BRIDGE_MAP "lunapbx.bridges"   /* bridge -> userdata, weak */
 
-static const char *ev_names[] = { "", "hangup", "left", "feature", "refer" };
+static const char *ev_names[] = { "", "hangup", "left", "feature", "refer",
+				  "join", "talking" };
 
 
 static struct bridge *check_bridge(lua_State *L, int idx)
 {
 	return luaclass_check(L, idx, BRIDGE_MT);
+}
+
+
+struct bridge *luart_check_bridge(lua_State *L, int idx)
+{
+	return check_bridge(L, idx);
 }
 
 
@@ -43,9 +62,19 @@ struct bridge *luart_test_bridge(lua_State *L, int idx)
 }
 
 
+/* One userdata per bridge while Lua holds it: a room's scripts (of any
+ * generation) share it, and its vars. */
 int luart_push_bridge(lua_State *L, struct bridge *br)
 {
-	return luaclass_push(L, BRIDGE_MT, BRIDGE_MAP, br);
+	bool fresh;
+
+	luaclass_push_uv(L, BRIDGE_MT, BRIDGE_MAP, br, 1, &fresh);
+	if (fresh) {
+		lua_newtable(L);
+		lua_setiuservalue(L, -2, 1);           /* br.vars */
+	}
+
+	return 1;
 }
 
 
@@ -80,17 +109,71 @@ static int add(lua_State *L, struct bridge *br, int idx, int keys)
 static int fail(lua_State *L, const char *what, int err)
 {
 	return luaL_error(L, "%s: %s", what, err == ENOTSUP
-			  ? "a bridge of more than two legs needs a"
-			  " conference room" : err == ENOTCONN
-			  ? "the leg hung up" : strerror(err));
+			  ? "a room's legs have no feature keys (their digits"
+			  " are their scripts')" : err == ENOTCONN
+			  ? "the leg hung up" : err == EPIPE
+			  ? "the room ended (pbx.bridge{ room = ... } makes"
+			  " the next one)" : strerror(err));
+}
+
+
+/* A room's name: what a phone could key or a script spell. */
+static bool room_name_ok(const char *s, size_t n)
+{
+	if (!n || n > 64)
+		return false;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!isalnum((unsigned char)s[i]) && !strchr("_-.+@", s[i]))
+			return false;
+	}
+
+	return true;
+}
+
+
+/* pbx.bridge{ room = name } */
+static int l_room(lua_State *L)
+{
+	struct bridge *br;
+	const char *name;
+	size_t n;
+	int err;
+
+	lua_pushnil(L);
+	while (lua_next(L, 1)) {
+		lua_pop(L, 1);
+		if (lua_type(L, -1) != LUA_TSTRING ||
+		    strcmp(lua_tostring(L, -1), "room"))
+			return luaL_error(L, "bridge: unknown field '%s' (only"
+					  " room)", luaL_tolstring(L, -1,
+								   NULL));
+	}
+	lua_getfield(L, 1, "room");
+	name = lua_tolstring(L, -1, &n);
+	luaL_argcheck(L, name && room_name_ok(name, n), 1,
+		      "{ room = name }: 1 to 64 letters, digits, _-.+@");
+
+	err = bridge_room(&br, name);
+	if (err)
+		return luaL_error(L, "bridge: %s", strerror(err));
+	luart_push_bridge(L, br);
+	mem_deref(br);   /* the userdata holds it (and itself, its legs) */
+
+	return 1;
 }
 
 
 static int l_bridge(lua_State *L)
 {
-	struct call *call = own(L, "bridge");
+	struct call *call;
 	struct bridge *br;
 	int err;
+
+	if (lua_type(L, 1) == LUA_TTABLE)
+		return l_room(L);
+
+	call = own(L, "bridge");
 
 	err = bridge_alloc(&br);
 	if (!err)
@@ -174,6 +257,10 @@ int luart_bridge_event(lua_State *L, struct bridge *br)
 	lua_pushstring(L, ev_names[ev.type]);
 	luart_push_leg(L, ev.leg);
 	mem_deref(ev.leg);
+	if (ev.type == BRIDGE_EV_TALK) {
+		lua_pushboolean(L, ev.talking);
+		return 3;
+	}
 	if (ev.type != BRIDGE_EV_FEATURE)
 		return 2;
 
@@ -204,11 +291,76 @@ static int wait_ready(lua_State *L, struct call *call, lua_KContext ctx)
 }
 
 
+/* br:wait(leg): what concerns that leg in the bridge, first its end. */
+static int member_ready(lua_State *L, struct call *call, lua_KContext ctx)
+{
+	struct bridge *br = check_bridge(L, 1);
+	struct leg *leg = luart_check_leg(L, 2);
+	struct bridge_mevent ev;
+	int digit;
+	(void)ctx;
+
+	if (leg_closed(leg) || leg_bridge(leg) != br) {
+		lua_pushstring(L, leg_closed(leg) ? "hangup" : "left");
+		lua_pushvalue(L, 2);
+		return 2;
+	}
+
+	if (bridge_next_member_event(br, leg, &ev)) {
+		lua_pushstring(L, ev.type == BRIDGE_MEV_TALK ? "talking"
+			       : "notify");
+		lua_pushvalue(L, 2);
+		if (ev.type == BRIDGE_MEV_TALK)
+			lua_pushboolean(L, ev.talking);
+		else
+			lua_pushstring(L, ev.note);
+		return 3;
+	}
+
+	digit = legmedia_pop_digit(leg);
+	if (digit >= 0) {
+		lua_pushliteral(L, "digit");
+		lua_pushvalue(L, 2);
+		lua_pushlstring(L, &(char){ (char)digit }, 1);
+		return 3;
+	}
+
+	if (!call_timed_out(call))
+		return -1;
+
+	lua_pushnil(L);
+	lua_pushliteral(L, "timeout");
+	return 2;
+}
+
+
+static int wait_member(lua_State *L, struct bridge *br)
+{
+	struct call *call = own(L, "br:wait(leg)");
+	struct leg *leg = luart_check_leg(L, 2);
+	uint32_t ms = luaclass_seconds(L, 3);
+	(void)br;
+
+	if (leg_holder(leg) != call)
+		return luaL_error(L, "wait: leg %d is not this call's"
+				  " (call:take(leg) first)",
+				  (int)leg_id(leg));
+	lua_settop(L, 2);
+
+	return luart_await(L, ms, "room", member_ready, 0);
+}
+
+
 static int l_wait(lua_State *L)
 {
 	struct bridge *br = check_bridge(L, 1);
-	uint32_t ms = luaclass_seconds(L, 2);
+	uint32_t ms;
 	int err;
+
+	if (lua_type(L, 2) == LUA_TUSERDATA)
+		return wait_member(L, br);
+
+	ms = luaclass_seconds(L, 2);
 
 	/* the script that waits decides for it */
 	err = call_own_bridge(own(L, "br:wait()"), br);
@@ -247,6 +399,14 @@ static int l_index(lua_State *L)
 		lua_pushinteger(L, (lua_Integer)bridge_id(br));
 	else if (0 == strcmp(key, "count"))
 		lua_pushinteger(L, bridge_count(br));
+	else if (0 == strcmp(key, "room"))
+		lua_pushstring(L, bridge_room_name(br));
+	else if (0 == strcmp(key, "mixing"))
+		lua_pushboolean(L, bridge_mixing(br));
+	else if (0 == strcmp(key, "ended"))
+		lua_pushboolean(L, bridge_ended(br));
+	else if (0 == strcmp(key, "vars"))
+		lua_getiuservalue(L, 1, 1);
 	else
 		return 0;
 
@@ -258,8 +418,14 @@ static int l_tostring(lua_State *L)
 {
 	struct bridge *br = check_bridge(L, 1);
 
-	lua_pushfstring(L, "bridge %d (%d legs)", (int)bridge_id(br),
-			(int)bridge_count(br));
+	if (bridge_room_name(br))
+		lua_pushfstring(L, "room %s (bridge %d, %d legs%s)",
+				bridge_room_name(br), (int)bridge_id(br),
+				(int)bridge_count(br),
+				bridge_ended(br) ? ", ended" : "");
+	else
+		lua_pushfstring(L, "bridge %d (%d legs)", (int)bridge_id(br),
+				(int)bridge_count(br));
 
 	return 1;
 }
@@ -282,4 +448,5 @@ void luart_open_bridge(lua_State *L)
 
 	lua_pushcfunction(L, l_bridge);
 	lua_setfield(L, -2, "bridge");
+	luart_open_room(L);
 }

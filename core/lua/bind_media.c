@@ -13,6 +13,7 @@
  *   call:send_dtmf(digits [, {duration=s}])             -> true|nil, why
  *   call:flush_digits()   call:pending_digits() -> n
  *   _core.media_stats()   _core.sounds_dir()   _core.recordings_dir()
+ *   _core.delete_recording(file)                       -> true|nil, why
  *
  * `why` is "done", "digit", "timeout" or "hangup"; record's status is
  * Asterisk's RECORD_STATUS: DTMF, SILENCE, TIMEOUT, HANGUP, ERROR.
@@ -21,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <re.h>
 #include <lauxlib.h>
 #include "pbx.h"
@@ -349,42 +351,66 @@ static struct player *new_player(lua_State *L, bool loop)
 }
 
 
+/**
+ * A player of the sound name or list of names at @a idx (looked up as
+ * call:play does, in @a lang), held by the Lua stack (pushed); raises
+ * when one is missing.  *@a samples (if given): how long it plays.
+ */
+struct player *luart_sounds(lua_State *L, int idx, const char *what,
+			    const char *lang, uint64_t *samples)
+{
+	bool list = lua_istable(L, idx);
+	size_t count = list ? lua_rawlen(L, idx) : 1;
+	struct player *p;
+	uint64_t n = 0;
+	int err = 0;
+
+	luaL_argcheck(L, lua_isstring(L, idx) || list, idx,
+		      "a sound name or a list of names");
+	if (count > MAX_NAMES)
+		luaL_error(L, "%s: more than %d sounds", what, MAX_NAMES);
+	p = new_player(L, false);
+
+	for (size_t i = 1; i <= count && !err; i++) {
+		struct sound *snd;
+
+		if (list)
+			lua_rawgeti(L, idx, (lua_Integer)i);
+		else
+			lua_pushvalue(L, idx);
+		if (!lua_isstring(L, -1))
+			luaL_error(L, "%s: item %d of the list is not a sound"
+				   " name", what, (int)i);
+		snd = find_sound(L, what, lua_tostring(L, -1), lang);
+		n += sound_samples(snd);
+		err = player_add(p, snd, 0, false);
+		mem_deref(snd);
+		lua_pop(L, 1);
+	}
+	if (err)
+		luaL_error(L, "%s: %s", what, strerror(err));
+	if (samples)
+		*samples = n;
+
+	return p;
+}
+
+
 static int l_play(lua_State *L)
 {
 	struct leg *leg = luart_check_own_leg(L, "play()");
 	struct media_stop stop;
 	struct player *p;
 	const char *lang;
-	int err = 0;
+	int err;
 
-	luaL_argcheck(L, lua_isstring(L, 2) || lua_istable(L, 2), 2,
-		      "a sound name or a list of names");
 	opt_table(L, 3);
 	stop.digits = opt_digits(L, 3, "interrupt", NULL);
 	stop.timeout_ms = opt_seconds(L, 3, "timeout");
 	lang = language(L, 3);
-	p = new_player(L, false);
+	p = luart_sounds(L, 2, "play", lang, NULL);
 
-	if (lua_isstring(L, 2)) {
-		err = add_sound(L, p, "play", lua_tostring(L, 2), lang);
-	}
-	else {
-		for (lua_Integer i = 1; !err; i++) {
-			if (lua_rawgeti(L, 2, i) == LUA_TNIL)
-				break;
-			if (!lua_isstring(L, -1) || i > MAX_NAMES)
-				return luaL_error(L, "play: item %d of the"
-						  " list is not a sound name"
-						  " (or more than %d)", (int)i,
-						  MAX_NAMES);
-			err = add_sound(L, p, "play", lua_tostring(L, -1),
-					lang);
-			lua_pop(L, 1);
-		}
-	}
-
-	if (!err)
-		err = legmedia_play(leg, p, &stop);
+	err = legmedia_play(leg, p, &stop);
 	lua_settop(L, 1);   /* the player goes with its holder */
 
 	return wait_media(L, err, K_PLAY);
@@ -504,13 +530,14 @@ static int make_dirs(const char *root, const char *rel)
 }
 
 
-static enum rec_format record_format(lua_State *L, const char *path)
+static enum rec_format record_format(lua_State *L, int opts,
+				    const char *path)
 {
 	enum rec_format fmt = REC_WAV;
 	const char *s = NULL;
 
-	if (lua_type(L, 3) == LUA_TTABLE &&
-	    lua_getfield(L, 3, "format") == LUA_TSTRING)
+	if (lua_type(L, opts) == LUA_TTABLE &&
+	    lua_getfield(L, opts, "format") == LUA_TSTRING)
 		s = lua_tostring(L, -1);
 	else if (has_extension(path))
 		s = strrchr(path, '.') + 1;
@@ -543,36 +570,31 @@ static struct player *beep_player(lua_State *L, const char *lang)
 }
 
 
-static int l_record(lua_State *L)
+/**
+ * A recorder of @a rel under the recordings folder, as call:record makes
+ * them (folders made; the format from @a opts' `format`, else the name's
+ * extension, else WAV), holding back @a hold samples of silence; raises
+ * on error.  The file's name relative to the folder is pushed.
+ */
+struct recorder *luart_recorder(lua_State *L, const char *rel, int opts,
+				uint32_t hold, const char *what)
 {
-	struct leg *leg = luart_check_own_leg(L, "record()");
-	const char *rel = luaL_checkstring(L, 2);
 	char root[PATH_SZ], path[PATH_SZ];
-	struct record_opts o;
 	struct recorder *rec;
-	struct player *beep;
 	enum rec_format fmt;
 	int err;
 
-	opt_table(L, 3);
 	if (!sound_name_ok(rel))
-		return luaL_error(L, "record: '%s' is not a recording name"
-				  " (letters, digits, _-+. and / between"
-				  " folders; no '..', no leading '/')", rel);
+		luaL_error(L, "%s: '%s' is not a recording name (letters,"
+			   " digits, _-+. and / between folders; no '..', no"
+			   " leading '/')", what, rel);
 
-	fmt = record_format(L, rel);
-	o.max_ms = opt_seconds(L, 3, "max_seconds");
-	o.silence_ms = opt_seconds(L, 3, "silence_seconds");
-	o.terminator = opt_digits(L, 3, "terminator", "#");
-	luaL_argcheck(L, o.silence_ms <= 60000, 3,
-		      "silence_seconds: at most 60");
-	beep = beep_player(L, language(L, 3));
-
+	fmt = record_format(L, opts, rel);
 	recordings_dir(L, root, sizeof(root));
 	err = make_dirs(root, rel);
 	if (err)
-		return luaL_error(L, "record: cannot make folders for %s"
-				  " under %s: %s", rel, root, strerror(err));
+		luaL_error(L, "%s: cannot make folders for %s under %s: %s",
+			   what, rel, root, strerror(err));
 
 	if (has_extension(rel))
 		re_snprintf(path, sizeof(path), "%s/%s", root, rel);
@@ -580,17 +602,42 @@ static int l_record(lua_State *L)
 		re_snprintf(path, sizeof(path), "%s/%s.%s", root, rel,
 			    rec_format_ext(fmt));
 
+	err = recorder_open(&rec, path, fmt, hold);
+	if (err)
+		luaL_error(L, "%s: cannot write %s: %s", what, path,
+			   strerror(err));
+	lua_pushstring(L, path + strlen(root) + 1);
+
+	return rec;
+}
+
+
+static int l_record(lua_State *L)
+{
+	struct leg *leg = luart_check_own_leg(L, "record()");
+	const char *rel = luaL_checkstring(L, 2);
+	struct record_opts o;
+	struct recorder *rec;
+	struct player *beep;
+	int err;
+
+	opt_table(L, 3);
+	o.max_ms = opt_seconds(L, 3, "max_seconds");
+	o.silence_ms = opt_seconds(L, 3, "silence_seconds");
+	o.terminator = opt_digits(L, 3, "terminator", "#");
+	luaL_argcheck(L, o.silence_ms <= 60000, 3,
+		      "silence_seconds: at most 60");
+	beep = beep_player(L, language(L, 3));
+
 	/* silence held back: the limit, plus a second for the time the
 	 * check takes to see it */
-	err = recorder_open(&rec, path, fmt, o.silence_ms ?
-			    (o.silence_ms + 1000) * (SOUND_RATE / 1000) : 0);
-	if (err)
-		return luaL_error(L, "record: cannot write %s: %s", path,
-				  strerror(err));
+	rec = luart_recorder(L, rel, 3, o.silence_ms ?
+			     (o.silence_ms + 1000) * (SOUND_RATE / 1000) : 0,
+			     "record");
+	lua_replace(L, 2);                             /* index 2: file */
 
 	err = legmedia_record(leg, rec, beep, &o);   /* takes rec */
-	lua_settop(L, 1);
-	lua_pushstring(L, path + strlen(root) + 1);    /* index 2: file */
+	lua_settop(L, 2);
 
 	return wait_media(L, err, K_RECORD);
 }
@@ -687,6 +734,30 @@ static int l_recordings_dir(lua_State *L)
 }
 
 
+/* _core.delete_recording(file): a recording (its name relative to the
+ * recordings folder, as call:record returns it) is removed. */
+static int l_delete_recording(lua_State *L)
+{
+	const char *rel = luaL_checkstring(L, 1);
+	char root[PATH_SZ], path[PATH_SZ];
+
+	if (!sound_name_ok(rel))
+		return luaL_error(L, "delete_recording: '%s' is not a"
+				  " recording name", rel);
+
+	re_snprintf(path, sizeof(path), "%s/%s",
+		    recordings_dir(L, root, sizeof(root)), rel);
+	if (unlink(path)) {
+		lua_pushnil(L);
+		lua_pushstring(L, strerror(errno));
+		return 2;
+	}
+	lua_pushboolean(L, 1);
+
+	return 1;
+}
+
+
 /** The media methods of `call`, and media functions into the `_core`
  *  table on the top of the stack. */
 void luart_open_media(lua_State *L)
@@ -707,6 +778,7 @@ void luart_open_media(lua_State *L)
 		{ "media_stats",    l_media_stats },
 		{ "sounds_dir",     l_sounds_dir },
 		{ "recordings_dir", l_recordings_dir },
+		{ "delete_recording", l_delete_recording },
 		{ NULL, NULL }
 	};
 

@@ -90,8 +90,21 @@ bool luaclass_method(lua_State *L, int idx, const char *key)
  */
 int luaclass_push(lua_State *L, const char *mt, const char *map, void *obj)
 {
+	return luaclass_push_uv(L, mt, map, obj, 0, NULL);
+}
+
+
+/**
+ * luaclass_push() with @a nuv user values; *@a fresh (if given) says
+ * whether the userdata was made now (its user values are nil).
+ */
+int luaclass_push_uv(lua_State *L, const char *mt, const char *map,
+		     void *obj, int nuv, bool *fresh)
+{
 	struct ref *r;
 
+	if (fresh)
+		*fresh = false;
 	if (!obj) {
 		lua_pushnil(L);
 		return 1;
@@ -106,7 +119,9 @@ int luaclass_push(lua_State *L, const char *mt, const char *map, void *obj)
 		lua_pop(L, 1);
 	}
 
-	r = lua_newuserdatauv(L, sizeof(*r), 0);
+	if (fresh)
+		*fresh = true;
+	r = lua_newuserdatauv(L, sizeof(*r), nuv);
 	r->obj = mem_ref(obj);
 	luaL_setmetatable(L, mt);
 

@@ -16,6 +16,8 @@ void luaclass_new(lua_State *L, const char *mt, const char *name,
 void luaclass_methods(lua_State *L, const char *mt, const luaL_Reg *fns);
 bool luaclass_method(lua_State *L, int idx, const char *key);
 int  luaclass_push(lua_State *L, const char *mt, const char *map, void *obj);
+int  luaclass_push_uv(lua_State *L, const char *mt, const char *map,
+		      void *obj, int nuv, bool *fresh);
 void *luaclass_test(lua_State *L, int idx, const char *mt);
 void *luaclass_check(lua_State *L, int idx, const char *mt);
 uint32_t luaclass_seconds(lua_State *L, int idx);

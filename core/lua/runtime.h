@@ -45,6 +45,12 @@ void luart_open_call(lua_State *L);
 void luart_call_methods(lua_State *L, const luaL_Reg *fns);
 struct call *luart_check_own_call(lua_State *L, const char *own);
 void luart_open_media(lua_State *L);
+struct player;
+struct recorder;
+struct player *luart_sounds(lua_State *L, int idx, const char *what,
+			    const char *lang, uint64_t *samples);
+struct recorder *luart_recorder(lua_State *L, const char *rel, int opts,
+				uint32_t hold, const char *what);
 struct call *luart_check_call(lua_State *L, int idx);
 void luart_open_capture(lua_State *L);
 void luart_open_voicemail(lua_State *L);
@@ -78,4 +84,6 @@ void luart_open_bridge(lua_State *L);
 int  luart_push_bridge(lua_State *L, struct bridge *br);
 struct bridge *luart_test_bridge(lua_State *L, int idx);
 int  luart_bridge_event(lua_State *L, struct bridge *br);
+struct bridge *luart_check_bridge(lua_State *L, int idx);
+void luart_open_room(lua_State *L);
 void luart_open_wait(lua_State *L);

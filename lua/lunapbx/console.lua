@@ -280,6 +280,82 @@ function lib.vm_delete(number, id)
   return true
 end
 
+local function confbridge_module()
+  local env = generation_env()
+  local cb = env and env.require("lunapbx.confbridge")
+  if not cb then fail("no configuration loaded") end
+  return cb
+end
+
+local ROOM_COLS = {
+  { "ROOM", "name" }, { "PARTIES", "parties", right = true }, { "ADMINS", "admins", right = true },
+  { "MARKED", "marked", right = true }, { "LOCKED", "locked" }, { "MUTED", "muted" },
+  { "RECORDING", "recording" },
+}
+
+local MEMBER_COLS = {
+  { "LEG", "id", right = true }, { "CALLER", "caller" }, { "ROLE", "role" },
+  { "MUTED", "muted" }, { "TALKING", "talking" }, { "TALKED", "talked", right = true },
+  { "IN FOR", "age", right = true },
+}
+
+local function yes(v) return v and "yes" or "no" end
+
+local function render_rooms(list)
+  if #list == 0 then return "no rooms" end
+  local rows = {}
+  for i, r in ipairs(list) do
+    rows[i] = { name = r.name, parties = r.parties, admins = r.admins, marked = r.marked,
+                locked = yes(r.locked), muted = yes(r.muted), recording = r.recording or "-" }
+  end
+  return pretty.columns(rows, ROOM_COLS) .. "\n" .. plural(#list, "room")
+end
+
+local function render_members(r)
+  local rows = {}
+  for i, m in ipairs(r.members) do
+    local role = {}
+    if m.admin then role[#role + 1] = "admin" end
+    if m.marked then role[#role + 1] = "marked" end
+    if m.waiting then role[#role + 1] = "waiting" end
+    rows[i] = { id = m.id, caller = m.caller_name and ("%s <%s>"):format(m.caller_name, m.caller or "")
+                  or m.caller or "-",
+                role = #role > 0 and table.concat(role, ", ") or "-", muted = yes(m.muted),
+                talking = yes(m.talking), talked = ("%.1f s"):format(m.talk_seconds or 0),
+                age = clock(math.floor((m.seconds or 0) * 1000)) }
+  end
+  return ("room %s%s%s\n"):format(r.name, r.locked and ", locked" or "",
+                                  r.recording and (", recording " .. r.recording) or "")
+    .. pretty.columns(rows, MEMBER_COLS) .. "\n" .. plural(#rows, "participant")
+end
+
+--- rooms(): every conference room in progress; rooms("main"): its
+--- participants (leg, caller, admin/marked, muted, talking, time talked)
+function lib.rooms(name)
+  local cb = confbridge_module()
+  if name ~= nil then
+    local r = cb.info(tostring(name))
+    if not r then fail("no room " .. tostring(name)) end
+    return view(r, render_members)
+  end
+  return view(cb.rooms(), render_rooms)
+end
+
+--- room_kick(room, who): who is a leg id, "last", "all" or "participants"
+function lib.room_kick(name, who)
+  return confbridge_module().kick(name, who)
+end
+
+--- room_mute(room, who [, on]): who as room_kick's; on = false unmutes
+function lib.room_mute(name, who, on)
+  return confbridge_module().mute(name, who, on)
+end
+
+--- room_lock(room [, on]): on = false unlocks
+function lib.room_lock(name, on)
+  return confbridge_module().lock(name, on)
+end
+
 ---------------------------------------------------------------------------
 -- Acting on the PBX
 
@@ -360,6 +436,10 @@ hangup(id [, code])      end a call
 hangup_leg(id [, code])  end one leg
 voicemail([mailbox])     mailboxes and their counts; a mailbox's messages
 vm_delete(mailbox, id)   delete a message
+rooms([room])            conference rooms; a room's participants
+room_kick(room, who)     who: a leg id, "last", "all", "participants"
+room_mute(room, who [, on])  mute (on = false: unmute) as room_kick's who
+room_lock(room [, on])   lock (on = false: unlock) a room
 originate{ to = "alice", exten = "100" [, context =, timeout = s] }
                          ring alice; when she answers, run 100 for her
 sip.trace(on)            SIP messages to the log

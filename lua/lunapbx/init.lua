@@ -137,6 +137,11 @@ pbx.dial = core.dial
 pbx.bridge = core.bridge
 --- pbx.wait(x, ... [, s]): the first of dials, bridges, legs to come
 pbx.wait = core.wait
+--- pbx.room(name) -> the conference room of that name (a bridge) or nil;
+--- pbx.bridge{ room = name } finds or makes it (lunapbx.confbridge)
+pbx.room = core.room
+--- pbx.rooms() -> { room, ... }: every room in progress
+pbx.rooms = core.rooms
 --- pbx.features { blindxfer = "#1", ... } (features.conf)
 function pbx.features(t) state.features.set(t) end
 --- pbx.on_transfer(function(t) ... end): veto or rewrite transfers
@@ -163,6 +168,8 @@ end
 
 --- pbx.media_stats([reset]): the media clock and the sound cache.
 pbx.media_stats = core.media_stats
+--- pbx.delete_recording(file): remove a recording call:record made
+pbx.delete_recording = core.delete_recording
 
 -- The core calls this in a new coroutine for every call.
 local function run_call(call)

@@ -3,7 +3,8 @@
 # through every scenario (answered, B2BUA, Kamailio when installed, the
 # relay ceiling, bridged calls with RTP, music on hold when the PBX has it,
 # voicemail deposits and VoiceMailMain logins, memory per call, reload, the
-# conference mixer without SIP) and prints its table; bench/pair compares two
+# conference mixer without SIP, conference rooms with SIP calls) and prints
+# its table; bench/pair compares two
 # PBXs' media CPU.  No figure is judged here: benchmarks print numbers, they
 # are not timed tests.
 import json
@@ -114,6 +115,18 @@ with Tap(timeout=200) as t:
              % (what, b.get("reason") or b.get("rx")), diag=progress)
     t.like(p.stdout, r"conference members on RTP, rooms of 10 \(2 talkers\), no SIP \| \*\*10\*\*",
            "the table shows the conference members")
+
+    # -- conference rooms with SIP calls through the PBX (confbridge.join) --------
+    cf = res.get("conference") or {}
+    for key, what in (("rooms", "a room of 10 SIP participants"),
+                      ("single", "the single room, 10 SIP participants")):
+        b = (cf.get(key) or {}).get("best") or {}
+        t.ok(b.get("members") == 10 and b.get("legs") == 10 and b.get("talkers") == 2
+             and b.get("ok"),
+             "%s: in the room, two talking, the mix back to each, nothing lost or late (%s)"
+             % (what, b.get("reason") or b.get("rx")), diag=progress)
+    t.like(p.stdout, r"conference participants \(SIP calls\), rooms of 10, 2 talkers \| \*\*10\*\*",
+           "the table shows the conference participants")
 
     # -- bench/pair: the same build twice, side by side -------------------------
     p = subprocess.run([os.path.join(ROOT, "bench", "pair"), "--calls", "10", "--rounds", "2",

@@ -9,11 +9,11 @@ import time
 
 from lunatest import proc
 
-from . import callrate, media, memory, mixer, reload, report, voicemail
+from . import callrate, conference, media, memory, mixer, reload, report, voicemail
 from .common import BUILD, Addr, Mode, say
 
 FIGURES = ["answer", "b2bua", "kamailio", "relay", "bridged", "moh", "voicemail", "memory",
-           "reload", "mixer"]
+           "reload", "mixer", "conference"]
 
 
 def _on_signal(signum, frame):
@@ -59,6 +59,8 @@ def run_figure(name, addr, mode, results):
         results[name] = reload.measure(addr, mode)
     elif name == "mixer":
         results[name] = mixer.measure(addr, mode)
+    elif name == "conference":
+        results[name] = conference.measure(addr, mode)
 
 
 def main(argv):

@@ -171,6 +171,36 @@ def _mixer_rows(results):
     return out
 
 
+def _conference_rows(results):
+    """Conference rooms with SIP calls through the PBX, against the bridged
+    calls per core of the same run when it ran."""
+    fig = results["conference"]
+    br = (results.get("bridged") or {}).get("best")
+    bridged = br["calls"] / br["pbx_cpu"] if br and br.get("pbx_cpu") else None
+    ref = "bridged calls, same run: %d per core" % bridged if bridged else "-"
+    out = []
+    for key, name in (("rooms", "conference participants (SIP calls), rooms of 10, 2 talkers"),
+                      ("single", "largest single room (SIP calls), 2 talkers")):
+        f = fig.get(key) or {}
+        b = f.get("best")
+        if not b:
+            last = (f.get("steps") or [{}])[-1]
+            out.append((name, "failed at the first step (%s)" % last.get("reason", "?"),
+                        ref if key == "rooms" else "-", "-", "-", "-"))
+            continue
+        per_core = b["members"] / b["cpu"] if b["cpu"] > 0 else 0
+        cell = ("**%d** (%d room%s, PBX %.0f%% CPU, %.4f%% per participant: %d per core;"
+                " tick lag max %d ms)" % (b["members"], b["rooms"], "s" if b["rooms"] > 1 else "",
+                                          100 * b["cpu"], 100 * b["cpu"] / b["members"],
+                                          per_core, b["max_lag_ms"]))
+        if key == "rooms":
+            ratio, met = _ratio_row(per_core, bridged, 0.7)
+            out.append((name, cell, ref, ratio, ">= 0.7 x bridged calls per core", met))
+        else:
+            out.append((name, cell, "-", "-", "-", "-"))
+    return out
+
+
 def rows(results):
     out = []
     kam = results.get("kamailio")
@@ -193,6 +223,8 @@ def rows(results):
         out.extend(_reload_rows(results["reload"]))
     if "mixer" in results:
         out.extend(_mixer_rows(results))
+    if "conference" in results:
+        out.extend(_conference_rows(results))
     return out
 
 

@@ -22,6 +22,7 @@ UAS_SECRET = "uaspw"
 PBX_CONFIG = """\
 local pbx = require "lunapbx"
 local vm = require "lunapbx.voicemail"
+local confbridge = require "lunapbx.confbridge"
 pbx.settings { realm = "bench", guest_context = "bench", rtp_ports = "%(rtp)s",
                log_level = "%(log_level)s" }
 pbx.endpoint "uas" { secret = "%(secret)s", context = "bench" }
@@ -29,6 +30,8 @@ pbx.endpoint "uas" { secret = "%(secret)s", context = "bench" }
 -- room for every message of a run
 vm.settings { max_messages = 1000000, max_seconds = 3600 }
 vm.mailbox "8000" { pin = "8000" }
+-- conference participants: no prompt, no sound (ConfBridge's quiet)
+confbridge.user_profile "bench" { quiet = true, announce_only_user = false }
 local logins = 0
 pbx.context "bench" {
   -- 1. answered by the dialplan: answer, 1 s, hang up
@@ -65,6 +68,10 @@ pbx.context "bench" {
     for _, m in ipairs(vm.list("8000") or {}) do vm.delete("8000", m.id) end
     pbx.log("warn", "bench-vm cleared")
     call:hangup(404)
+  end,
+  -- conference: the room the caller's X-Room header names
+  ["900"] = function(call)
+    confbridge.join(call, call:header("X-Room") or "bench", { user = "bench" })
   end,
   -- what the PBX holds (memory figure)
   ["500"] = function(call)
