@@ -87,3 +87,5 @@ int  luart_bridge_event(lua_State *L, struct bridge *br);
 struct bridge *luart_check_bridge(lua_State *L, int idx);
 void luart_open_room(lua_State *L);
 void luart_open_wait(lua_State *L);
+void luart_open_events(lua_State *L);
+void luart_events_apply(lua_State *L, int idx);
