@@ -16,12 +16,98 @@
 #include <re.h>
 #include "event/event.h"
 #include "media/codec.h"
+#include "media/rtpstat.h"
 #include "call/dial.h"
 #include "call/leg.h"
 #include "call/call.h"
 #include "call/bridge.h"
 #include "call/callev.h"
+#include "call/legstats.h"
 #include "sip/endpoint.h"
+
+
+enum { CPS_WINDOW = 10 };
+
+const double callev_jitter_bounds[CALLEV_JITTER_BUCKETS] = {
+	0.001, 0.005, 0.01, 0.02, 0.05, 0.1
+};
+const char *const callev_causes[5] = {
+	"normal", "busy", "cancelled", "noanswer", "failed"
+};
+
+static struct callev_counters cnt;
+static struct {
+	uint64_t sec[CPS_WINDOW];
+	uint32_t n[CPS_WINDOW];
+} cps;
+
+
+static int cause_of(uint16_t code)
+{
+	switch (code) {
+
+	case 0:
+	case 200: return 0;
+	case 486:
+	case 600: return 1;
+	case 487: return 2;
+	case 408:
+	case 480: return 3;
+	default:  return 4;
+	}
+}
+
+
+/* A call more in the second it is. */
+static void cps_count(void)
+{
+	uint64_t s = tmr_jiffies() / 1000;
+	size_t i = s % CPS_WINDOW;
+
+	if (cps.sec[i] != s) {
+		cps.sec[i] = s;
+		cps.n[i] = 0;
+	}
+	++cps.n[i];
+}
+
+
+/* A leg ended: its audio's packets, losses and jitter. */
+static void count_end(const struct leg *leg)
+{
+	struct leg_stats ls;
+	double j;
+
+	++cnt.legs_ended;
+	++cnt.ended_by[cause_of(leg_code(leg))];
+	if (leg_stats(leg, &ls) || !ls.audio.present ||
+	    !ls.audio.st.rx_packets)
+		return;
+
+	cnt.rtp_rx += ls.audio.st.rx_packets;
+	cnt.rtp_lost += ls.audio.st.lost;
+	j = ls.audio.st.jitter_us / 1e6;
+	++cnt.jitter_legs;
+	cnt.jitter_sum += j;
+	for (size_t i = 0; i < CALLEV_JITTER_BUCKETS; i++) {
+		if (j <= callev_jitter_bounds[i])
+			++cnt.jitter_le[i];
+	}
+}
+
+
+void callev_counters(struct callev_counters *c)
+{
+	uint64_t now = tmr_jiffies() / 1000;
+	uint32_t n = 0;
+
+	for (size_t i = 0; i < CPS_WINDOW; i++) {
+		if (cps.sec[i] + CPS_WINDOW > now && cps.sec[i] <= now)
+			n += cps.n[i];
+	}
+	*c = cnt;
+	c->cps = (double)n / CPS_WINDOW;
+}
 
 
 static void leg_fields(struct event *ev, const struct leg *leg)
@@ -50,18 +136,16 @@ void callev_leg_state(const struct leg *leg, const char *name)
 {
 	struct event *ev;
 
+	if (leg && !strcmp(name, "answered"))
+		++cnt.answered;
 	if (!event_wanted() || !leg || event_alloc(&ev, name))
 		return;
 
 	leg_fields(ev, leg);
 	if (leg_closed(leg)) {
 		(void)event_int(ev, "code", leg_code(leg));
-		(void)event_str(ev, "cause", leg_code(leg) == 0 ||
-				leg_code(leg) == 200 ? "normal" :
-				leg_code(leg) == 486 ? "busy" :
-				leg_code(leg) == 487 ? "cancelled" :
-				leg_code(leg) == 408 || leg_code(leg) == 480 ?
-				"noanswer" : "failed");
+		(void)event_str(ev, "cause",
+				callev_causes[cause_of(leg_code(leg))]);
 	}
 	event_publish(ev);
 }
@@ -70,8 +154,8 @@ void callev_leg_state(const struct leg *leg, const char *name)
 /** What leg_emit() tells every leg's watchers, as events. */
 void callev_leg(const struct leg *leg, enum leg_event ev)
 {
-	if (!event_wanted())
-		return;
+	if (ev == LEG_EV_CLOSED)
+		count_end(leg);
 
 	switch (ev) {
 
@@ -99,6 +183,10 @@ void callev_call(const struct call *call, const char *name)
 	const struct leg *leg = call_leg(call);
 	struct event *ev;
 
+	if (!strcmp(name, "newcall")) {
+		++cnt.calls;
+		cps_count();
+	}
 	if (!event_wanted() || event_alloc(&ev, name))
 		return;
 
@@ -128,6 +216,8 @@ void callev_bridged(const struct bridge *br, const struct leg *leg)
 	struct event *ev;
 	uint32_t n = bridge_count(br);
 
+	if (n >= 2)
+		cnt.bridged += n == 2 ? 2 : 1;   /* the first pair: both */
 	if (!event_wanted() || n < 2 || event_alloc(&ev, "bridged"))
 		return;
 
@@ -156,6 +246,7 @@ void callev_transferred(const struct leg *leg, const struct call *from,
 {
 	struct event *ev;
 
+	++cnt.transfers;
 	if (!event_wanted() || event_alloc(&ev, "transferred"))
 		return;
 
@@ -177,6 +268,7 @@ void callev_dtmf(const struct leg *leg, char digit, const char *src)
 	struct event *ev;
 	char d[2] = { digit, 0 };
 
+	++cnt.dtmf;
 	if (!event_wanted() || event_alloc(&ev, "dtmf"))
 		return;
 
