@@ -164,4 +164,5 @@ void luart_open_core(lua_State *L, struct luart *rt)
 	luart_open_capture(L);
 	luart_open_voicemail(L);
 	luart_open_events(L);
+	luart_open_api(L);
 }

@@ -88,4 +88,5 @@ struct bridge *luart_check_bridge(lua_State *L, int idx);
 void luart_open_room(lua_State *L);
 void luart_open_wait(lua_State *L);
 void luart_open_events(lua_State *L);
+void luart_open_api(lua_State *L);
 void luart_events_apply(lua_State *L, int idx);

@@ -20,6 +20,7 @@ local features = require "lunapbx.features"
 local dial = require "lunapbx.dial"
 local tones = require "lunapbx.tones"
 local core = _core
+local api_lib = require "lunapbx.api"
 
 local pbx = {}
 local state = {
@@ -216,8 +217,14 @@ pbx.media_stats = core.media_stats
 --- pbx.delete_recording(file): remove a recording call:record made
 pbx.delete_recording = core.delete_recording
 
+-- The API's commands written in Lua (play, record, bridge; see api.lua);
+-- pbx.command replaces them.
+local api = api_lib.new(function(...) pbx.log(...) end)
+for name, fn in pairs(api.commands) do state.commands[name] = fn end
+
 -- The core calls this in a new coroutine for every call.
 local function run_call(call)
+  if call.context == api_lib.CONTEXT then return api.run(call) end
   local fn, info = state.dp:match(call.context, call.exten)
   if not fn then
     pbx.log("info", "call %d: no extension %s in context %s", call.id,
