@@ -16,6 +16,7 @@
 #include "reload.h"
 #include "console/console.h"
 #include "capture/capture.h"
+#include "call/blf.h"
 #include "call/dial.h"
 #include "call/call.h"
 #include "lua/runtime.h"
@@ -223,6 +224,8 @@ static int start(struct pbx *pbx, const char *listen)
 	if (pbx->mwi && mwi_attach(pbx->mwi, sipstack_subscr(pbx->stack),
 				   pbx->registrar))
 		log_warn("mwi: message-summary subscriptions unavailable");
+	if (pbx->blf && blf_attach(pbx->blf, sipstack_subscr(pbx->stack)))
+		log_warn("blf: dialog subscriptions unavailable");
 
 	/* the PBX runs without a console when it cannot have one */
 	(void)console_alloc(&pbx->console, pbx);
@@ -246,6 +249,7 @@ static void shutdown_pbx(struct pbx *pbx)
 	pbx->trunks = mem_deref(pbx->trunks);
 	sendmail_close();
 	mwi_detach(pbx->mwi);
+	blf_detach(pbx->blf);
 	subscr_close(sipstack_subscr(pbx->stack));   /* final NOTIFYs */
 	/* un-REGISTERs and OPTIONS went out; their answers are not awaited */
 	sip_close(sipstack_sip(pbx->stack), true);
@@ -256,6 +260,7 @@ static void shutdown_pbx(struct pbx *pbx)
 	pbx->auth = mem_deref(pbx->auth);
 	pbx->capture = mem_deref(pbx->capture);
 	pbx->mwi = mem_deref(pbx->mwi);
+	pbx->blf = mem_deref(pbx->blf);
 	pbx->vmbox = mem_deref(pbx->vmbox);
 	pbx->store = mem_deref(pbx->store);
 	rtpring_close();            /* the calls' streams are gone */
@@ -328,6 +333,8 @@ int main(int argc, char *argv[])
 	}
 	if (!err)
 		open_state(&pbx);
+	if (!err)
+		err = blf_alloc(&pbx.blf, &pbx);
 	if (!err)
 		err = luart_alloc(&pbx.lua, &pbx);
 	if (!err)
