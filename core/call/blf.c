@@ -51,7 +51,8 @@ struct blf {
 	struct blf_hints *hints;
 	struct list bound;         /* struct bound                      */
 	struct subscr_pkg pkg;
-	const struct leg *ending;  /* shown terminated while it closes  */
+	const struct leg *ending;  /* shown terminated while it closes, */
+	const char *ending_res;    /* or while it leaves this resource  */
 };
 
 
@@ -289,8 +290,18 @@ int blf_set(struct blf *b, const char *resource, struct leg *leg)
 		return EINVAL;
 
 	bd = bound_find(b, resource);
-	if (bd && bd->leg == leg)
+	if ((bd && bd->leg == leg) || (!bd && !leg))
 		return 0;
+	if (bd && !leg) {           /* its watchers see it end here */
+		b->ending = bd->leg;
+		b->ending_res = resource;
+		list_unlink(&bd->le);
+		changed(b, resource);
+		b->ending = NULL;
+		b->ending_res = NULL;
+		mem_deref(bd);
+		return 0;
+	}
 	mem_deref(bd);
 
 	if (leg && !leg_closed(leg)) {
@@ -470,7 +481,10 @@ int blf_body(struct mbuf *mb, struct blf *b, const char *resource,
 			    " entity=\"sip:%H@%J\">\n", version, xml_print,
 			    resource, &b->pbx->set.sip_addr);
 	(void)leg_apply(add_dialog, &d);
-	if (!d.err && b->ending && shows(&d, b->ending))
+	if (!d.err && b->ending && b->ending_res &&
+	    !strcmp(b->ending_res, resource))
+		d.err = print_dialog(mb, b, b->ending, resource, true);
+	else if (!d.err && b->ending && shows(&d, b->ending))
 		d.err = print_dialog(mb, b, b->ending, d.bd && d.bd->leg ==
 				     b->ending ? resource : NULL, true);
 
