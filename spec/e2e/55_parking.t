@@ -20,7 +20,7 @@ from harness import *  # noqa: E402,F401
 from lunatest.audio import SILENCE_RMS, tone_runs  # noqa: E402
 
 net = Net(55)
-HZ = {"amine": 600, "chhinyleboss": 1000, "xlite": 1450}
+HZ = {"amine": 604, "chhinyleboss": 1078, "xlite": 1710}   # between notes: the music
 PW = {"amine": "test", "chhinyleboss": "vitrygtr", "xlite": "vitrygtr"}
 
 with open(os.path.join(ROOT, "dialplans", "default.lua")) as f:
