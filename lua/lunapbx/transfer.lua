@@ -135,15 +135,23 @@ function M.new(env)
     return br
   end
 
-  --- parkcall (#72, Dial's k/K): the other party is parked in the lot of
-  --- the keying party's context (its park extension), else "default".
+  --- parkcall (#72, Dial's k/K): the other party is parked in a lot whose
+  --- park extension the keying party's context reaches ("default" first,
+  --- then by name), else "default".
   function self.parkcall(call, br, by, keys)
     local to = other(br, by)
     local parking = env.parking
     if not to or not parking then return nil end
     local context = context_of(call, by)
+    local names = {}
+    for name in pairs(parking.lots()) do names[#names + 1] = name end
+    table.sort(names, function(a, b)        -- "default" first, then by name
+      return (a == "default") ~= (b == "default") and a == "default" or
+        ((a == "default") == (b == "default") and a < b)
+    end)
     local lot
-    for _, l in pairs(parking.lots()) do
+    for _, name in ipairs(names) do
+      local l = parking.get(name)
       if env.match(context, l.exten) == l.park_fn then lot = l break end
     end
     lot = lot or parking.get("default")

@@ -64,10 +64,11 @@ with Tap(timeout=170) as t:
         return r and r["dec"]
 
     def music_between(wav, first, then, what):
-        """wav has first's tone, then music (no tone) for 1.5 s or more, then
+        """wav has first's tone (runs of 1 s or more: the music has short
+        notes of every pitch), then music for 1.5 s or more, then
         then's tone (who may be first again)."""
         runs = sorted((a, a + b, w) for w in {first, then}
-                      for a, b in (tone_runs(wav, HZ[w]) if wav else []) if b >= 0.3)
+                      for a, b in (tone_runs(wav, HZ[w]) if wav else []) if b >= 1.0)
         hole = None
         for (a0, a1, wa), (b0, b1, wb) in zip(runs, runs[1:]):
             if wa == first and wb == then and b0 - a1 >= 1.5:
