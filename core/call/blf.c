@@ -15,7 +15,7 @@
 
 #define EVENT "dialog"
 
-enum { HASH_SIZE = 64, RES_SZ = 128 };
+enum { HASH_SIZE = 256, RES_SZ = 128 };
 
 /* A resource and the endpoints whose legs it shows. */
 struct hint {
@@ -40,7 +40,8 @@ struct blf_hints {
 
 /* A resource the dialplan set: its dialog is this leg's. */
 struct bound {
-	struct le le;
+	struct le he;              /* in blf.bound, by resource         */
+	struct blf *b;
 	char *res;
 	struct leg *leg;
 };
@@ -49,7 +50,8 @@ struct blf {
 	struct pbx *pbx;
 	struct subscr *subscr;
 	struct blf_hints *hints;
-	struct list bound;         /* struct bound                      */
+	struct hash *bound;        /* struct bound, by resource         */
+	uint32_t nbound;
 	struct subscr_pkg pkg;
 	const struct leg *ending;  /* shown terminated while it closes, */
 	const char *ending_res;    /* or while it leaves this resource  */
@@ -91,7 +93,10 @@ static void bound_destructor(void *arg)
 {
 	struct bound *bd = arg;
 
-	list_unlink(&bd->le);
+	if (bd->b) {
+		hash_unlink(&bd->he);
+		--bd->b->nbound;
+	}
 	mem_deref(bd->res);
 	mem_deref(bd->leg);
 }
@@ -256,16 +261,18 @@ void blf_set_hints(struct blf *b, struct blf_hints *h)
 }
 
 
+static bool bound_cmp(struct le *le, void *arg)
+{
+	const struct bound *bd = le->data;
+
+	return 0 == strcmp(bd->res, arg);
+}
+
+
 static struct bound *bound_find(const struct blf *b, const char *res)
 {
-	for (struct le *le = list_head(&b->bound); le; le = le->next) {
-		struct bound *bd = le->data;
-
-		if (!strcmp(bd->res, res))
-			return bd;
-	}
-
-	return NULL;
+	return list_ledata(hash_lookup(b->bound, hash_joaat_str(res),
+				       bound_cmp, (void *)res));
 }
 
 
@@ -295,7 +302,9 @@ int blf_set(struct blf *b, const char *resource, struct leg *leg)
 	if (bd && !leg) {           /* its watchers see it end here */
 		b->ending = bd->leg;
 		b->ending_res = resource;
-		list_unlink(&bd->le);
+		hash_unlink(&bd->he);
+		--b->nbound;
+		bd->b = NULL;
 		changed(b, resource);
 		b->ending = NULL;
 		b->ending_res = NULL;
@@ -314,7 +323,9 @@ int blf_set(struct blf *b, const char *resource, struct leg *leg)
 			return err;
 		}
 		bd->leg = mem_ref(leg);
-		list_append(&b->bound, &bd->le, bd);
+		bd->b = b;
+		hash_append(b->bound, hash_joaat_str(bd->res), &bd->he, bd);
+		++b->nbound;
 	}
 
 	changed(b, resource);
@@ -326,7 +337,7 @@ int blf_set(struct blf *b, const char *resource, struct leg *leg)
 /** Resources the dialplan set. */
 uint32_t blf_count(const struct blf *b)
 {
-	return b ? list_count(&b->bound) : 0;
+	return b ? b->nbound : 0;
 }
 
 
@@ -539,12 +550,37 @@ static bool notify_ep(struct le *le, void *arg)
 }
 
 
+struct leg_ctx {
+	struct blf *b;
+	const struct leg *leg;
+	bool closed;
+};
+
+
+/* A resource set to @a leg: its watchers hear of the change; it goes
+ * when the leg ended.  (One leg rarely shows in more than one.) */
+static bool bound_of_leg(struct le *le, void *arg)
+{
+	struct leg_ctx *c = arg;
+	struct bound *bd = le->data;
+
+	if (bd->leg != c->leg)
+		return false;
+
+	changed(c->b, bd->res);
+	if (c->closed)
+		mem_deref(bd);
+
+	return true;
+}
+
+
 /* A leg's state changed, or it ended: the resources that show it. */
 static void observer(struct leg *leg, enum leg_event ev, void *arg)
 {
 	struct blf *b = arg;
 	const struct endpoint *ep = leg_endpoint(leg);
-	struct le *le;
+	struct leg_ctx lc = { b, leg, ev == LEG_EV_CLOSED };
 
 	if (ev != LEG_EV_STATE && ev != LEG_EV_CLOSED)
 		return;
@@ -558,16 +594,8 @@ static void observer(struct leg *leg, enum leg_event ev, void *arg)
 		(void)hash_apply(b->hints->byep, notify_ep, &c);
 	}
 
-	for (le = list_head(&b->bound); le; ) {
-		struct bound *bd = le->data;
-
-		le = le->next;
-		if (bd->leg != leg)
-			continue;
-		changed(b, bd->res);
-		if (ev == LEG_EV_CLOSED)
-			mem_deref(bd);
-	}
+	if (b->nbound)
+		(void)hash_apply(b->bound, bound_of_leg, &lc);
 
 	b->ending = NULL;
 }
@@ -579,7 +607,8 @@ static void destructor(void *arg)
 
 	blf_detach(b);
 	leg_unobserve(observer, b);
-	list_flush(&b->bound);
+	hash_flush(b->bound);
+	mem_deref(b->bound);
 	mem_deref(b->hints);
 }
 
@@ -603,7 +632,9 @@ int blf_alloc(struct blf **bp, struct pbx *pbx)
 	b->pkg.bodyh = body_handler;
 	b->pkg.arg = b;
 
-	err = leg_observe(observer, b);
+	err = hash_alloc(&b->bound, HASH_SIZE);
+	if (!err)
+		err = leg_observe(observer, b);
 	if (err)
 		mem_deref(b);
 	else

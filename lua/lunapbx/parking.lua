@@ -81,8 +81,8 @@ local function parse_slots(v)
   end
   local a, b = v:match("^%s*(%d+)%s*%-%s*(%d+)%s*$")
   if not a then return nil, "slots: \"701-720\" or a list" end
-  if tonumber(a) > tonumber(b) or tonumber(b) - tonumber(a) > 999 then
-    return nil, "slots: a range of at most 1000, low to high"
+  if tonumber(a) > tonumber(b) or tonumber(b) - tonumber(a) >= 100000 then
+    return nil, "slots: a range of at most 100000, low to high"
   end
   local out = {}
   for n = tonumber(a), tonumber(b) do out[#out + 1] = tostring(n) end
@@ -193,8 +193,15 @@ end
 function Lot:park(leg, opts)
   opts = opts or {}
   local st = state_of(self.name)
-  local free = self:free_slots()
-  local slot = #free > 0 and self.choose(self, free, opts) or nil
+  local slot
+  if self.choose == M.first_free then       -- no list to build for it
+    for _, s in ipairs(self.slots) do
+      if not live(st.slots[s]) then slot = s break end
+    end
+  else
+    local free = self:free_slots()
+    slot = #free > 0 and self.choose(self, free, opts) or nil
+  end
   if not slot then
     log("info", "parking: lot %s is full", self.name)
     return nil, "full"
