@@ -19,6 +19,7 @@
 #include "call/blf.h"
 #include "call/dial.h"
 #include "call/call.h"
+#include "call/rtpwatch.h"
 #include "lua/runtime.h"
 #include "media/codec.h"
 #include "media/sound.h"
@@ -227,6 +228,8 @@ static int start(struct pbx *pbx, const char *listen)
 	if (pbx->blf && blf_attach(pbx->blf, sipstack_subscr(pbx->stack)))
 		log_warn("blf: dialog subscriptions unavailable");
 
+	rtpwatch_start(pbx);
+
 	/* the PBX runs without a console when it cannot have one */
 	(void)console_alloc(&pbx->console, pbx);
 	reload_watch_update(pbx);
@@ -245,6 +248,7 @@ static void shutdown_pbx(struct pbx *pbx)
 	tmr_cancel(&signal_tmr);
 	reload_close();
 	pbx->console = mem_deref(pbx->console);
+	rtpwatch_stop();
 	call_close_all();
 	pbx->trunks = mem_deref(pbx->trunks);
 	sendmail_close();

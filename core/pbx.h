@@ -29,6 +29,10 @@ struct pbx_settings {
 	uint32_t lua_mem_mb;       /**< cap on the Lua state           */
 	uint32_t call_mem_mb;      /**< cap on one call's share; 0 = none */
 	bool reload_on_change;     /**< watch the config's folder      */
+	uint32_t rtp_timeout;      /**< s without RTP: hung up; 0 = never */
+	uint32_t rtp_hold_timeout; /**< the same while the phone holds  */
+	uint32_t session_expires;  /**< session timers, s; 0 = none     */
+	uint32_t session_min_se;   /**< the least we take (422 below)   */
 };
 
 struct pbx {

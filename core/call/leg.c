@@ -14,7 +14,8 @@
 #include "call/leg.h"
 #include "call/leg_priv.h"
 
-#define ALLOW "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REFER\r\n"
+#define ALLOW "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REFER\r\n" \
+	"Supported: timer\r\n"
 
 static const char *state_names[] = {"new", "early", "answered", "ended"};
 
@@ -35,6 +36,7 @@ static void destructor(void *arg)
 
 	list_unlink(&leg->le);
 	legrefer_close(leg);
+	legtimer_stop(leg);
 	mem_deref(leg->st);
 	mem_deref(leg->sess);
 	mem_deref(leg->sdp);
@@ -67,6 +69,7 @@ static struct leg *leg_new(struct pbx *pbx, struct endpoint *ep)
 	leg->started = tmr_jiffies();
 	leg->ep = mem_ref(ep);
 	leg->no_transfer = ep && ep->no_transfer;
+	tmr_init(&leg->se_tmr);
 	list_append(&legs, &leg->le, leg);
 
 	return leg;
@@ -198,6 +201,7 @@ static void closed(struct leg *leg, uint16_t code)
 	leg->sess = mem_deref(leg->sess);
 	leg->st = mem_deref(leg->st);
 	legrefer_close(leg);
+	legtimer_stop(leg);
 	legstats_close(leg);   /* before its sockets go */
 	stream_unbridge(leg->stream);
 	stream_unbridge(leg->vstream);
@@ -294,6 +298,7 @@ static int offer_handler(struct mbuf **descp, const struct sip_msg *msg,
 	if (err)
 		return err;
 
+	legtimer_refreshed(leg);
 	if (leg->stream)
 		(void)leg_media_alloc(leg);
 	if (leg->mediah)
@@ -358,6 +363,7 @@ static void estab_handler(const struct sip_msg *msg, void *arg)
 		return;
 
 	leg->codec = sdpneg_answered_codec(leg->sdp);
+	legtimer_answer(leg, msg);
 	set_state(leg, LEG_ANSWERED);
 	leg_emit(leg, LEG_EV_ANSWER);
 }
@@ -526,6 +532,12 @@ int leg_incoming(struct leg **legp, struct pbx *pbx,
 		goto out;
 	}
 
+	err = legtimer_incoming(leg, msg, sip);
+	if (err) {
+		leg->closed = true;   /* answered 422 */
+		goto out;
+	}
+
 	err = sip_strans_alloc(&leg->st, sip, msg, cancel_handler, leg);
 	if (!err)
 		err = sip_treplyf(&leg->st, NULL, sip, msg, false, 100,
@@ -550,7 +562,7 @@ int leg_incoming(struct leg **legp, struct pbx *pbx,
 int leg_connect(struct leg **legp, struct pbx *pbx, const struct leg_dial *d)
 {
 	struct mbuf *offer = NULL;
-	char from[256];
+	char from[256], timer[96];
 	struct leg *leg;
 	int err;
 
@@ -576,6 +588,8 @@ int leg_connect(struct leg **legp, struct pbx *pbx, const struct leg_dial *d)
 	if (!err && !d->from_uri)
 		err = sipstack_local_uri(pbx->stack, from, sizeof(from),
 					 d->from_num);
+	if (!err)
+		err = legtimer_request(pbx, timer, sizeof(timer));
 	if (err)
 		goto out;
 
@@ -587,7 +601,7 @@ int leg_connect(struct leg **legp, struct pbx *pbx, const struct leg_dial *d)
 			      offer_handler, answer_handler,
 			      progress_handler, estab_handler, info_handler,
 			      legrefer_handler, close_handler, leg,
-			      ALLOW "%s", d->xhdrs ? d->xhdrs : "");
+			      ALLOW "%s%s", timer, d->xhdrs ? d->xhdrs : "");
 	if (!err)
 		err = legdlg_outgoing(leg, d);
  out:
@@ -610,9 +624,12 @@ int leg_connect(struct leg **legp, struct pbx *pbx, const struct leg_dial *d)
 static int reply(struct leg *leg, uint16_t scode, const char *reason,
 		 struct mbuf *desc)
 {
+	const char *se = scode >= 200 ? leg->se_hdrs : "";
+
 	if (leg->sess)
 		return scode >= 200
-			? sipsess_answer(leg->sess, scode, reason, desc, "")
+			? sipsess_answer(leg->sess, scode, reason, desc, "%s",
+					 se)
 			: sipsess_progress(leg->sess, scode, reason, desc,
 					   "");
 
@@ -623,7 +640,7 @@ static int reply(struct leg *leg, uint16_t scode, const char *reason,
 			      "application/sdp", desc, NULL, NULL, false,
 			      offer_handler, answer_handler, estab_handler,
 			      info_handler, legrefer_handler, close_handler,
-			      leg, ALLOW);
+			      leg, ALLOW "%s", se);
 }
 
 
@@ -656,6 +673,8 @@ int leg_answer_sdp(struct leg *leg, uint16_t scode)
 
 	if (!err)
 		set_state(leg, scode >= 200 ? LEG_ANSWERED : LEG_EARLY);
+	if (!err && scode >= 200)
+		legtimer_start(leg);
 
 	return err;
 }
@@ -1053,6 +1072,26 @@ void leg_set_media(struct leg *leg, struct legmedia *lm)
 uint64_t leg_started(const struct leg *leg)
 {
 	return leg ? leg->started : 0;
+}
+
+
+/** For the RTP watch: @a rx packets so far at @a now; true when the count
+ *  moved (or is the first seen). */
+bool leg_rx_seen(struct leg *leg, uint64_t rx, uint64_t now)
+{
+	if (leg->rx_since && rx == leg->rx_count)
+		return false;
+
+	leg->rx_count = rx;
+	leg->rx_since = now;
+
+	return true;
+}
+
+
+uint64_t leg_rx_since(const struct leg *leg)
+{
+	return leg ? leg->rx_since : 0;
 }
 
 

@@ -48,6 +48,12 @@ struct leg {
 	struct legmedia *media;
 
 	struct leg_stats *final_stats;  /**< kept when its sockets went */
+	uint32_t se;               /**< session timer interval, s (0: none) */
+	bool se_ours;              /**< the PBX refreshes               */
+	char se_hdrs[80];          /**< what our 200 says of it         */
+	struct tmr se_tmr;
+	uint64_t rx_count;         /**< RTP packets at the last change  */
+	uint64_t rx_since;         /**< when that count changed         */
 
 	struct leg_refer *refer;   /**< the transfer request under way  */
 	struct sipnot *not;        /**< its NOTIFYs (message/sipfrag)   */
@@ -67,6 +73,15 @@ void legstats_close(struct leg *leg);
 int  legdlg_incoming(struct leg *leg, const struct sip_msg *invite);
 int  legdlg_outgoing(struct leg *leg, const struct leg_dial *d);
 void legdlg_learn(struct leg *leg, const struct sip_msg *msg);
+
+/* leg_timer.c */
+int  legtimer_incoming(struct leg *leg, const struct sip_msg *msg,
+		       struct sip *sip);
+int  legtimer_request(const struct pbx *pbx, char *buf, size_t sz);
+void legtimer_answer(struct leg *leg, const struct sip_msg *msg);
+void legtimer_start(struct leg *leg);
+void legtimer_refreshed(struct leg *leg);
+void legtimer_stop(struct leg *leg);
 
 /* leg_refer.c */
 void legrefer_handler(struct sip *sip, const struct sip_msg *msg, void *arg);

@@ -304,6 +304,20 @@ static int opt_mb(lua_State *L, int t, const char *key, uint32_t min,
 }
 
 
+/* Whole seconds, 0 (off) to a day; @a dflt when absent. */
+static uint32_t opt_seconds(lua_State *L, int t, const char *key,
+			    uint32_t dflt)
+{
+	lua_Number v;
+
+	lua_getfield(L, t, key);
+	v = lua_isnumber(L, -1) ? lua_tonumber(L, -1) : dflt;
+	lua_pop(L, 1);
+
+	return v < 0 ? 0 : v > 86400 ? 86400 : (uint32_t)v;
+}
+
+
 /* Settings that need the sockets to be re-made apply at start only. */
 static int read_settings(lua_State *L, int t, struct pbx_settings *set,
 			 enum log_level *level, bool initial, char *errbuf,
@@ -334,6 +348,14 @@ static int read_settings(lua_State *L, int t, struct pbx_settings *set,
 	lua_getfield(L, t, "reload_on_change");
 	set->reload_on_change = lua_toboolean(L, -1);
 	lua_pop(L, 1);
+	set->rtp_timeout = opt_seconds(L, t, "rtp_timeout", 60);
+	set->rtp_hold_timeout = opt_seconds(L, t, "rtp_hold_timeout", 0);
+	set->session_expires = opt_seconds(L, t, "session_expires", 1800);
+	set->session_min_se = opt_seconds(L, t, "session_min_se", 90);
+	if (set->session_min_se < 90)   /* RFC 4028 4: never below 90 s */
+		set->session_min_se = 90;
+	if (set->session_expires && set->session_expires < set->session_min_se)
+		set->session_expires = set->session_min_se;
 
 	if (initial && (s = opt_string(L, t, "listen")) &&
 	    sa_decode(&set->sip_addr, s, strlen(s))) {

@@ -128,6 +128,13 @@ static bool length_ok(const struct sip_msg *msg)
 }
 
 
+/* The one extension we support: session timers (RFC 4028). */
+static bool supported(const struct pl *val)
+{
+	return 0 == pl_strcasecmp(val, "timer");
+}
+
+
 static bool add_require(const struct sip_hdr *hdr, const struct sip_msg *msg,
 			void *arg)
 {
@@ -135,13 +142,16 @@ static bool add_require(const struct sip_hdr *hdr, const struct sip_msg *msg,
 	size_t n = strlen(rc->hdrs);
 	(void)msg;
 
+	if (supported(&hdr->val))
+		return false;
+
 	re_snprintf(rc->hdrs + n, sizeof(rc->hdrs) - n, "%s%r",
 		    n ? ", " : "Unsupported: ", &hdr->val);
 	return false;
 }
 
 
-/* We support no extension: every Require value is unsupported. */
+/* Every Require value but those we support is unsupported: 420. */
 static bool require_ok(const struct sip_msg *msg, struct reqcheck *rc)
 {
 	size_t n;
@@ -153,6 +163,8 @@ static bool require_ok(const struct sip_msg *msg, struct reqcheck *rc)
 
 	(void)sip_msg_hdr_apply(msg, true, SIP_HDR_REQUIRE, add_require, rc);
 	n = strlen(rc->hdrs);
+	if (!n)
+		return true;
 	re_snprintf(rc->hdrs + n, sizeof(rc->hdrs) - n, "\r\n");
 
 	return false;

@@ -41,7 +41,8 @@ local SETTINGS = {
   rtp_ports = "string", guest_context = "string", log_level = "string",
   sounds = "string", language = "string", tonezone = "string",
   lua_memory_mb = "number", call_memory_mb = "number",
-  reload_on_change = "boolean",
+  reload_on_change = "boolean", rtp_timeout = "number", rtp_hold_timeout = "number",
+  session_expires = "number", session_min_se = "number",
 }
 
 --- pbx.settings { key = value, ... }: PBX-wide settings (see README).

@@ -199,8 +199,9 @@ with Tap(timeout=200) as t:
 
     def replaces(label, value, code, ack, after):
         media = "m=audio %d RTP/AVP 0\na=rtpmap:0 PCMU/8000\na=sendrecv" % erin_port
-        return Sipp("uac_replaces.xml", template={
-            "media": media, "replaces": value, "code": code, "ack": ack, "after": after},
+        return Sipp("uac_hdrs.xml", template={
+            "media": media, "hdrs": "Replaces: %s\n" % value, "code": code, "ack": ack,
+            "after": after},
             local=erin, media="%s:%d" % (net.ip(5), net.media_port(1)), remote=pbx.sip,
             service="201", keys={"user": "erin"}, auth=("erin", "erinpw"),
             timeout=25, name="erin-" + label).start()

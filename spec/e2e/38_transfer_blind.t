@@ -127,15 +127,26 @@ with Tap(timeout=200) as t:
     leftovers("forbidden")
 
     # -- 4. a number that is no extension: back together ----------------------------------
+    def digits_at(phone):
+        with phone._cv:
+            return "".join(str(e.get("param")) for e in phone.events
+                           if e.get("type") == "CALL_DTMF_START")
+
     mark = pbx.log_mark()
+    before = digits_at(alice)
     t.ok(call(alice, "202", bob), "alice calls bob")
     time.sleep(1)
+    bob.send_dtmf("5")
+    t.ok(wait_until(lambda: digits_at(alice)[len(before):] == "5", 5),
+         "bob keys 5, no feature: alice's phone gets it (RFC 4733 relayed)",
+         diag=lambda: repr(digits_at(alice)))
     bob.send_dtmf("#1999#")
     time.sleep(6)
     t.ok(not alice.wait_event("CALL_CLOSED", 0.2) and not bob.wait_event("CALL_CLOSED", 0.2),
          "bob keys #1 999#: no such extension, both still in the call")
     t.like(pbx.log_since(mark), r"bridge \d+: leg \d+ joins \(2\)[\s\S]*bridge \d+: leg \d+"
            r" joins \(2\)", "... bridged again")
+    t.is_(digits_at(alice)[len(before):], "5", "... and the feature keys never reached alice")
     time.sleep(2)
     lab.hang(bob, alice)
     ra = alice.wait_recording(3)

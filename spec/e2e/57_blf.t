@@ -123,11 +123,12 @@ with Tap(timeout=150) as t:
     bria_rtp = RtpPeer(net.ip(5), bria_port)
     media = "m=audio %d RTP/AVP 0\na=rtpmap:0 PCMU/8000\na=sendrecv" % bria_port
     value = "%s;to-tag=%s;from-tag=%s" % m.groups() if m else "x;to-tag=y;from-tag=z"
-    picker = Sipp("uac_replaces.xml", local="%s:5060" % net.ip(5),
+    picker = Sipp("uac_hdrs.xml", local="%s:5060" % net.ip(5),
                   media="%s:%d" % (net.ip(5), net.media_port(1)), remote=pbx.sip,
                   service="6002", keys={"user": "bria"}, auth=("bria", "vitrygtr"), timeout=40,
-                  name="bria-replaces", template={"media": media, "replaces": value, "code": 200,
-                                                  "ack": ACK_2XX, "after": WAIT_BYE}).start()
+                  name="bria-replaces", template={"media": media, "hdrs": "Replaces: %s\n" % value,
+                                                  "code": 200, "ack": ACK_2XX,
+                                                  "after": WAIT_BYE}).start()
     t.ok(xlite.wait_event("CALL_CLOSED", 10), "bria's INVITE with Replaces: xlite stops ringing",
          diag=lambda: tail(pbx.log_since(mark), 20))
     t.ok(amine.wait_event("CALL_ESTABLISHED", 5), "... amine is answered")

@@ -62,12 +62,14 @@ class PhoneLab:
         return ok
 
     def empty(self, timeout=8):
-        return wait_until(lambda: console_exec(self.pbx, "return #calls() + #legs()")
-                          .out.strip() == "0", timeout)
+        """No call, no leg, no bridge left."""
+        return wait_until(lambda: console_exec(
+            self.pbx, "return #calls() + #legs() + status().bridges").out.strip() == "0",
+            timeout)
 
     def leftovers(self, what):
         t = self.t
-        t.ok(self.empty(), "%s: nothing left (calls and legs)" % what,
+        t.ok(self.empty(), "%s: nothing left (calls, legs, bridges)" % what,
              diag=lambda: console_exec(self.pbx, "calls() legs()").out)
         if self.fds0 is not None:
             ok = wait_until(lambda: self.pbx.fds() == self.fds0, 5)
