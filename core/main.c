@@ -20,6 +20,7 @@
 #include "media/codec.h"
 #include "media/sound.h"
 #include "media/rtpring.h"
+#include "security/seclog.h"
 #include "sip/auth.h"
 #include "sip/endpoint.h"
 #include "sip/registrar.h"
@@ -206,6 +207,9 @@ static void shutdown_pbx(struct pbx *pbx)
 	pbx->stack = mem_deref(pbx->stack);
 	pbx->lua = mem_deref(pbx->lua);
 	pbx->endpoints = mem_deref(pbx->endpoints);
+	pbx->guest_acl = mem_deref(pbx->guest_acl);
+	pbx->sec_trusted = mem_deref(pbx->sec_trusted);
+	seclog_close();
 	pbx->auth = mem_deref(pbx->auth);
 	pbx->capture = mem_deref(pbx->capture);
 	rtpring_close();            /* the calls' streams are gone */

@@ -22,6 +22,7 @@ static void endpoint_destructor(void *arg)
 	mem_deref(ep->context);
 	mem_deref(ep->cid_name);
 	mem_deref(ep->cid_num);
+	mem_deref(ep->acl);
 }
 
 

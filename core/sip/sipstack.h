@@ -9,10 +9,12 @@ struct sipstack;
 struct sip;
 struct sipsess_sock;
 struct sip_packet;
+struct sipsec;
 
 int  sipstack_alloc(struct sipstack **sp, struct pbx *pbx);
 struct sip *sipstack_sip(const struct sipstack *s);
 struct sipsess_sock *sipstack_sessock(const struct sipstack *s);
+struct sipsec *sipstack_sec(const struct sipstack *s);
 int  sipstack_local_uri(const struct sipstack *s, char *buf, size_t sz,
 			const char *user);
 void sipstack_trace(struct sipstack *s, bool enable);

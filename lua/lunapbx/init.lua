@@ -32,6 +32,7 @@ local SETTINGS = {
   sounds = "string", language = "string", tonezone = "string",
   lua_memory_mb = "number", call_memory_mb = "number",
   reload_on_change = "boolean",
+  security = "table",   -- checked by the core (README, Security)
 }
 
 --- pbx.settings { key = value, ... }: PBX-wide settings (see README).
@@ -51,6 +52,7 @@ local ENDPOINT = {
   secret = "string", context = "string", callerid = "string", allow = "table",
   dtmf = "string", language = "string",
   qualify = "boolean|number", qualifyfreq = "number",
+  permit = "string|table", deny = "string|table", call_limit = "number",
 }
 
 --- pbx.endpoint "name" { secret=, context=, callerid=, allow= }
