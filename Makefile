@@ -24,7 +24,8 @@ UNIT_BIN := $(UNIT_SRC:spec/unit/%.c=$(BUILD)/spec/unit/%.t)
 # Debian packages the build, the PBX and the tests need.
 DEB_PKGS := build-essential pkg-config libre-dev librem-dev liblua5.4-dev \
             lua5.4 libsndfile1-dev libedit-dev sip-tester baresip-core \
-            lua-busted sox espeak-ng python3 tshark tmux liburing-dev
+            lua-busted sox espeak-ng python3 tshark tmux liburing-dev \
+            fail2ban
 STAMP_DEPS := $(BUILD)/.deps
 # What only `make bench` needs: the reference it is compared with.
 BENCH_PKGS := kamailio kamailio-lua-modules
@@ -90,7 +91,9 @@ ASAN_E2E := spec/e2e/20_calls_sipp.t spec/e2e/30_b2bua_sipp.t \
             spec/e2e/64_reload.t \
             spec/e2e/71_trunk_register.t spec/e2e/72_trunk_peers.t \
             spec/e2e/80_sip_trace.t spec/e2e/82_errors_requests.t \
-            spec/e2e/76_video_reinvite.t spec/e2e/42_media_dtmf_ivr.t
+            spec/e2e/76_video_reinvite.t spec/e2e/42_media_dtmf_ivr.t \
+            spec/e2e/11_auth_digest.t spec/e2e/12_protection.t \
+            spec/e2e/13_fail2ban.t
 ASAN_WRAP := $(ASAN_E2E:spec/e2e/%.t=$(BUILD)/asan-e2e/%.t)
 
 $(BUILD)/asan-e2e/%.t: spec/e2e/%.t
