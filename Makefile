@@ -25,13 +25,13 @@ UNIT_BIN := $(UNIT_SRC:spec/unit/%.c=$(BUILD)/spec/unit/%.t)
 DEB_PKGS := build-essential pkg-config libre-dev librem-dev liblua5.4-dev \
             lua5.4 libsndfile1-dev libedit-dev sip-tester baresip-core \
             lua-busted sox espeak-ng python3 tshark tmux liburing-dev \
-            fail2ban
+            fail2ban clang libclang-rt-14-dev
 STAMP_DEPS := $(BUILD)/.deps
 # What only `make bench` needs: the reference it is compared with.
 BENCH_PKGS := kamailio kamailio-lua-modules
 BENCH_BIN := $(BUILD)/bench/relay $(BUILD)/bench/rtpload
 
-.PHONY: all deps run test check unit bench sounds clean asan
+.PHONY: all deps run test check unit bench sounds clean asan fuzz fuzz-bins fuzz-link
 all: $(BUILD)/lunapbx
 
 # $(call apt_install,PACKAGES): install those not installed yet.
@@ -75,6 +75,30 @@ asan: $(STAMP_DEPS)
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/asan OPT="-O1 -g" \
 	  SAN="-fsanitize=address -fno-omit-frame-pointer" $(BUILD)/asan/lunapbx
 
+# libFuzzer targets (spec/fuzz/fz_*.c) over the core built by clang with
+# ASan and UBSan: build/fuzz/fz_*.  `make fuzz` runs each FUZZ_SECONDS
+# (corpus kept in build/fuzz/corpus, crashes in build/fuzz/crashes).
+FUZZ_NAMES := $(patsubst spec/fuzz/fz_%.c,%,$(wildcard spec/fuzz/fz_*.c))
+FUZZ_OUT ?= $(abspath $(BUILD))/fuzz
+FUZZ_SECONDS ?= 600
+
+fuzz-bins: $(STAMP_DEPS)
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/fuzz/obj CC=clang \
+	  OPT="-O1 -g" FUZZ_OUT=$(FUZZ_OUT) \
+	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fsanitize=fuzzer-no-link -fno-omit-frame-pointer" \
+	  fuzz-link
+
+fuzz-link: $(FUZZ_NAMES:%=$(FUZZ_OUT)/fz_%)
+
+$(FUZZ_OUT)/fz_%: spec/fuzz/fz_%.c spec/fuzz/fuzz.h $(CORE_OBJ)
+	@mkdir -p $(dir $@)
+	@echo "  LINK $@"
+	@$(CC) $(CFLAGS) -fsanitize=fuzzer -Ispec/fuzz -o $@ $< $(CORE_OBJ) $(LDLIBS)
+
+fuzz: fuzz-bins
+	@python3 spec/fuzz/seeds.py $(BUILD)/fuzz/seeds
+	python3 spec/fuzz/run --seconds $(FUZZ_SECONDS) --json $(BUILD)/fuzz/results.json
+
 # Every test speaks TAP; prove runs them all.  Dependencies first, in their
 # own make run, so that pkg-config exists when the flags are computed.
 test: deps
@@ -107,8 +131,9 @@ $(BUILD)/asan-e2e/%.t: spec/e2e/%.t
 # lunatest/net.py).  JOBS=1 runs them one by one.
 JOBS ?= 2
 
-check: $(BUILD)/lunapbx $(UNIT_BIN) $(BENCH_BIN) sounds asan $(ASAN_WRAP)
-	prove --timer -j$(JOBS) $(UNIT_BIN) spec/lua/*.t spec/e2e/*.t $(ASAN_WRAP)
+check: $(BUILD)/lunapbx $(UNIT_BIN) $(BENCH_BIN) sounds asan $(ASAN_WRAP) fuzz-bins
+	prove --timer -j$(JOBS) $(UNIT_BIN) spec/lua/*.t spec/e2e/*.t $(ASAN_WRAP) \
+	  spec/fuzz/fuzz.t
 
 # The benchmark's own UDP tools (bench/relay/): plain C, no libre.
 $(BUILD)/bench/%: bench/relay/%.c bench/relay/udpaddr.c bench/relay/udpaddr.h
