@@ -7,7 +7,7 @@ RE_DEFS := -DHAVE_INTTYPES_H -DHAVE_STDBOOL_H -DHAVE_INET6 -DHAVE_PTHREAD \
            -DHAVE_SELECT -DHAVE_POLL -DHAVE_SIGNAL -DHAVE_SYS_TIME_H \
            -DHAVE_INET_NTOP -DHAVE_INET_PTON -DHAVE_FORK -DHAVE_PWD_H \
            -DHAVE_SETRLIMIT -DLINUX -D_GNU_SOURCE
-PKGS    := libre librem lua5.4 sndfile liburing
+PKGS    := libre librem lua5.4 sndfile liburing sqlite3
 OPT     ?= -O2 -g
 SAN     ?=
 CFLAGS  += $(OPT) $(SAN) -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wshadow \
@@ -25,7 +25,7 @@ UNIT_BIN := $(UNIT_SRC:spec/unit/%.c=$(BUILD)/spec/unit/%.t)
 DEB_PKGS := build-essential pkg-config libre-dev librem-dev liblua5.4-dev \
             lua5.4 libsndfile1-dev libedit-dev sip-tester baresip-core \
             lua-busted sox espeak-ng python3 tshark tmux liburing-dev \
-            fail2ban clang libclang-rt-14-dev
+            fail2ban clang libclang-rt-14-dev libsqlite3-dev
 STAMP_DEPS := $(BUILD)/.deps
 # What only `make bench` needs: the reference it is compared with.
 BENCH_PKGS := kamailio kamailio-lua-modules

@@ -1,0 +1,317 @@
+/**
+ * @file store.c  Spec of the storage module (core/store/store.h): schema
+ * versions per module, typed parameters and rows, transactions, errors
+ * as errno values, and durability: a process killed with SIGKILL in the
+ * middle of a transaction loses none of the rows it committed and keeps
+ * none of the rest.
+ */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <re.h>
+#include "pbx.h"
+#include "store/store.h"
+#include "tap.h"
+
+struct pbx *pbx_instance;  /* core/main.c's, which is not linked in */
+
+static char dir[64], dbpath[96];
+
+static const char * const steps[] = {
+	"CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT NOT NULL"
+	" UNIQUE, qty INTEGER, price REAL)",
+	"ALTER TABLE item ADD COLUMN note TEXT;"
+	"CREATE INDEX item_qty ON item(qty)",
+};
+
+
+struct rows {
+	unsigned n;
+	char names[8][32];
+	int64_t qty[8];
+	double price[8];
+	bool null_note[8];
+	unsigned stop_after;
+};
+
+
+static bool collect(const struct store_row *row, void *arg)
+{
+	struct rows *r = arg;
+
+	if (r->n < 8) {
+		str_ncpy(r->names[r->n], store_row_text(row, 0), 32);
+		r->qty[r->n] = store_row_int(row, 1);
+		r->price[r->n] = store_row_double(row, 2);
+		r->null_note[r->n] = store_row_isnull(row, 3);
+	}
+	++r->n;
+
+	return r->stop_after && r->n >= r->stop_after;
+}
+
+
+static bool first_int(const struct store_row *row, void *arg)
+{
+	*(int64_t *)arg = store_row_int(row, 0);
+
+	return true;
+}
+
+
+/* The one integer a query returns (-1 on error). */
+static int64_t count(struct store *st, const char *sql)
+{
+	int64_t n = -1;
+
+	if (store_query(st, first_int, &n, sql, NULL))
+		n = -1;
+
+	return n;
+}
+
+
+static void test_schema(void)
+{
+	struct store *st = NULL;
+	int v = -1;
+
+	ok(!store_open(&st, dbpath), "open creates the database");
+	ok(!store_version(st, "shop", &v) && v == 0, "a module never seen"
+	   " is at version 0");
+	ok(!store_migrate(st, "shop", steps, 1), "migrate to version 1");
+	ok(!store_version(st, "shop", &v) && v == 1, "... now version 1");
+	ok(!store_migrate(st, "shop", steps, 2), "then to version 2 (two"
+	   " statements in one step)");
+	ok(!store_migrate(st, "shop", steps, 2), "migrating again does"
+	   " nothing");
+	ok(!store_migrate(st, "other", steps, 0) &&
+	   !store_version(st, "other", &v) && v == 0, "modules have versions"
+	   " of their own");
+	mem_deref(st);
+
+	ok(!store_open(&st, dbpath) && !store_version(st, "shop", &v) &&
+	   v == 2, "reopened: version 2 kept");
+	is_int(store_migrate(st, "shop", steps, 1), EPROTO, "a program that"
+	       " knows only version 1: EPROTO, nothing changed");
+	diag("%s", store_errmsg(st));
+
+	const char * const bad[] = { steps[0], steps[1],
+				     "CREATE TABLE oops (x INTEGER);"
+				     "THIS IS NOT SQL" };
+	ok(store_migrate(st, "shop", bad, 3) == EINVAL &&
+	   !store_version(st, "shop", &v) && v == 2, "a failing step: an"
+	   " error, the version stays 2");
+	ok(count(st, "SELECT count(*) FROM sqlite_master WHERE"
+		 " name = 'oops'") == 0, "... and its first statement was"
+	   " rolled back with it");
+	mem_deref(st);
+}
+
+
+static void test_rows(void)
+{
+	struct store *st = NULL;
+	struct rows r = { 0 };
+
+	(void)store_open(&st, dbpath);
+	ok(!store_exec(st, "INSERT INTO item(name, qty, price, note)"
+		       " VALUES (?, ?, ?, ?)", "sids", "apple", (int64_t)3,
+		       0.5, "red"), "insert with text, integer, real");
+	is_int(store_changes(st), 1, "one row changed");
+	ok(!store_exec(st, "INSERT INTO item(name, qty, price, note)"
+		       " VALUES (?, ?, ?, ?)", "sids", "pear",
+		       (int64_t)1 << 40, 1.25, NULL), "a 64-bit integer and"
+	   " a NULL");
+	ok(!store_query(st, collect, &r, "SELECT name, qty, price, note FROM"
+			" item ORDER BY name", NULL), "query");
+	is_int(r.n, 2, "two rows");
+	is_str(r.names[0], "apple", "text read back");
+	ok(r.qty[0] == 3 && r.price[0] == 0.5 && !r.null_note[0],
+	   "integer and real read back");
+	ok(r.qty[1] == (int64_t)1 << 40 && r.null_note[1], "64 bits and"
+	   " NULL read back");
+
+	memset(&r, 0, sizeof(r));
+	r.stop_after = 1;
+	ok(!store_query(st, collect, &r, "SELECT name, qty, price, note FROM"
+			" item WHERE qty > ? ORDER BY name", "i", (int64_t)0)
+	   && r.n == 1, "a row handler may stop the query");
+
+	is_int(store_exec(st, "INSERT INTO item(name) VALUES (?)", "s",
+			  "apple"), EEXIST, "a duplicate key: EEXIST");
+	is_int(store_exec(st, "INSERT INTO item(name) VALUES (?)", "s", NULL),
+	       EEXIST, "a NOT NULL column given NULL: EEXIST (constraint)");
+	is_int(store_exec(st, "SELEC 1", NULL), EINVAL, "bad SQL: EINVAL");
+	ok(strstr(store_errmsg(st), "syntax") != NULL, "... and the message"
+	   " says why (%s)", store_errmsg(st));
+	is_int(store_exec(st, "SELECT ?, ?", "s", "x"), EINVAL,
+	       "fewer parameters than '?': EINVAL");
+	is_int(store_exec(st, "SELECT ?", "x", 1), EINVAL,
+	       "an unknown parameter letter: EINVAL");
+	ok(!store_exec(st, "UPDATE item SET qty = qty + 1", NULL) &&
+	   store_changes(st) == 2, "an UPDATE counts its rows");
+	mem_deref(st);
+}
+
+
+static void test_transactions(void)
+{
+	struct store *st = NULL;
+
+	(void)store_open(&st, dbpath);
+	ok(!store_begin(st), "begin");
+	is_int(store_begin(st), EALREADY, "transactions do not nest");
+	(void)store_exec(st, "INSERT INTO item(name) VALUES ('plum')", NULL);
+	store_rollback(st);
+	is_int(count(st, "SELECT count(*) FROM item WHERE name = 'plum'"), 0,
+	       "rolled back: the row is not there");
+
+	ok(!store_begin(st), "begin again");
+	(void)store_exec(st, "INSERT INTO item(name) VALUES ('fig')", NULL);
+	ok(!store_commit(st), "commit");
+	is_int(count(st, "SELECT count(*) FROM item WHERE name = 'fig'"), 1,
+	       "committed: the row is there");
+	is_int(store_commit(st), EINVAL, "commit without a transaction:"
+	       " EINVAL");
+
+	ok(!store_begin(st), "a transaction whose statement fails ...");
+	ok(store_exec(st, "INSERT INTO item(name) VALUES ('fig')", NULL) ==
+	   EEXIST, "... (a duplicate)");
+	store_rollback(st);
+	ok(!store_begin(st), "... can be rolled back and another begun");
+	store_rollback(st);
+	mem_deref(st);
+}
+
+
+/* In a child: commit @a n rows one by one, then start a transaction,
+ * write more, tell the parent, and wait to be killed. */
+static void child(int fd, int n)
+{
+	struct store *st = NULL;
+	char ready = 'r';
+
+	if (store_open(&st, dbpath))
+		_exit(2);
+	for (int i = 0; i < n; i++) {
+		char name[32];
+
+		re_snprintf(name, sizeof(name), "kill-%d", i);
+		if (store_exec(st, "INSERT INTO item(name, qty) VALUES (?, ?)",
+			       "si", name, (int64_t)i))
+			_exit(3);
+	}
+	if (store_begin(st))
+		_exit(4);
+	for (int i = 0; i < 2000; i++) {
+		char name[32];
+
+		re_snprintf(name, sizeof(name), "open-%d", i);
+		(void)store_exec(st, "INSERT INTO item(name, qty) VALUES (?,"
+				 " ?)", "si", name, (int64_t)i);
+	}
+	(void)write(fd, &ready, 1);
+	pause();
+	_exit(5);
+}
+
+
+static void test_kill9(void)
+{
+	struct store *st = NULL;
+	int fds[2], status = 0;
+	char c = 0;
+	pid_t pid;
+
+	if (pipe(fds)) {
+		ok(false, "pipe");
+		return;
+	}
+	pid = fork();
+	if (pid == 0) {
+		close(fds[0]);
+		child(fds[1], 50);
+	}
+	close(fds[1]);
+	ok(read(fds[0], &c, 1) == 1 && c == 'r', "a child process committed"
+	   " 50 rows and holds a transaction of 2000 more");
+	close(fds[0]);
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	ok(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "it was"
+	   " killed with SIGKILL");
+
+	ok(!store_open(&st, dbpath), "the database opens after the kill");
+	is_int(count(st, "SELECT count(*) FROM item WHERE name LIKE"
+		     " 'kill-%'"), 50, "every committed row is there");
+	is_int(count(st, "SELECT count(*) FROM item WHERE name LIKE"
+		     " 'open-%'"), 0, "none of the uncommitted transaction");
+	is_int(count(st, "SELECT sum(qty) FROM item WHERE name LIKE"
+		     " 'kill-%'"), 49 * 50 / 2, "the committed rows are"
+	       " whole");
+	mem_deref(st);
+}
+
+
+static void test_args(void)
+{
+	struct store *st = NULL;
+	char path[128];
+
+	is_int(store_open(&st, ""), EINVAL, "open without a path: EINVAL");
+	re_snprintf(path, sizeof(path), "%s/no/such/dir/x.db", dir);
+	ok(store_open(&st, path) != 0 && st == NULL, "a folder that does"
+	   " not exist: an error, no store");
+	is_int(store_exec(NULL, "SELECT 1", NULL), EINVAL, "no store:"
+	       " EINVAL");
+}
+
+
+int main(void)
+{
+	struct leakcheck lc;
+	struct store *st = NULL;
+	char cmd[128];
+
+	libre_init();
+	re_snprintf(dir, sizeof(dir), "/tmp/lunapbx-store-%d", getpid());
+	re_snprintf(dbpath, sizeof(dbpath), "%s/test.db", dir);
+	if (mkdir(dir, 0700))
+		return 1;
+
+	/* SQLite keeps a few blocks for the process's life (its mutexes,
+	 * the page cache's set-up) from the first open on */
+	re_snprintf(cmd, sizeof(cmd), "%s/warm.db", dir);
+	(void)store_open(&st, cmd);
+	mem_deref(st);
+
+	leak_begin(&lc);
+	test_schema();
+	leak_end(&lc, "schema versions");
+
+	leak_begin(&lc);
+	test_rows();
+	leak_end(&lc, "parameters and rows");
+
+	leak_begin(&lc);
+	test_transactions();
+	leak_end(&lc, "transactions");
+
+	leak_begin(&lc);
+	test_kill9();
+	leak_end(&lc, "kill -9");
+
+	leak_begin(&lc);
+	test_args();
+	leak_end(&lc, "bad arguments");
+
+	re_snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	(void)system(cmd);
+	libre_close();
+
+	return done_testing();
+}
