@@ -19,6 +19,7 @@
 #include "lua/runtime.h"
 #include "media/codec.h"
 #include "media/sound.h"
+#include "media/recorder.h"
 #include "media/rtpring.h"
 #include "security/seclog.h"
 #include "sip/auth.h"
@@ -27,6 +28,7 @@
 #include "sip/sipstack.h"
 #include "sip/trunk.h"
 #include "sip/siptrace.h"
+#include "store/store.h"
 
 struct pbx *pbx_instance;
 
@@ -150,6 +152,44 @@ static int raise_fd_limit(void)
 }
 
 
+static bool endpoint_exists(const char *name, void *arg)
+{
+	struct pbx *pbx = arg;
+
+	return endpoint_table_find_str(pbx->endpoints, name) != NULL;
+}
+
+
+/* The state database, and the registrations kept in it from before a
+ * restart.  Without it the PBX still runs, registrations in memory. */
+static void open_state(struct pbx *pbx)
+{
+	char path[512];
+	int err;
+
+	re_snprintf(path, sizeof(path), "%s/recordings", pbx->state_dir);
+	if ((err = (int)recorder_clean(path)))
+		log_info("state: %d partial recordings a crash left removed",
+			 err);
+
+	re_snprintf(path, sizeof(path), "%s/lunapbx.db", pbx->state_dir);
+	err = store_open(&pbx->store, path);
+	if (err) {
+		log_error("state: cannot open %s: %m", path, err);
+		return;
+	}
+
+	err = registrar_set_store(pbx->registrar, pbx->store);
+	if (err) {
+		log_error("state: registrations not kept in %s: %m (%s)", path,
+			  err, store_errmsg(pbx->store));
+		return;
+	}
+	log_info("registrar: %u bindings back from the store",
+		 registrar_restore(pbx->registrar, endpoint_exists, pbx));
+}
+
+
 static int start(struct pbx *pbx, const char *listen)
 {
 	struct registrar_conf rc = { 60, 3600, 10 };
@@ -176,6 +216,8 @@ static int start(struct pbx *pbx, const char *listen)
 	if (!e)
 		e = registrar_alloc(&pbx->registrar, sipstack_sip(pbx->stack),
 				    &rc);
+	if (!e)
+		open_state(pbx);
 	if (!e)
 		e = trunks_start(pbx->trunks);
 	if (e)
@@ -204,6 +246,7 @@ static void shutdown_pbx(struct pbx *pbx)
 	/* un-REGISTERs and OPTIONS went out; their answers are not awaited */
 	sip_close(sipstack_sip(pbx->stack), true);
 	pbx->registrar = mem_deref(pbx->registrar);
+	pbx->store = mem_deref(pbx->store);
 	pbx->stack = mem_deref(pbx->stack);
 	pbx->lua = mem_deref(pbx->lua);
 	pbx->endpoints = mem_deref(pbx->endpoints);

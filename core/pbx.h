@@ -13,6 +13,7 @@ struct endpoint_table;
 struct luart;
 struct registrar;
 struct sipstack;
+struct store;
 struct trunks;
 
 /** pbx.settings { security = { ... } } (README, Security). */
@@ -53,6 +54,7 @@ struct pbx {
 	struct luart *lua;
 	struct console *console;            /**< lunapbx -r             */
 	struct capture *capture;            /**< pcap capture (off: no file) */
+	struct store *store;                /**< <state>/lunapbx.db      */
 	struct list calls;                  /**< struct call            */
 	uint64_t call_seq;                  /**< call id counter        */
 	char *config_path;
