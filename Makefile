@@ -118,7 +118,7 @@ ASAN_E2E := spec/e2e/20_calls_sipp.t spec/e2e/30_b2bua_sipp.t \
             spec/e2e/76_video_reinvite.t spec/e2e/42_media_dtmf_ivr.t \
             spec/e2e/11_auth_digest.t spec/e2e/12_protection.t \
             spec/e2e/13_fail2ban.t spec/e2e/84_sent_grammar.t \
-            spec/e2e/51_netfuzz.t
+            spec/e2e/51_netfuzz.t spec/e2e/67_crash_restart.t
 ASAN_WRAP := $(ASAN_E2E:spec/e2e/%.t=$(BUILD)/asan-e2e/%.t)
 
 $(BUILD)/asan-e2e/%.t: spec/e2e/%.t
