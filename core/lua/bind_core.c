@@ -16,6 +16,8 @@
 #include <lauxlib.h>
 #include "log.h"
 #include "pbx.h"
+#include "tmrheap.h"
+#include "sip/registrar.h"
 #include "lua/bind_trunk.h"
 #include "lua/runtime.h"
 #include "media/rtpring.h"
@@ -115,6 +117,11 @@ static int l_stats(lua_State *L)
 	lua_setfield(L, -2, "rtp_path");
 	lua_pushinteger(L, (lua_Integer)rtpsteer_count());
 	lua_setfield(L, -2, "steered_legs");
+	/* what must not grow over time (bench/run --mode soak) */
+	lua_pushinteger(L, (lua_Integer)tmrheap_count());
+	lua_setfield(L, -2, "timers");
+	lua_pushinteger(L, (lua_Integer)registrar_count(pbx_instance->registrar));
+	lua_setfield(L, -2, "contacts");
 
 	return 1;
 }
