@@ -110,6 +110,7 @@ test: deps
 # slot 1 (its own addresses), so it may run beside the plain one.
 ASAN_E2E := spec/e2e/20_calls_sipp.t spec/e2e/30_b2bua_sipp.t \
             spec/e2e/35_hold_fork.t spec/e2e/36_late_offer.t \
+            spec/e2e/38_transfer_blind.t spec/e2e/39_transfer_attended.t \
             spec/e2e/50_torture.t spec/e2e/60_reload_safety.t \
             spec/e2e/62_console_calls.t spec/e2e/63_originate.t \
             spec/e2e/64_reload.t \

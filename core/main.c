@@ -16,6 +16,9 @@
 #include "reload.h"
 #include "console/console.h"
 #include "capture/capture.h"
+#include "call/dial.h"
+#include "call/call.h"
+#include "call/leg.h"
 #include "lua/runtime.h"
 #include "media/codec.h"
 #include "media/sound.h"
@@ -25,12 +28,12 @@
 #include "sip/auth.h"
 #include "sip/endpoint.h"
 #include "sip/registrar.h"
+#include "sip/sipsec.h"
 #include "sip/sipstack.h"
 #include "sip/trunk.h"
 #include "sip/siptrace.h"
 #include "store/store.h"
 
-struct pbx *pbx_instance;
 
 static volatile sig_atomic_t reload_requested;
 static struct tmr signal_tmr;
@@ -152,6 +155,38 @@ static int raise_fd_limit(void)
 }
 
 
+struct ep_count {
+	const char *name;
+	uint32_t n;
+};
+
+
+static bool count_leg(struct leg *leg, void *arg)
+{
+	struct ep_count *c = arg;
+	const struct endpoint *ep = leg_endpoint(leg);
+
+	if (ep && leg_state(leg) != LEG_ENDED && 0 == strcmp(ep->name, c->name))
+		++c->n;
+	return false;
+}
+
+
+/* For the call limits of the SIP side (sipsec): the calls up, or the legs
+ * of one endpoint up (inbound and outbound, as Asterisk's call-limit). */
+static uint32_t count_calls(const char *endpoint, void *arg)
+{
+	struct ep_count c = { endpoint, 0 };
+	(void)arg;
+
+	if (!endpoint)
+		return call_count();
+
+	(void)leg_apply(count_leg, &c);
+	return c.n;
+}
+
+
 static bool endpoint_exists(const char *name, void *arg)
 {
 	struct pbx *pbx = arg;
@@ -214,6 +249,10 @@ static int start(struct pbx *pbx, const char *listen)
 	if (!e)
 		e = sipstack_alloc(&pbx->stack, pbx);
 	if (!e)
+		sipstack_set_invite_handler(pbx->stack, call_incoming);
+	if (!e)
+		sipsec_set_counter(sipstack_sec(pbx->stack), count_calls, pbx);
+	if (!e)
 		e = registrar_alloc(&pbx->registrar, sipstack_sip(pbx->stack),
 				    &rc);
 	if (!e)
@@ -241,7 +280,7 @@ static void shutdown_pbx(struct pbx *pbx)
 	tmr_cancel(&signal_tmr);
 	reload_close();
 	pbx->console = mem_deref(pbx->console);
-	list_flush(&pbx->calls);
+	call_close_all();
 	pbx->trunks = mem_deref(pbx->trunks);
 	/* un-REGISTERs and OPTIONS went out; their answers are not awaited */
 	sip_close(sipstack_sip(pbx->stack), true);
@@ -311,9 +350,7 @@ int main(int argc, char *argv[])
 	if (raise_fd_limit())
 		log_warn("fd_setsize failed: limited to FD_SETSIZE sockets");
 
-	pbx_instance = &pbx;
 	set_defaults(&pbx);
-	list_init(&pbx.calls);
 	if (mkdir(state, 0700) && errno != EEXIST)
 		log_warn("state folder %s: %m", state, errno);
 	err  = str_dup(&pbx.config_path, config);

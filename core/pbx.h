@@ -55,8 +55,6 @@ struct pbx {
 	struct console *console;            /**< lunapbx -r             */
 	struct capture *capture;            /**< pcap capture (off: no file) */
 	struct store *store;                /**< <state>/lunapbx.db      */
-	struct list calls;                  /**< struct call            */
-	uint64_t call_seq;                  /**< call id counter        */
 	char *config_path;
 	char *state_dir;
 	char *lib_dir;                      /**< lua/ of the PBX        */
@@ -64,4 +62,6 @@ struct pbx {
 					         config's log_level says */
 };
 
-extern struct pbx *pbx_instance;
+
+const char *pbx_sounds_dir(const struct pbx *pbx, char *buf, size_t sz);
+const char *pbx_recordings_dir(const struct pbx *pbx, char *buf, size_t sz);

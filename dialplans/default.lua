@@ -34,7 +34,7 @@ pbx.context "internal" {
   -- answered by the PBX: 2 s of silence, then it hangs up
   ["_3XX"] = function(call)
     call:answer()
-    pbx.sleep(2000)
+    pbx.sleep(2)
     call:hangup()
   end,
 
@@ -48,7 +48,7 @@ pbx.context "internal" {
   ["_4."] = function(call, exten)
     local name = exten:sub(2)
     call:record(name, { format = "gsm", beep = true, max_seconds = 60, silence_seconds = 5 })
-    pbx.sleep(1000)
+    pbx.sleep(1)
     call:play(name)
     call:hangup()
   end,

@@ -3,6 +3,8 @@
  * gets them in a table; dialplans never see them.
  *
  *   calls()                  every call: a table of facts each
+ *   legs()                   every live leg: who holds it, its bridge
+ *   hangup_leg(id [, code])  one leg ends
  *   endpoints()              every endpoint and its registered contacts
  *   hangup(id [, code])      true, or nil and why
  *   originate(t)             {to=, context=, exten=, timeout=,
@@ -24,7 +26,12 @@
 #include "lua/luafield.h"
 #include "lua/runtime.h"
 #include "console/console.h"
-#include "sip/callctl.h"
+#include "media/codec.h"
+#include "call/bridge.h"
+#include "call/dial.h"
+#include "call/leg.h"
+#include "call/call.h"
+#include "call/callctl.h"
 #include "sip/endpoint.h"
 #include "sip/registrar.h"
 #include "sip/sipstack.h"
@@ -65,22 +72,65 @@ static void push_call(lua_State *L, const struct call *call)
 	luafield_str(L, "peer_uri", ci.peer_uri);
 	luafield_str(L, "wait", ci.wait);
 	luafield_int(L, "ringing", ci.ringing);
+	luafield_int(L, "leg", (lua_Integer)ci.leg);
+	luafield_int(L, "legs", ci.legs);
+	if (ci.bridge)
+		luafield_int(L, "bridge", (lua_Integer)ci.bridge);
 	luafield_str(L, "func", func[0] ? func : NULL);
 	luafield_str(L, "line", line[0] ? line : NULL);
 	luafield_int(L, "lua_mem", (lua_Integer)mem);
 }
 
 
+static bool push_one_call(struct call *call, void *arg)
+{
+	lua_State *L = arg;
+
+	push_call(L, call);
+	lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+
+	return false;
+}
+
+
 static int l_calls(lua_State *L)
 {
-	struct pbx *pbx = pbx_instance;
-	lua_Integer i = 0;
+	lua_createtable(L, (int)call_count(), 0);
+	(void)call_apply(push_one_call, L);
 
-	lua_createtable(L, (int)list_count(&pbx->calls), 0);
-	for (struct le *le = list_head(&pbx->calls); le; le = le->next) {
-		push_call(L, le->data);
-		lua_rawseti(L, -2, ++i);
-	}
+	return 1;
+}
+
+
+static bool push_leg(struct leg *leg, void *arg)
+{
+	lua_State *L = arg;
+	struct leg_info li;
+
+	leg_info(leg, &li);
+	lua_createtable(L, 0, 11);
+	luafield_int(L, "id", (lua_Integer)li.id);
+	luafield_str(L, "state", li.state);
+	luafield_bool(L, "inbound", li.inbound);
+	luafield_int(L, "age_ms", (lua_Integer)li.age_ms);
+	luafield_str(L, "uri", li.uri);
+	luafield_str(L, "endpoint", li.endpoint);
+	luafield_str(L, "codec", li.codec);
+	luafield_bool(L, "held", li.held);
+	if (li.call)
+		luafield_int(L, "call", (lua_Integer)li.call);
+	if (li.bridge)
+		luafield_int(L, "bridge", (lua_Integer)li.bridge);
+	lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+
+	return false;
+}
+
+
+static int l_legs(lua_State *L)
+{
+	lua_createtable(L, (int)leg_count(), 0);
+	(void)leg_apply(push_leg, L);
 
 	return 1;
 }
@@ -99,7 +149,7 @@ static void push_contacts(lua_State *L, const struct list *contacts)
 		re_snprintf(via, sizeof(via), "%s %J",
 			    sip_transp_name(c->tp), &c->src);
 		uint32_t rtt = 0;
-		int up = trunk_contact_reachable(pbx_instance->trunks, c->uri,
+		int up = trunk_contact_reachable(luart_pbx(L)->trunks, c->uri,
 						 &rtt);
 
 		lua_createtable(L, 0, 5);
@@ -125,7 +175,7 @@ static bool push_endpoint(struct endpoint *ep, void *arg)
 	luafield_str(L, "context", ep->context);
 	luafield_str(L, "caller_name", ep->cid_name);
 	luafield_str(L, "caller_num", ep->cid_num);
-	push_contacts(L, registrar_contacts(pbx_instance->registrar,
+	push_contacts(L, registrar_contacts(luart_pbx(L)->registrar,
 					    ep->name));
 	lua_setfield(L, -2, "contacts");
 	lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
@@ -137,7 +187,7 @@ static bool push_endpoint(struct endpoint *ep, void *arg)
 static int l_endpoints(lua_State *L)
 {
 	lua_newtable(L);
-	(void)endpoint_table_apply(pbx_instance->endpoints, push_endpoint, L);
+	(void)endpoint_table_apply(luart_pbx(L)->endpoints, push_endpoint, L);
 
 	return 1;
 }
@@ -156,7 +206,7 @@ static int l_hangup(lua_State *L)
 {
 	lua_Integer id = luaL_checkinteger(L, 1);
 	lua_Integer code = luaL_optinteger(L, 2, 0);
-	struct call *call = call_find(pbx_instance, (uint64_t)id);
+	struct call *call = call_find((uint64_t)id);
 
 	luaL_argcheck(L, code == 0 || (code >= 300 && code < 700), 2,
 		      "a SIP final failure code (300-699)");
@@ -164,6 +214,24 @@ static int l_hangup(lua_State *L)
 		return fail(L, lua_pushfstring(L, "no call %I", id));
 
 	call_terminate(call, (uint16_t)code);
+	lua_pushboolean(L, 1);
+
+	return 1;
+}
+
+
+static int l_hangup_leg(lua_State *L)
+{
+	lua_Integer id = luaL_checkinteger(L, 1);
+	lua_Integer code = luaL_optinteger(L, 2, 0);
+	struct leg *leg = leg_find((uint64_t)id);
+
+	luaL_argcheck(L, code == 0 || (code >= 300 && code < 700), 2,
+		      "a SIP final failure code (300-699)");
+	if (!leg)
+		return fail(L, lua_pushfstring(L, "no leg %I", id));
+
+	leg_hangup(leg, (uint16_t)code);
 	lua_pushboolean(L, 1);
 
 	return 1;
@@ -197,13 +265,13 @@ static int l_originate(lua_State *L)
 	opts.caller_name = opt_field(L, "caller_name");
 	opts.caller_num = opt_field(L, "caller_num");
 	lua_getfield(L, 1, "timeout");
-	opts.timeout_s = (uint32_t)luaL_optinteger(L, -1, 0);
+	opts.timeout_ms = (uint32_t)(luaL_optnumber(L, -1, 0) * 1000 + 0.5);
 	lua_pop(L, 1);
 	if (!to || !opts.exten)
 		return luaL_error(L, "originate needs to= (an endpoint) and"
 				  " exten= (what runs when it answers)");
 
-	if (originate_start(pbx_instance, to, &opts, &id, err, sizeof(err)))
+	if (originate_start(luart_pbx(L), to, &opts, &id, err, sizeof(err)))
 		return fail(L, err);
 
 	lua_pushinteger(L, (lua_Integer)id);
@@ -214,7 +282,7 @@ static int l_originate(lua_State *L)
 
 static int l_reload(lua_State *L)
 {
-	struct pbx *pbx = pbx_instance;
+	struct pbx *pbx = luart_pbx(L);
 	char err[1024];
 	uint32_t usec = 0;
 
@@ -271,7 +339,7 @@ static int l_write(lua_State *L)
 
 static int l_generation(lua_State *L)
 {
-	luart_push_generation(pbx_instance->lua, L);
+	luart_push_generation(luart_pbx(L)->lua, L);
 
 	return 1;
 }
@@ -279,13 +347,15 @@ static int l_generation(lua_State *L)
 
 static int l_status(lua_State *L)
 {
-	struct pbx *pbx = pbx_instance;
+	struct pbx *pbx = luart_pbx(L);
 	char addr[64];
 
 	re_snprintf(addr, sizeof(addr), "%J", &pbx->set.sip_addr);
 	lua_createtable(L, 0, 12);
 	luafield_int(L, "generation", luart_generation(pbx->lua));
-	luafield_int(L, "calls", list_count(&pbx->calls));
+	luafield_int(L, "calls", call_count());
+	luafield_int(L, "legs", leg_count());
+	luafield_int(L, "bridges", bridge_total());
 	luafield_int(L, "endpoints", endpoint_table_count(pbx->endpoints));
 	luafield_int(L, "contacts", registrar_count(pbx->registrar));
 	luafield_int(L, "lua_mem", (lua_Integer)luart_memory(pbx->lua));
@@ -324,6 +394,8 @@ void console_open_lib(lua_State *L, struct console *con)
 {
 	static const luaL_Reg funcs[] = {
 		{ "calls",      l_calls },
+		{ "legs",       l_legs },
+		{ "hangup_leg", l_hangup_leg },
 		{ "endpoints",  l_endpoints },
 		{ "hangup",     l_hangup },
 		{ "originate",  l_originate },

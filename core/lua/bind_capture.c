@@ -17,7 +17,8 @@
 #include "pbx.h"
 #include "capture/capture.h"
 #include "lua/runtime.h"
-#include "sip/call.h"
+#include "call/dial.h"
+#include "call/call.h"
 
 
 static int push_state(lua_State *L, const struct capture *c)
@@ -67,7 +68,7 @@ static int start(lua_State *L, struct capture *c, const char *name,
 
 static int l_capture(lua_State *L)
 {
-	struct capture *c = pbx_instance->capture;
+	struct capture *c = luart_pbx(L)->capture;
 	const char *name;
 	bool rtp;
 

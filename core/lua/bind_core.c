@@ -2,9 +2,9 @@
  * @file bind_core.c  `_core`: the PBX functions the lunapbx Lua library is
  * built on (users call them through `pbx.*`).
  *
- *   _core.sleep(ms)           wait in the current call (yields)
+ *   _core.sleep(s)            wait in the current call (yields)
  *   _core.log(level, msg)     "error" | "warn" | "info" | "debug"
- *   _core.now()               milliseconds of the PBX's clock
+ *   _core.now()               seconds of the PBX's clock
  *   _core.trace([on])         SIP trace on/off; returns the state
  *   _core.capture(...)        pcap capture (bind_capture.c)
  *   _core.generation()        configuration generation in force
@@ -22,16 +22,28 @@
 #include "lua/runtime.h"
 #include "media/rtpring.h"
 #include "media/rtpsteer.h"
-#include "sip/call.h"
+#include "media/codec.h"
+#include "call/bridge.h"
+#include "call/dial.h"
+#include "call/leg.h"
+#include "call/call.h"
 #include "sip/siptrace.h"
 
 
-static int sleep_done(lua_State *L, int status, lua_KContext ctx)
+/* pbx.sleep(s): over when its time is, or (false) when the caller
+ * hung up. */
+static int sleep_ready(lua_State *L, struct call *call, lua_KContext ctx)
 {
-	struct call *call = luart_current_call(L);
-	(void)status; (void)ctx;
+	(void)ctx;
 
-	lua_pushboolean(L, call && !call_hungup(call));
+	if (leg_closed(call_leg(call))) {
+		lua_pushboolean(L, 0);
+		return 1;
+	}
+	if (!call_timed_out(call))
+		return -1;
+
+	lua_pushboolean(L, 1);
 	return 1;
 }
 
@@ -39,17 +51,21 @@ static int sleep_done(lua_State *L, int status, lua_KContext ctx)
 static int l_sleep(lua_State *L)
 {
 	struct call *call = luart_current_call(L);
-	lua_Integer ms = luaL_checkinteger(L, 1);
+	int arg = luart_test_call(L, 1) ? 2 : 1;   /* call:sleep(s) too */
+	lua_Number s = luaL_checknumber(L, arg);
 
 	if (!call)
 		return luaL_error(L, "sleep() waits in a call's dialplan;"
 				  " there is no call here");
-	luaL_argcheck(L, ms >= 0, 1, "milliseconds >= 0");
+	luaL_argcheck(L, s >= 0 && s <= 86400, arg, "seconds (0 to 86400)");
 
-	if (call_sleep(call, (uint32_t)ms))
-		return sleep_done(L, LUA_OK, 0);
+	if (s * 1000 < 1) {
+		lua_pushboolean(L, !leg_closed(call_leg(call)));
+		return 1;
+	}
 
-	return lua_yieldk(L, 0, 0, sleep_done);
+	return luart_await(L, (uint32_t)(s * 1000 + 0.5), "sleep",
+			   sleep_ready, 0);
 }
 
 
@@ -75,9 +91,10 @@ static int l_log(lua_State *L)
 }
 
 
+/* The PBX's clock, in seconds (as every time of the API). */
 static int l_now(lua_State *L)
 {
-	lua_pushinteger(L, (lua_Integer)tmr_jiffies());
+	lua_pushnumber(L, (lua_Number)tmr_jiffies() / 1000.0);
 	return 1;
 }
 
@@ -108,9 +125,13 @@ static int l_stats(lua_State *L)
 	if (lua_toboolean(L, 1))
 		lua_gc(L, LUA_GCCOLLECT);
 
-	lua_createtable(L, 0, 4);
-	lua_pushinteger(L, (lua_Integer)list_count(&pbx_instance->calls));
+	lua_createtable(L, 0, 6);
+	lua_pushinteger(L, (lua_Integer)call_count());
 	lua_setfield(L, -2, "calls");
+	lua_pushinteger(L, (lua_Integer)leg_count());
+	lua_setfield(L, -2, "legs");
+	lua_pushinteger(L, (lua_Integer)bridge_total());
+	lua_setfield(L, -2, "bridges");
 	lua_pushinteger(L, (lua_Integer)luart_memory(rt));
 	lua_setfield(L, -2, "lua_bytes");
 	lua_pushstring(L, rtpring_mode());
@@ -120,7 +141,7 @@ static int l_stats(lua_State *L)
 	/* what must not grow over time (bench/run --mode soak) */
 	lua_pushinteger(L, (lua_Integer)tmrheap_count());
 	lua_setfield(L, -2, "timers");
-	lua_pushinteger(L, (lua_Integer)registrar_count(pbx_instance->registrar));
+	lua_pushinteger(L, (lua_Integer)registrar_count(luart_pbx(L)->registrar));
 	lua_setfield(L, -2, "contacts");
 
 	return 1;
@@ -141,6 +162,10 @@ void luart_open_core(lua_State *L, struct luart *rt)
 	(void)rt;
 
 	luaL_newlib(L, funcs);
+	luart_open_leg_core(L);
+	luart_open_dial(L);
+	luart_open_bridge(L);
+	luart_open_wait(L);
 	luart_open_trunks(L);
 	luart_open_capture(L);
 }

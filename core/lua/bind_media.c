@@ -1,6 +1,7 @@
 /**
- * @file bind_media.c  The media methods of `call` (all wait: they yield
- * and the core resumes the call's coroutine when they end).
+ * @file bind_media.c  The media methods of `leg` and `call` (on call.leg).
+ * All wait: they yield and the core resumes the call's coroutine when they
+ * end.
  *
  *   call:play(names [, {interrupt=, timeout=, language=}]) -> digit|nil, why
  *   call:moh([class [, seconds [, {interrupt=, random=}]]]) -> digit|nil, why
@@ -9,7 +10,7 @@
  *   call:read_digit([seconds])                          -> digit|nil, why
  *   call:record(path [, {format=, max_seconds=, silence_seconds=, beep=,
  *               terminator=}])                   -> seconds, status, file
- *   call:send_dtmf(digits [, {duration=ms}])            -> true|nil, why
+ *   call:send_dtmf(digits [, {duration=s}])             -> true|nil, why
  *   call:flush_digits()   call:pending_digits() -> n
  *   _core.media_stats()   _core.sounds_dir()   _core.recordings_dir()
  *
@@ -30,33 +31,25 @@
 #include "media/player.h"
 #include "media/recorder.h"
 #include "media/sound.h"
-#include "sip/call.h"
-#include "sip/callmedia.h"
+#include "media/moh.h"
+#include "call/leg.h"
+#include "call/legmedia.h"
 
 #define ALL_DIGITS "0123456789*#ABCD"
 
-enum { MAX_NAMES = 64, MAX_MOH_FILES = 64, PATH_SZ = 512 };
+enum { MAX_NAMES = 64, PATH_SZ = 512 };
 enum kind { K_PLAY = 1, K_DIGIT, K_RECORD, K_SEND };
 
 
-static const char *sounds_dir(char *buf, size_t sz)
+static const char *sounds_dir(lua_State *L, char *buf, size_t sz)
 {
-	const struct pbx *pbx = pbx_instance;
-
-	if (pbx->set.sounds_dir[0])
-		return pbx->set.sounds_dir;
-
-	re_snprintf(buf, sz, "%s/../sounds", pbx->lib_dir);
-
-	return buf;
+	return pbx_sounds_dir(luart_pbx(L), buf, sz);
 }
 
 
-static const char *recordings_dir(char *buf, size_t sz)
+static const char *recordings_dir(lua_State *L, char *buf, size_t sz)
 {
-	re_snprintf(buf, sz, "%s/recordings", pbx_instance->state_dir);
-
-	return buf;
+	return pbx_recordings_dir(luart_pbx(L), buf, sz);
 }
 
 
@@ -185,8 +178,8 @@ static struct sound *find_sound(lua_State *L, const char *what,
 		luaL_error(L, "%s: '%s' is not a sound name (letters, digits,"
 			   " _-+. and / between folders)", what, name);
 
-	sounds_dir(snd_dir, sizeof(snd_dir));
-	recordings_dir(rec_dir, sizeof(rec_dir));
+	sounds_dir(L, snd_dir, sizeof(snd_dir));
+	recordings_dir(L, rec_dir, sizeof(rec_dir));
 	str_ncpy(dirs[0], rec_dir, PATH_SZ);
 	re_snprintf(dirs[1], PATH_SZ, "%s/%s", snd_dir, lang);
 	re_snprintf(dirs[2], PATH_SZ, "%s/en", snd_dir);
@@ -265,17 +258,19 @@ static int push_record(lua_State *L, enum media_end end, uint64_t samples)
 }
 
 
-static int media_done(lua_State *L, int status, lua_KContext ctx)
+/* The operation on the leg at index 1 is over: what it returns. */
+static int media_ready(lua_State *L, struct call *call, lua_KContext ctx)
 {
-	struct call *call = luart_current_call(L);
-	enum media_end end = MEND_HANGUP;
+	struct leg *leg = luart_check_leg(L, 1);
 	uint64_t samples = 0;
+	enum media_end end;
 	char digit = 0;
-	(void)status;
+	(void)call;
 
-	if (call)
-		end = callmedia_result(call, &digit, &samples);
+	if (legmedia_busy(leg))
+		return -1;
 
+	end = legmedia_result(leg, &digit, &samples);
 	switch ((enum kind)ctx) {
 
 	case K_RECORD:
@@ -295,22 +290,21 @@ static int media_done(lua_State *L, int status, lua_KContext ctx)
 
 
 /* Yield until the operation ends, or return at once if it already did
- * (or could not start: the caller hung up). */
-static int wait_media(lua_State *L, struct call *call, int err,
-		      enum kind kind)
+ * (or could not start: the leg hung up). */
+static int wait_media(lua_State *L, int err, enum kind kind)
 {
 	if (err == ENOTCONN) {
 		if (kind == K_RECORD)
 			return push_record(L, MEND_HANGUP, 0);
 		return push_stop(L, MEND_HANGUP, 0);
 	}
+	if (err == EBUSY)
+		return luaL_error(L, "media: the leg is in a bridge (remove it"
+				  " first)");
 	if (err)
 		return luaL_error(L, "media: %s", strerror(err));
 
-	if (call_waiting(call) != WAIT_MEDIA)
-		return media_done(L, LUA_OK, kind);
-
-	return lua_yieldk(L, 0, kind, media_done);
+	return luart_await(L, 0, "media", media_ready, kind);
 }
 
 
@@ -357,7 +351,7 @@ static struct player *new_player(lua_State *L, bool loop)
 
 static int l_play(lua_State *L)
 {
-	struct call *call = luart_check_own_call(L, "call:play()");
+	struct leg *leg = luart_check_own_leg(L, "play()");
 	struct media_stop stop;
 	struct player *p;
 	const char *lang;
@@ -390,96 +384,31 @@ static int l_play(lua_State *L)
 	}
 
 	if (!err)
-		err = callmedia_play(call, p, &stop);
+		err = legmedia_play(leg, p, &stop);
 	lua_settop(L, 1);   /* the player goes with its holder */
 
-	return wait_media(L, call, err, K_PLAY);
+	return wait_media(L, err, K_PLAY);
 }
 
 
-static int by_name(const void *a, const void *b)
+/* A looped player of a music-on-hold class, held by the Lua stack. */
+static struct player *class_player(lua_State *L, const char *cls,
+				   bool random)
 {
-	return strcmp(*(char * const *)a, *(char * const *)b);
-}
-
-
-/* The sound files of a music-on-hold class, sorted by name. */
-static size_t moh_files(const char *dir, char names[][256], size_t max)
-{
-	char *ptrs[MAX_MOH_FILES];
-	char tmp[MAX_MOH_FILES][256];
-	struct dirent *de;
-	size_t n = 0;
-	DIR *d = opendir(dir);
-
-	if (!d)
-		return 0;
-
-	while ((de = readdir(d)) && n < max) {
-		size_t len = strlen(de->d_name);
-
-		if (de->d_name[0] == '.' || len < 5 || len >= 256 ||
-		    (str_casecmp(de->d_name + len - 4, ".wav") &&
-		     str_casecmp(de->d_name + len - 4, ".gsm")))
-			continue;
-		str_ncpy(tmp[n], de->d_name, sizeof(tmp[n]));
-		ptrs[n] = tmp[n];
-		++n;
-	}
-	closedir(d);
-
-	qsort(ptrs, n, sizeof(ptrs[0]), by_name);
-	for (size_t i = 0; i < n; i++)
-		str_ncpy(names[i], ptrs[i], 256);
-
-	return n;
-}
-
-
-/* A looped player of every file of the class; a random first file when
- * asked, so that callers on hold do not all hear the same bar. */
-static struct player *moh_player(lua_State *L, const char *cls, bool random)
-{
-	char names[MAX_MOH_FILES][256], dir[PATH_SZ], sdir[PATH_SZ];
+	char dir[PATH_SZ], err[256];
 	struct player *p;
-	size_t n, first;
 
-	if (!sound_name_ok(cls) || strchr(cls, '/'))
-		luaL_error(L, "moh: '%s' is not a class name", cls);
+	if (moh_player(&p, sounds_dir(L, dir, sizeof(dir)), cls, random, err,
+		       sizeof(err)))
+		luaL_error(L, "moh: %s", err);
 
-	re_snprintf(dir, sizeof(dir), "%s/moh/%s",
-		    sounds_dir(sdir, sizeof(sdir)), cls);
-	n = moh_files(dir, names, MAX_MOH_FILES);
-	if (!n)
-		luaL_error(L, "moh: no music-on-hold class '%s' (no .wav or"
-			   " .gsm file in %s)", cls, dir);
-
-	p = new_player(L, true);
-	first = random ? rand_u32() % n : 0;
-	for (size_t i = 0; i < n; i++) {
-		char path[PATH_SZ];
-		struct sound *snd;
-		int err;
-
-		re_snprintf(path, sizeof(path), "%s/%s", dir,
-			    names[(first + i) % n]);
-		err = sound_load(&snd, path);
-		if (err)
-			luaL_error(L, "moh: cannot read %s: %s", path,
-				   strerror(err));
-		err = player_add(p, snd, 0, false);
-		mem_deref(snd);
-		if (err)
-			luaL_error(L, "moh: %s", strerror(err));
-	}
-
-	return p;
+	return hold(L, p);
 }
 
 
 static int l_moh(lua_State *L)
 {
-	struct call *call = luart_check_own_call(L, "call:moh()");
+	struct leg *leg = luart_check_own_leg(L, "moh()");
 	const char *cls = luaL_optstring(L, 2, "default");
 	struct media_stop stop;
 	struct player *p;
@@ -493,17 +422,17 @@ static int l_moh(lua_State *L)
 	random = lua_type(L, 4) == LUA_TTABLE &&
 		(lua_getfield(L, 4, "random"), lua_toboolean(L, -1));
 
-	p = moh_player(L, cls, random);
-	err = callmedia_play(call, p, &stop);
+	p = class_player(L, cls, random);
+	err = legmedia_play(leg, p, &stop);
 	lua_settop(L, 1);
 
-	return wait_media(L, call, err, K_PLAY);
+	return wait_media(L, err, K_PLAY);
 }
 
 
 static int l_playtones(lua_State *L)
 {
-	struct call *call = luart_check_own_call(L, "call:playtones()");
+	struct leg *leg = luart_check_own_leg(L, "playtones()");
 	const char *spec = luaL_checkstring(L, 2);
 	struct media_stop stop;
 	struct player *p;
@@ -519,16 +448,16 @@ static int l_playtones(lua_State *L)
 				  " syntax: \"440+480/2000,0/4000\")", spec);
 	hold(L, p);
 
-	err = callmedia_play(call, p, &stop);
+	err = legmedia_play(leg, p, &stop);
 	lua_settop(L, 1);
 
-	return wait_media(L, call, err, K_PLAY);
+	return wait_media(L, err, K_PLAY);
 }
 
 
 static int l_echo(lua_State *L)
 {
-	struct call *call = luart_check_own_call(L, "call:echo()");
+	struct leg *leg = luart_check_own_leg(L, "echo()");
 	struct media_stop stop;
 	int err;
 
@@ -536,24 +465,24 @@ static int l_echo(lua_State *L)
 	stop.timeout_ms = opt_seconds(L, 2, "seconds");
 	stop.digits = opt_digits(L, 2, "terminator", "#");
 
-	err = callmedia_echo(call, &stop);
+	err = legmedia_echo(leg, &stop);
 	lua_settop(L, 1);
 
-	return wait_media(L, call, err, K_PLAY);
+	return wait_media(L, err, K_PLAY);
 }
 
 
 static int l_read_digit(lua_State *L)
 {
-	struct call *call = luart_check_own_call(L, "call:read_digit()");
+	struct leg *leg = luart_check_own_leg(L, "read_digit()");
 	uint32_t ms = lua_isnoneornil(L, 2) ? 0
 		: seconds_ms(L, 2, "seconds (0: no limit)");
 	int err;
 
-	err = callmedia_read_digit(call, ms);
+	err = legmedia_read_digit(leg, ms);
 	lua_settop(L, 1);
 
-	return wait_media(L, call, err, K_DIGIT);
+	return wait_media(L, err, K_DIGIT);
 }
 
 
@@ -616,7 +545,7 @@ static struct player *beep_player(lua_State *L, const char *lang)
 
 static int l_record(lua_State *L)
 {
-	struct call *call = luart_check_own_call(L, "call:record()");
+	struct leg *leg = luart_check_own_leg(L, "record()");
 	const char *rel = luaL_checkstring(L, 2);
 	char root[PATH_SZ], path[PATH_SZ];
 	struct record_opts o;
@@ -639,7 +568,7 @@ static int l_record(lua_State *L)
 		      "silence_seconds: at most 60");
 	beep = beep_player(L, language(L, 3));
 
-	recordings_dir(root, sizeof(root));
+	recordings_dir(L, root, sizeof(root));
 	err = make_dirs(root, rel);
 	if (err)
 		return luaL_error(L, "record: cannot make folders for %s"
@@ -659,32 +588,32 @@ static int l_record(lua_State *L)
 		return luaL_error(L, "record: cannot write %s: %s", path,
 				  strerror(err));
 
-	err = callmedia_record(call, rec, beep, &o);   /* takes rec */
+	err = legmedia_record(leg, rec, beep, &o);   /* takes rec */
 	lua_settop(L, 1);
 	lua_pushstring(L, path + strlen(root) + 1);    /* index 2: file */
 
-	return wait_media(L, call, err, K_RECORD);
+	return wait_media(L, err, K_RECORD);
 }
 
 
 static int l_send_dtmf(lua_State *L)
 {
-	struct call *call = luart_check_own_call(L, "call:send_dtmf()");
+	struct leg *leg = luart_check_own_leg(L, "send_dtmf()");
 	const char *digits = luaL_checkstring(L, 2);
-	lua_Integer dur = 100;
+	uint32_t dur = 100;
 	int err;
 
 	opt_table(L, 3);
 	if (lua_type(L, 3) == LUA_TTABLE &&
 	    lua_getfield(L, 3, "duration") != LUA_TNIL)
-		dur = luaL_checkinteger(L, -1);
+		dur = opt_seconds(L, 3, "duration");
 	luaL_argcheck(L, dur >= 20 && dur <= 5000, 3,
-		      "duration: 20 to 5000 ms");
+		      "duration: 0.02 to 5 seconds");
 	luaL_argcheck(L, *digits && strlen(digits) <= 32 &&
 		      strspn(digits, ALL_DIGITS) == strlen(digits), 2,
 		      "1 to 32 digits among " ALL_DIGITS);
 
-	err = callmedia_send_dtmf(call, digits, (uint32_t)dur);
+	err = legmedia_send_dtmf(leg, digits, dur);
 	lua_settop(L, 1);
 	if (err == ENOTSUP) {
 		lua_pushnil(L);
@@ -692,13 +621,13 @@ static int l_send_dtmf(lua_State *L)
 		return 2;
 	}
 
-	return wait_media(L, call, err, K_SEND);
+	return wait_media(L, err, K_SEND);
 }
 
 
 static int l_flush_digits(lua_State *L)
 {
-	callmedia_flush_digits(luart_check_call(L, 1));
+	legmedia_flush_digits(luart_check_leg(L, 1));
 
 	return 0;
 }
@@ -706,8 +635,8 @@ static int l_flush_digits(lua_State *L)
 
 static int l_pending_digits(lua_State *L)
 {
-	lua_pushinteger(L, (lua_Integer)callmedia_pending_digits(
-				luart_check_call(L, 1)));
+	lua_pushinteger(L, (lua_Integer)legmedia_pending_digits(
+				luart_check_leg(L, 1)));
 
 	return 1;
 }
@@ -742,7 +671,7 @@ static int l_sounds_dir(lua_State *L)
 {
 	char buf[PATH_SZ];
 
-	lua_pushstring(L, sounds_dir(buf, sizeof(buf)));
+	lua_pushstring(L, sounds_dir(L, buf, sizeof(buf)));
 
 	return 1;
 }
@@ -752,7 +681,7 @@ static int l_recordings_dir(lua_State *L)
 {
 	char buf[PATH_SZ];
 
-	lua_pushstring(L, recordings_dir(buf, sizeof(buf)));
+	lua_pushstring(L, recordings_dir(L, buf, sizeof(buf)));
 
 	return 1;
 }
@@ -786,6 +715,6 @@ void luart_open_media(lua_State *L)
 	lua_setfield(L, -2, "__gc");
 	lua_pop(L, 1);
 
-	luart_call_methods(L, methods);
+	luart_leg_methods(L, methods);
 	luaL_setfuncs(L, core, 0);
 }

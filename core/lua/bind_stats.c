@@ -13,8 +13,12 @@
 #include "lua/luafield.h"
 #include "lua/runtime.h"
 #include "media/rtpstat.h"
-#include "sip/call.h"
-#include "sip/legstats.h"
+#include "media/codec.h"
+#include "call/legstats.h"
+#include "call/bridge.h"
+#include "call/dial.h"
+#include "call/leg.h"
+#include "call/call.h"
 
 
 
@@ -50,13 +54,13 @@ static void push_media(lua_State *L, const struct media_stats *ms)
 }
 
 
-static void push_leg(lua_State *L, struct call *call, bool callee,
-		     const char *name)
+/* A leg's statistics per media; nothing when it had no media. */
+static int push_leg(lua_State *L, const struct leg *leg)
 {
 	struct leg_stats ls;
 
-	if (call_leg_stats(call, callee, &ls))
-		return;
+	if (!leg || leg_stats(leg, &ls))
+		return 0;
 
 	lua_createtable(L, 0, 2);
 	if (ls.audio.present) {
@@ -67,17 +71,34 @@ static void push_leg(lua_State *L, struct call *call, bool callee,
 		push_media(L, &ls.video);
 		lua_setfield(L, -2, "video");
 	}
-	lua_setfield(L, -2, name);
+
+	return 1;
 }
 
 
+/* call:stats(): its caller leg and its callee (the leg bridged with it,
+ * else the last one a dial bridged); leg:stats(): that leg's. */
 static int l_stats(lua_State *L)
 {
-	struct call *call = luart_check_call(L, 1);
+	struct call *call = luart_test_call(L, 1);
+	const struct leg *a, *b;
+
+	if (!call) {
+		if (!push_leg(L, luart_check_leg(L, 1)))
+			lua_newtable(L);
+		return 1;
+	}
+
+	a = call_leg(call);
+	b = bridge_other(leg_bridge(a), a);
+	if (!b)
+		b = call_last_callee(call);
 
 	lua_createtable(L, 0, 2);
-	push_leg(L, call, false, "caller");
-	push_leg(L, call, true, "callee");
+	if (push_leg(L, a))
+		lua_setfield(L, -2, "caller");
+	if (push_leg(L, b))
+		lua_setfield(L, -2, "callee");
 
 	return 1;
 }
@@ -90,5 +111,5 @@ void luart_open_stats(lua_State *L)
 		{ NULL, NULL }
 	};
 
-	luart_call_methods(L, methods);
+	luart_leg_methods(L, methods);
 }

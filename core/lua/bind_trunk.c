@@ -16,6 +16,7 @@
 #include "pbx.h"
 #include "lua/bind_trunk.h"
 #include "lua/luafield.h"
+#include "lua/runtime.h"
 #include "lua/settings.h"
 #include "sip/qualify.h"
 #include "sip/treg.h"
@@ -382,7 +383,7 @@ static int l_trunks(lua_State *L)
 	struct push_ctx ctx = { L, 0 };
 
 	lua_newtable(L);
-	trunks_list(pbx_instance ? pbx_instance->trunks : NULL, push_info,
+	trunks_list(luart_pbx(L)->trunks, push_info,
 		    &ctx);
 
 	return 1;

@@ -12,7 +12,7 @@
 #include "lua/luamem.h"
 #include "lua/runtime.h"
 #include "lua/settings.h"
-#include "sip/call.h"
+#include "call/call.h"
 
 /* A run (a call's coroutine until it yields, a configuration load, a
  * console chunk) that executes this many VM instructions is stopped: a
@@ -45,7 +45,13 @@ struct script {
 	int co_ref;
 	struct tmr tmr;
 	uint32_t acct;           /* its share of Lua memory (luamem.h) */
+	luart_ready_h *ready;    /* what it waits for (luart_await)    */
 };
+
+
+static int  script_start(struct call *call, void *arg);
+static void script_wake(void *script, void *arg);
+static void script_stop(void *script, void *arg);
 
 
 static void *l_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
@@ -171,6 +177,12 @@ static int run_thread(struct luart *rt, int nargs, int nresults)
 }
 
 
+struct pbx *luart_pbx(lua_State *L)
+{
+	return luart_from_state(L)->pbx;
+}
+
+
 struct call *luart_current_call(lua_State *L)
 {
 	struct script *sc = script_of(L);
@@ -183,6 +195,7 @@ static void destructor(void *arg)
 {
 	struct luart *rt = arg;
 
+	call_set_runner(NULL);
 	if (rt->L)
 		lua_close(rt->L);
 	luamem_close(&rt->mem);
@@ -305,8 +318,15 @@ int luart_alloc(struct luart **rtp, struct pbx *pbx)
 
 	*(struct script **)lua_getextraspace(rt->L) = NULL;
 	lua_sethook(rt->L, count_hook, LUA_MASKCOUNT, HOOK_STEP);
+	{
+		const struct call_runner r = { script_start, script_wake,
+					       script_stop, rt };
+
+		call_set_runner(&r);
+	}
 	luaL_openlibs(rt->L);
 	luart_open_call(rt->L);
+	luart_open_leg(rt->L);
 	luart_open_stats(rt->L);
 	build_base(rt->L, rt);
 
@@ -525,7 +545,7 @@ static void script_resume(struct script *sc, int nargs)
 
 	if (status == LUA_YIELD) {
 		lua_pop(co, nres);
-		if (call_waiting(call) != WAIT_NONE)
+		if (call_waiting(call))
 			return;
 		log_error("call %llu: coroutine.yield() outside a PBX"
 			  " primitive; the call ends", call_id(call));
@@ -560,23 +580,89 @@ static void wake_handler(void *arg)
 }
 
 
-/** Resume the call's coroutine on the next loop turn, never from inside
- *  a handler that Lua itself may be running under. */
-void luart_wake(void *script)
+/* The PBX stops: the coroutine is dropped where it waits. */
+static void script_stop(void *script, void *arg)
 {
 	struct script *sc = script;
+	(void)arg;
+
+	if (sc)
+		script_end(sc, false);
+}
+
+
+/* Resume the call's coroutine on the next loop turn, never from inside
+ * a handler that Lua itself may be running under. */
+static void script_wake(void *script, void *arg)
+{
+	struct script *sc = script;
+	(void)arg;
 
 	if (sc)
 		tmr_start(&sc->tmr, 0, wake_handler, sc);
 }
 
 
+/*
+ * The continuation of every waiting primitive: what it waits for is
+ * looked at again; not there yet, the coroutine waits on.
+ */
+static int await_k(lua_State *L, int status, lua_KContext ctx)
+{
+	struct script *sc = script_of(L);
+	struct call *call = sc ? sc->call : NULL;
+	int n;
+	(void)status;
+
+	if (!call)
+		return luaL_error(L, "the call ended while it waited");
+
+	n = sc->ready(L, call, ctx);
+	if (n >= 0) {
+		call_wait_end(call);
+		return n;
+	}
+
+	call_wait_again(call);   /* its timer runs on */
+	return lua_yieldk(L, 0, ctx, await_k);
+}
+
+
 /**
+ * Wait, in the current call's coroutine, until @a ready says what it
+ * waits for is there (it pushes the results and returns how many; -1:
+ * not yet).  @a ready is asked at once, and again each time something
+ * concerning the call happens; @a timeout_ms (0: none) makes
+ * call_timed_out() true for it.  @a what names the wait for the console.
+ */
+int luart_await(lua_State *L, uint32_t timeout_ms, const char *what,
+		luart_ready_h *ready, lua_KContext ctx)
+{
+	struct script *sc = script_of(L);
+	int n;
+
+	if (!sc || !sc->call)
+		return luaL_error(L, "%s waits in a call's dialplan; there is"
+				  " no call here", what);
+
+	n = ready(L, sc->call, ctx);
+	if (n >= 0)
+		return n;
+
+	sc->ready = ready;
+	call_wait(sc->call, timeout_ms, what);
+
+	return lua_yieldk(L, 0, ctx, await_k);
+}
+
+
+/*
  * Run the dialplan for a new call: the generation's handler, in a new
  * coroutine, with the call object as argument.
  */
-int luart_call_start(struct luart *rt, struct call *call)
+static int script_start(struct call *call, void *arg)
 {
+	struct luart *rt = arg;
 	lua_State *L = rt->L;
 	struct script *sc;
 

@@ -11,14 +11,16 @@
 #include <lauxlib.h>
 
 struct luart;
+struct bridge;
 struct call;
+struct dial;
+struct featmap;
+struct leg;
 struct pbx;
 
 int  luart_alloc(struct luart **rtp, struct pbx *pbx);
 int  luart_load(struct luart *rt, const char *path, char *errbuf,
 		size_t errsz);
-int  luart_call_start(struct luart *rt, struct call *call);
-void luart_wake(void *script);
 lua_State *luart_state(const struct luart *rt);
 uint32_t luart_generation(const struct luart *rt);
 size_t luart_memory(const struct luart *rt);
@@ -30,6 +32,13 @@ size_t luart_script_info(const void *script, char *func, size_t fsz,
 			 char *line, size_t lsz);
 
 /* for the bindings */
+/** What a waiting primitive waits for: push the results and return
+ *  their count, or -1 when it is not there yet. */
+typedef int (luart_ready_h)(lua_State *L, struct call *call,
+			    lua_KContext ctx);
+int  luart_await(lua_State *L, uint32_t timeout_ms, const char *what,
+		 luart_ready_h *ready, lua_KContext ctx);
+struct pbx *luart_pbx(lua_State *L);
 struct call *luart_current_call(lua_State *L);
 int  luart_push_call(lua_State *L, struct call *call);
 void luart_open_call(lua_State *L);
@@ -42,3 +51,24 @@ void luart_open_stats(lua_State *L);
 void luart_open_core(lua_State *L, struct luart *rt);
 struct luart *luart_from_state(lua_State *L);
 void luart_forget_call(lua_State *L, struct call *call);
+struct call *luart_test_call(lua_State *L, int idx);
+
+/* legs, dials, bridges (bind_leg.c, bind_dial.c, bind_bridge.c) */
+void luart_open_leg(lua_State *L);
+void luart_open_leg_core(lua_State *L);
+void luart_leg_methods(lua_State *L, const luaL_Reg *fns);
+int  luart_push_leg(lua_State *L, struct leg *leg);
+struct leg *luart_check_leg(lua_State *L, int idx);
+struct leg *luart_check_own_leg(lua_State *L, const char *what);
+const char *luart_endpoint_name(const struct leg *leg);
+int  luart_result(lua_State *L, int err);
+void luart_open_dial(lua_State *L);
+int  luart_push_dial(lua_State *L, struct dial *d);
+struct dial *luart_test_dial(lua_State *L, int idx);
+int  luart_dial_result(lua_State *L, struct dial *d);
+struct featmap *luart_featmap(lua_State *L, int idx, const char *what);
+void luart_open_bridge(lua_State *L);
+int  luart_push_bridge(lua_State *L, struct bridge *br);
+struct bridge *luart_test_bridge(lua_State *L, int idx);
+int  luart_bridge_event(lua_State *L, struct bridge *br);
+void luart_open_wait(lua_State *L);

@@ -143,6 +143,13 @@ static int endpoint_from_lua(lua_State *L, int t, struct endpoint **epp,
 		err = set_dtmf(L, t, ep, errbuf, errsz);
 	if (!err)
 		err = secsettings_endpoint(L, t, ep, errbuf, errsz);
+	if (!err && opt_string(L, t, "moh"))
+		err = str_dup(&ep->moh, opt_string(L, t, "moh"));
+	lua_getfield(L, t, "allow_transfer");
+	ep->no_transfer = lua_isboolean(L, -1) && !lua_toboolean(L, -1);
+	lua_pop(L, 1);
+	ep->hold_passthrough = opt_string(L, t, "hold") &&
+		0 == strcmp(opt_string(L, t, "hold"), "passthrough");
 
 	if (err)
 		mem_deref(ep);

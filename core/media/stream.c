@@ -16,6 +16,7 @@
 #include "media/stream.h"
 
 enum {
+	PT_LOCAL = 0xfe,        /* bridged, yet for the PBX: feature keys */
 	PT_UNMAPPED = 0xff,
 	PORT_TRIES = 64,
 	REPORT_MS = 5000,        /* RFC 3550 6.2: 5 s, randomized +-50 % */
@@ -247,9 +248,12 @@ static void rtp_recv(const struct sa *src, struct mbuf *mb, void *arg)
 
 	pt = p[1] & 0x7f;
 	m = &s->map[pt];
-	if (s->hold || m->tx_pt == PT_UNMAPPED ||
+	if (s->hold || m->tx_pt >= PT_LOCAL ||
 	    !sa_isset(&peer->rtp_raddr, SA_ALL)) {
-		++s->st.pub.dropped;
+		if (m->tx_pt == PT_LOCAL && s->rtph)
+			deliver_local(s, mb);
+		else
+			++s->st.pub.dropped;
 		return;
 	}
 
@@ -377,6 +381,18 @@ void stream_set_pt_map(struct stream *s, uint8_t rx_pt, uint8_t tx_pt,
 	s->map[rx_pt].tx_pt = tx_pt;
 	s->map[rx_pt].from = (uint8_t)from;
 	s->map[rx_pt].to = (uint8_t)to;
+}
+
+
+/** Packets of payload type @a pt come to the stream's handler even while
+ *  it is bridged (the PBX hears a leg's keys), or are dropped again. */
+void stream_set_pt_local(struct stream *s, uint8_t pt, bool local)
+{
+	if (!s || pt > 127)
+		return;
+
+	s->map[pt].tx_pt = local ? PT_LOCAL : PT_UNMAPPED;
+	s->map[pt].from = s->map[pt].to = CODEC_NONE;
 }
 
 

@@ -35,6 +35,7 @@ void stream_set_remote(struct stream *s, const struct sa *rtp,
 void stream_set_pt_map(struct stream *s, uint8_t rx_pt, uint8_t tx_pt,
 		       enum codec_id from, enum codec_id to);
 void stream_clear_pt_map(struct stream *s);
+void stream_set_pt_local(struct stream *s, uint8_t pt, bool local);
 void stream_bridge(struct stream *a, struct stream *b);
 void stream_unbridge(struct stream *s);
 void stream_set_handler(struct stream *s, stream_rtp_h *rtph, void *arg);

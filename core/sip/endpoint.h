@@ -18,6 +18,9 @@ struct endpoint {
 	uint8_t dtmf;         /**< enum dtmf_mode: how it sends DTMF */
 	struct acl *acl;      /**< permit/deny; NULL: any address   */
 	uint32_t call_limit;  /**< concurrent calls; 0 = no limit   */
+	char *moh;            /**< class its held parties hear; NULL: default */
+	bool no_transfer;     /**< allow_transfer = false: REFER, keys refused */
+	bool hold_passthrough;  /**< its holds go on to the far phone   */
 };
 
 struct endpoint_table;

@@ -1,45 +1,32 @@
 /**
  * @file sipsec.c  Protections on the SIP side (see sipsec.h).
  *
- * Call tokens: a call takes a climit token before call_incoming() and the
- * slot must come back when the call ends.  Until the call model holds the
- * token itself (one field, dropped in its destructor), the token waits
- * here beside the call's address and id, and is given back by a sweep
- * that finds the calls no longer in pbx->calls: every 10 s, and before a
- * limit refuses a call, so a limit never refuses because of an ended
- * call.
+ * Call limits: the SIP side does not know calls (core/call/ is above it),
+ * so whoever sets the PBX up gives it a counter (sipsec_set_counter(),
+ * core/main.c): how many calls are up, and how many legs an endpoint has.
+ * Counting walks what is up when a new INVITE comes (a few microseconds
+ * for thousands of calls) and is exact: nothing to give back when a
+ * call ends.  The token API of core/security/callimit.h is the O(1)
+ * alternative, once a leg can hold a token (see the README, Security).
  */
 #include <string.h>
 #include <re.h>
 #include "log.h"
 #include "pbx.h"
 #include "security/acl.h"
-#include "security/callimit.h"
 #include "security/seclog.h"
 #include "security/srcguard.h"
-#include "sip/call.h"
 #include "sip/endpoint.h"
 #include "sip/sipsec.h"
 
-enum { SWEEP_MS = 10000, RETRY_AFTER = 5 };
+enum { RETRY_AFTER = 5 };
 
 struct sipsec {
 	struct pbx *pbx;
 	struct sip *sip;
 	struct srcguard *guard;
-	struct climit *climit;
-	struct hash *held;       /* struct held, by call address */
-	struct tmr tmr;
-	uint32_t epoch;
-};
-
-/* A call's token, until the call holds it itself. */
-struct held {
-	struct le he;
-	const struct call *call;
-	uint64_t id;
-	uint32_t epoch;
-	struct climit_tok *tok;
+	sipsec_count_h *counth;
+	void *count_arg;
 };
 
 
@@ -47,72 +34,7 @@ static void destructor(void *arg)
 {
 	struct sipsec *ss = arg;
 
-	tmr_cancel(&ss->tmr);
-	hash_flush(ss->held);
-	mem_deref(ss->held);
-	mem_deref(ss->climit);
 	mem_deref(ss->guard);
-}
-
-
-static void held_destructor(void *arg)
-{
-	struct held *h = arg;
-
-	hash_unlink(&h->he);
-	mem_deref(h->tok);
-}
-
-
-static bool call_cmp(struct le *le, void *arg)
-{
-	const struct held *h = le->data;
-
-	return h->call == arg;
-}
-
-
-static struct held *held_find(const struct sipsec *ss, const void *call)
-{
-	struct le *le = hash_lookup(ss->held, hash_fast((const char *)&call,
-							 sizeof(call)),
-				    call_cmp, (void *)call);
-
-	return le ? le->data : NULL;
-}
-
-
-static bool drop_unmarked(struct le *le, void *arg)
-{
-	struct held *h = le->data;
-	const struct sipsec *ss = arg;
-
-	if (h->epoch != ss->epoch)
-		mem_deref(h);
-	return false;
-}
-
-
-/* Give back the tokens of calls that ended. */
-static void sweep(struct sipsec *ss)
-{
-	++ss->epoch;
-	for (struct le *le = ss->pbx->calls.head; le; le = le->next) {
-		struct held *h = held_find(ss, le->data);
-
-		if (h && h->id == call_id(le->data))
-			h->epoch = ss->epoch;
-	}
-	(void)hash_apply(ss->held, drop_unmarked, ss);
-}
-
-
-static void sweep_tmr(void *arg)
-{
-	struct sipsec *ss = arg;
-
-	sweep(ss);
-	tmr_start(&ss->tmr, SWEEP_MS, sweep_tmr, ss);
 }
 
 
@@ -130,19 +52,13 @@ int sipsec_alloc(struct sipsec **sp, struct pbx *pbx, struct sip *sip)
 
 	ss->pbx = pbx;
 	ss->sip = sip;
-	tmr_init(&ss->tmr);
 	err = srcguard_alloc(&ss->guard);
-	if (!err)
-		err = climit_alloc(&ss->climit);
-	if (!err)
-		err = hash_alloc(&ss->held, 1024);
 	if (err) {
 		mem_deref(ss);
 		return err;
 	}
 
 	sipsec_configure(ss);
-	tmr_start(&ss->tmr, SWEEP_MS, sweep_tmr, ss);
 	*sp = ss;
 
 	return 0;
@@ -279,89 +195,52 @@ bool sipsec_guest_allows(struct sipsec *ss, const struct sip_msg *msg)
 }
 
 
-static int take(struct sipsec *ss, const struct endpoint *ep,
-		struct climit_tok **tokp)
+/** How calls are counted (core/main.c gives the call model's count). */
+void sipsec_set_counter(struct sipsec *ss, sipsec_count_h *h, void *arg)
 {
-	return climit_take(ss->climit, ep ? ep->name : NULL,
-			   ep ? ep->call_limit : 0, ss->pbx->set.sec.max_calls,
-			   tokp);
+	if (!ss)
+		return;
+	ss->counth = h;
+	ss->count_arg = arg;
 }
 
 
 /**
- * May one more call start?  0 with a token for it, else the call was
- * answered 503 (Retry-After) and logged.
+ * May one more call start?  True if so; else it was answered 503 with
+ * Retry-After and logged (CallLimit): max_calls calls in all, or the
+ * endpoint's call_limit of legs (inbound and outbound, as Asterisk
+ * counts its call-limit).
  */
-int sipsec_call_admit(struct sipsec *ss, const struct sip_msg *msg,
-		      const struct endpoint *ep, void **tokp)
+bool sipsec_call_admit(struct sipsec *ss, const struct sip_msg *msg,
+		       const struct endpoint *ep)
 {
-	struct climit_tok *tok = NULL;
-	char u[160];
+	const uint32_t max = ss ? ss->pbx->set.sec.max_calls : 0;
+	uint32_t n = 0;
+	const char *which = NULL;
 	struct pl name;
-	int err;
+	char u[160];
 
-	*tokp = NULL;
-	if (!ss)
-		return 0;
+	if (!ss || !ss->counth)
+		return true;
 
-	err = take(ss, ep, &tok);
-	if (err == ENOSPC || err == EBUSY) {
-		sweep(ss);              /* ended calls give their slots back */
-		err = take(ss, ep, &tok);
-	}
-	if (!err) {
-		*tokp = tok;
-		return 0;
-	}
+	if (max && (n = ss->counth(NULL, ss->count_arg)) >= max)
+		which = "total";
+	else if (ep && ep->call_limit &&
+		 (n = ss->counth(ep->name, ss->count_arg)) >= ep->call_limit)
+		which = "endpoint";
+	if (!which)
+		return true;
 
 	pl_set_str(&name, ep ? ep->name : "");
 	seclog_event("CallLimit", &msg->src, sipsec_tp_name(msg->tp),
 		     "user=%s limit=%s calls=%u",
-		     seclog_quote(u, sizeof(u), ep ? &name : NULL),
-		     err == EBUSY ? "endpoint" : "total",
-		     err == EBUSY ? climit_count(ss->climit, ep->name)
-		     : climit_total(ss->climit));
+		     seclog_quote(u, sizeof(u), ep ? &name : NULL), which, n);
 	(void)sip_treplyf(NULL, NULL, ss->sip, msg, false, 503,
 			  "Service Unavailable",
 			  "Retry-After: %u\r\nContent-Length: 0\r\n\r\n",
 			  RETRY_AFTER);
 
-	return err;
-}
-
-
-/**
- * The call started by call_incoming() holds @a tok from now on: the new
- * call is the one after @a before (the tail of pbx->calls before it).
- * When the call is already over, the token goes at once.
- */
-void sipsec_call_started(struct sipsec *ss, struct le *before, void *tok)
-{
-	struct le *tail = ss ? ss->pbx->calls.tail : NULL;
-	struct held *h, *stale;
-
-	if (!tok)
-		return;
-	if (!tail || tail == before) {
-		mem_deref(tok);
-		return;
-	}
-
-	/* an ended call's entry left at the same address */
-	stale = held_find(ss, tail->data);
-	mem_deref(stale);
-
-	h = mem_zalloc(sizeof(*h), held_destructor);
-	if (!h) {
-		mem_deref(tok);
-		return;
-	}
-	h->call = tail->data;
-	h->id = call_id(tail->data);
-	h->epoch = ss->epoch;
-	h->tok = tok;
-	hash_append(ss->held, hash_fast((const char *)&h->call,
-					sizeof(h->call)), &h->he, h);
+	return false;
 }
 
 
@@ -370,8 +249,3 @@ struct srcguard *sipsec_guard(const struct sipsec *ss)
 	return ss ? ss->guard : NULL;
 }
 
-
-struct climit *sipsec_climit(const struct sipsec *ss)
-{
-	return ss ? ss->climit : NULL;
-}

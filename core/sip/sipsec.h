@@ -10,7 +10,6 @@ struct sip;
 struct sip_msg;
 struct sipsec;
 struct srcguard;
-struct climit;
 struct endpoint;
 struct sa;
 
@@ -23,9 +22,10 @@ void sipsec_refused(struct sipsec *ss, const struct sip_msg *msg,
 bool sipsec_endpoint_allows(struct sipsec *ss, const struct sip_msg *msg,
 			    const struct endpoint *ep);
 bool sipsec_guest_allows(struct sipsec *ss, const struct sip_msg *msg);
-int  sipsec_call_admit(struct sipsec *ss, const struct sip_msg *msg,
-		       const struct endpoint *ep, void **tokp);
-void sipsec_call_started(struct sipsec *ss, struct le *before, void *tok);
+/** Calls up (@a endpoint NULL), or legs of that endpoint up. */
+typedef uint32_t (sipsec_count_h)(const char *endpoint, void *arg);
+void sipsec_set_counter(struct sipsec *ss, sipsec_count_h *h, void *arg);
+bool sipsec_call_admit(struct sipsec *ss, const struct sip_msg *msg,
+		       const struct endpoint *ep);
 struct srcguard *sipsec_guard(const struct sipsec *ss);
-struct climit *sipsec_climit(const struct sipsec *ss);
 const char *sipsec_tp_name(int tp);

@@ -8,7 +8,6 @@
 #include "pbx.h"
 #include "media/codec.h"
 #include "sip/auth.h"
-#include "sip/call.h"
 #include "sip/endpoint.h"
 #include "sip/registrar.h"
 #include "sip/reqcheck.h"
@@ -20,7 +19,7 @@
 #include "capture/capture.h"
 #include "capture/pcap.h"
 
-#define ALLOWED "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO"
+#define ALLOWED "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, REFER"
 
 enum { TRANS_HASH = 32768, SESS_HASH = 8192 };   /* buckets, powers of 2 */
 enum { UDP_SOCKBUF = 4 << 20 };   /* capped by net.core.rmem_max */
@@ -31,8 +30,10 @@ struct sipstack {
 	struct dnsc *dnsc;
 	struct sip_lsnr *lsnr;
 	struct sipsess_sock *sock;
+	struct sipevent_sock *evsock;
 	struct sipraw *raw;
 	struct sipsec *sec;
+	sipstack_invite_h *inviteh;
 	bool udp_buffered;
 };
 
@@ -44,6 +45,7 @@ static void destructor(void *arg)
 	mem_deref(s->raw);      /* its helper before libre's socket */
 	mem_deref(s->sec);
 	mem_deref(s->lsnr);
+	mem_deref(s->evsock);
 	mem_deref(s->sock);
 	mem_deref(s->sip);
 	mem_deref(s->dnsc);
@@ -276,18 +278,45 @@ static void connect_handler(const struct sip_msg *msg, void *arg)
 	struct pbx *pbx = s->pbx;
 	struct endpoint *ep = NULL;
 	const char *context = NULL;
-	struct le *before;
-	void *tok;
+
+	if (!s->inviteh) {
+		(void)sip_treply(NULL, s->sip, msg, 503, "Service Unavailable");
+		return;
+	}
 
 	if (!caller_of(s, msg, &ep, &context))
 		return;
 
-	if (sipsec_call_admit(s->sec, msg, ep, &tok))
+	if (!sipsec_call_admit(s->sec, msg, ep))
 		return;
 
-	before = pbx->calls.tail;
-	(void)call_incoming(pbx, msg, ep, context);
-	sipsec_call_started(s->sec, before, tok);
+	(void)s->inviteh(pbx, msg, ep, context);
+}
+
+
+/* A SUBSCRIBE to no subscription of ours: no event package yet. */
+static bool subscribe_handler(const struct sip_msg *msg, void *arg)
+{
+	struct sipstack *s = arg;
+
+	(void)sip_treplyf(NULL, NULL, s->sip, msg, false, 489, "Bad Event",
+			  "Allow-Events: refer\r\n"
+			  "Content-Length: 0\r\n\r\n");
+	return true;
+}
+
+
+/** Who takes new INVITEs (the call model). */
+void sipstack_set_invite_handler(struct sipstack *s, sipstack_invite_h *h)
+{
+	if (s)
+		s->inviteh = h;
+}
+
+
+struct sipevent_sock *sipstack_evsock(const struct sipstack *s)
+{
+	return s ? s->evsock : NULL;
 }
 
 
@@ -371,6 +400,9 @@ int sipstack_alloc(struct sipstack **sp, struct pbx *pbx)
 		goto out;
 
 	err = sipsess_listen(&s->sock, s->sip, SESS_HASH, connect_handler, s);
+	if (!err)
+		err = sipevent_listen(&s->evsock, s->sip, SESS_HASH, SESS_HASH,
+				      subscribe_handler, s);
 	if (!err && sipraw_alloc(&s->raw, s, s->sip, &pbx->set.sip_addr,
 				 pbx->set.user_agent))
 		log_warn("sip: malformed UDP requests will not be answered");

@@ -7,7 +7,6 @@
 #include <re.h>
 #include "log.h"
 #include "pbx.h"
-#include "sip/call.h"
 #include "sip/endpoint.h"
 #include "sip/qualify.h"
 #include "sip/registrar.h"
@@ -465,34 +464,35 @@ int trunk_contact_reachable(const struct trunks *t, const char *uri,
 }
 
 
-static int dial_static(struct trunks *t, struct call *call,
-		       const struct tpeer *p, const struct dial_opts *opts)
+static int route_static(struct trunks *t, const struct tpeer *p,
+			const char *number, const char *from_num,
+			trunk_route_h *h, void *arg)
 {
 	char uri[256], from[256];
-	struct dial_route rt;
+	struct trunk_route rt;
 	int err;
 
 	/* the probe's URI is the host's, without a user */
 	err = peer_uri(p, NULL, uri, sizeof(uri));
 	if (!err && p->qualify_ms && trunk_contact_down(t, uri)) {
-		log_info("call %llu: peer %s is unreachable (qualify): not"
-			 " dialled", call_id(call), p->name);
+		log_info("trunk: peer %s is unreachable (qualify): not"
+			 " dialled", p->name);
 		return 0;
 	}
 
-	err |= peer_uri(p, opts->number ? opts->number : p->defaultuser, uri,
+	err |= peer_uri(p, number ? number : p->defaultuser, uri,
 			sizeof(uri));
 	if (err)
 		return 0;
 
+	if (!from_num)
+		from_num = "lunapbx";
 	if (p->fromdomain)
 		re_snprintf(from, sizeof(from), "sip:%s@%s", p->fromuser
-			    ? p->fromuser : call_caller_num(call),
-			    p->fromdomain);
+			    ? p->fromuser : from_num, p->fromdomain);
 	else
 		re_snprintf(from, sizeof(from), "sip:%s@%J", p->fromuser
-			    ? p->fromuser : call_caller_num(call),
-			    &t->pbx->set.sip_addr);
+			    ? p->fromuser : from_num, &t->pbx->set.sip_addr);
 
 	memset(&rt, 0, sizeof(rt));
 	rt.uri = uri;
@@ -500,17 +500,18 @@ static int dial_static(struct trunks *t, struct call *call,
 	rt.authh = tcreds_auth_handler;
 	rt.aarg = p->creds;
 	rt.ep = p->ep;
+	h(&rt, arg);
 
-	return dial_fork(call, &rt, opts) ? 0 : 1;
+	return 1;
 }
 
 
-static int dial_dynamic(struct trunks *t, struct call *call,
-			const struct tpeer *p, const struct dial_opts *opts)
+static int route_dynamic(struct trunks *t, const struct tpeer *p,
+			 const char *number, trunk_route_h *h, void *arg)
 {
-	struct dial_route rt;
+	struct trunk_route rt;
 	char uri[256];
-	int started = 0;
+	int n = 0;
 
 	memset(&rt, 0, sizeof(rt));
 	rt.authh = tcreds_auth_handler;
@@ -522,48 +523,48 @@ static int dial_dynamic(struct trunks *t, struct call *call,
 		const struct contact *c = le->data;
 
 		if (trunk_contact_down(t, c->uri)) {
-			log_info("call %llu: peer %s at %s is unreachable"
-				 " (qualify)", call_id(call), p->name, c->uri);
+			log_info("trunk: peer %s at %s is unreachable"
+				 " (qualify)", p->name, c->uri);
 			continue;
 		}
 		rt.uri = c->uri;
-		if (opts->number) {
+		if (number) {
 			if (trunk_uri_with_user(uri, sizeof(uri), c->uri,
-						opts->number))
+						number))
 				continue;
 			rt.uri = uri;
 		}
-		if (!dial_fork(call, &rt, opts))
-			++started;
+		h(&rt, arg);
+		++n;
 	}
-	if (!started)
-		log_info("call %llu: peer %s has no reachable registered"
-			 " contact", call_id(call), p->name);
+	if (!n)
+		log_info("trunk: peer %s has no reachable registered"
+			 " contact", p->name);
 
-	return started;
+	return n;
 }
 
 
 /**
- * Dial @a name if it is a peer: its host (static) or its registered
- * contacts (dynamic), asking for opts->number.  Returns the legs started,
- * or -1 when @a name is no peer (the caller tries the endpoints).
+ * Where to send a call to @a name if it is a peer: its host (static) or
+ * its registered contacts (dynamic), asking for @a number, each given to
+ * @a h.  Returns how many, or -1 when @a name is no peer (the caller tries
+ * the endpoints).
  */
-int trunk_dial(struct trunks *t, struct call *call, const char *name,
-	       const struct dial_opts *opts)
+int trunk_routes(struct trunks *t, const char *name, const char *number,
+		 const char *from_num, trunk_route_h *h, void *arg)
 {
 	const struct tpeer *p = peer_find(t, name);
 
 	if (!p) {
-		if (opts && opts->number)
-			log_info("call %llu: %s is no peer: number %s"
-				 " ignored", call_id(call), name,
-				 opts->number);
+		if (number)
+			log_info("trunk: %s is no peer: number %s ignored",
+				 name, number);
 		return -1;
 	}
 
-	return p->host ? dial_static(t, call, p, opts)
-		: dial_dynamic(t, call, p, opts);
+	return p->host ? route_static(t, p, number, from_num, h, arg)
+		: route_dynamic(t, p, number, h, arg);
 }
 
 

@@ -6,8 +6,6 @@
  * changed ones, and unregisters removed ones.
  */
 
-struct call;
-struct dial_opts;
 struct endpoint;
 struct pbx;
 struct sip_msg;
@@ -70,8 +68,17 @@ int  trunks_apply(struct pbx *pbx, struct trunk_cfg *cfg);
 int  trunks_start(struct trunks *t);
 bool trunk_inbound(const struct trunks *t, const struct sip_msg *msg,
 		   struct endpoint **epp, const char **contextp);
-int  trunk_dial(struct trunks *t, struct call *call, const char *name,
-		const struct dial_opts *opts);
+/** Where one dialled leg goes (trunk_routes). */
+struct trunk_route {
+	const char *uri;           /**< Request-URI and To             */
+	const char *from_uri;      /**< NULL: sip:<caller>@<us>        */
+	sip_auth_h *authh;         /**< answers 401/407; NULL: none    */
+	void *aarg;                /**< its argument (a mem object)    */
+	struct endpoint *ep;       /**< codecs offered, name           */
+};
+typedef void (trunk_route_h)(const struct trunk_route *rt, void *arg);
+int  trunk_routes(struct trunks *t, const char *name, const char *number,
+		  const char *from_num, trunk_route_h *h, void *arg);
 bool trunk_contact_down(const struct trunks *t, const char *uri);
 int  trunk_contact_reachable(const struct trunks *t, const char *uri,
 			     uint32_t *rtt_ms);

@@ -98,6 +98,31 @@ function lib.calls()
   return view(C.calls(), render_calls)
 end
 
+local LEG_COLS = {
+  { "LEG", "id", right = true }, { "STATE", "state" }, { "AGE", "age", right = true },
+  { "DIR", "dir" }, { "ENDPOINT", "endpoint" }, { "URI", "uri" }, { "CODEC", "codec" },
+  { "CALL", "call", right = true }, { "BRIDGE", "bridge", right = true },
+}
+
+local function render_legs(list)
+  if #list == 0 then return "no legs" end
+  local rows = {}
+  for i, l in ipairs(list) do
+    rows[i] = {
+      id = l.id, state = l.state .. (l.held and " (holds)" or ""),
+      age = clock(l.age_ms), dir = l.inbound and "in" or "out",
+      endpoint = l.endpoint or "-", uri = l.uri or "-", codec = l.codec or "-",
+      call = l.call or "-", bridge = l.bridge or "-",
+    }
+  end
+  return pretty.columns(rows, LEG_COLS) .. "\n" .. plural(#list, "leg")
+end
+
+--- legs(): every live leg: who holds it, which bridge it is in
+function lib.legs()
+  return view(C.legs(), render_legs)
+end
+
 local EP_COLS = {
   { "ENDPOINT", "name" }, { "CONTEXT", "context" }, { "CALLER ID", "cid" },
   { "CONTACT", "uri" }, { "VIA", "via" }, { "EXPIRES", "expires", right = true },
@@ -208,6 +233,13 @@ function lib.hangup(id, code)
   return true
 end
 
+--- hangup_leg(id [, code]): one leg ends (its call goes on)
+function lib.hangup_leg(id, code)
+  local ok, why = C.hangup_leg(id, code)
+  if not ok then fail(why) end
+  return true
+end
+
 --- originate{ to=, exten= [, context=, timeout=, caller_name=, caller_num=] }
 --- ring endpoint `to`; when it answers, run exten@context for it
 function lib.originate(t)
@@ -251,11 +283,13 @@ end
 local HELP = [[
 calls()                  calls in progress: state, age, bridge, codec,
                          dialplan function and line, Lua memory
+legs()                   legs: state, who holds them, their bridge
 endpoints()              endpoints, registered contacts, expiry
 trunks()                 trunks: registration state, reachability
 status()                 the PBX at a glance
 reload()                 compile the configuration again (file:line on error)
 hangup(id [, code])      end a call
+hangup_leg(id [, code])  end one leg
 originate{ to = "alice", exten = "100" [, context =, timeout = s] }
                          ring alice; when she answers, run 100 for her
 sip.trace(on)            SIP messages to the log

@@ -16,6 +16,9 @@
 local dialplan = require "lunapbx.dialplan"
 local media = require "lunapbx.media"
 local trunk = require "lunapbx.trunk"
+local features = require "lunapbx.features"
+local dial = require "lunapbx.dial"
+local tones = require "lunapbx.tones"
 local core = _core
 
 local pbx = {}
@@ -24,6 +27,7 @@ local state = {
   endpoints = {},       -- in declaration order, for the C side
   endpoint_names = {},
   dp = dialplan.new(),
+  features = features.new(),
 }
 
 local SETTINGS = {
@@ -53,6 +57,7 @@ local ENDPOINT = {
   dtmf = "string", language = "string",
   qualify = "boolean|number", qualifyfreq = "number",
   permit = "string|table", deny = "string|table", call_limit = "number",
+  allow_transfer = "boolean", moh = "string", hold = "string",
 }
 
 --- pbx.endpoint "name" { secret=, context=, callerid=, allow= }
@@ -79,6 +84,9 @@ function pbx.endpoint(name)
       error(("pbx.endpoint '%s': a secret is required"):format(name), 2)
     end
     ep.context = ep.context or "default"
+    if ep.hold ~= nil and ep.hold ~= "moh" and ep.hold ~= "passthrough" then
+      error(("pbx.endpoint '%s': hold must be \"moh\" or \"passthrough\""):format(name), 2)
+    end
     local qerr = trunk.qualify_error(ep)
     if qerr then error(("pbx.endpoint '%s': %s"):format(name, qerr), 2) end
     state.endpoint_names[name] = ep
@@ -120,10 +128,20 @@ function pbx.log(level, fmt, ...)
   core.log(level, msg)
 end
 
---- pbx.sleep(ms): wait in the current call; false if the caller hung up.
+--- pbx.sleep(s): wait in the current call; false if the caller hung up.
 pbx.sleep = core.sleep
---- pbx.now(): milliseconds of the PBX clock.
+--- pbx.now(): seconds of the PBX clock.
 pbx.now = core.now
+--- pbx.dial(targets, { caller = leg, timeout = s, ... }) -> a dial handle
+pbx.dial = core.dial
+--- pbx.bridge([a, b]) -> a bridge this call owns
+pbx.bridge = core.bridge
+--- pbx.wait(x, ... [, s]): the first of dials, bridges, legs to come
+pbx.wait = core.wait
+--- pbx.features { blindxfer = "#1", ... } (features.conf)
+function pbx.features(t) state.features.set(t) end
+--- pbx.on_transfer(function(t) ... end): veto or rewrite transfers
+function pbx.on_transfer(fn) state.features.on_transfer(fn) end
 --- pbx.trace(on): SIP trace to the log.
 pbx.trace = core.trace
 --- pbx.stats([collect]): { calls = N, lua_bytes = B }; collect = true runs
@@ -163,6 +181,30 @@ local function run_call(call)
   fn(call, call.exten)
 end
 
+-- The tone of the caller's zone (media.lua's rule): ringback on dials.
+local function tone_of(call, name)
+  local zone = call.vars.tonezone or state.settings.tonezone
+  if not zone then
+    local lang = call.vars.language or state.settings.language
+    zone = lang == "fr" and "fr" or "us"
+  end
+  return (tones.spec(name, zone))
+end
+
+-- The call's methods written in Lua: media (collect, say_*, tone) and
+-- dial (call:dial, the transfers it runs).
+local function call_methods()
+  local methods = media.methods(state.settings)
+  local dm = dial.new {
+    core = core, features = state.features, tones = tone_of, log = pbx.log,
+    match = function(ctx, exten) return (state.dp:match(ctx, exten)) end,
+    matchmore = function(ctx, exten) return state.dp:matchmore(ctx, exten) end,
+  }
+  for k, v in pairs(dm) do methods[k] = v end
+  methods.sleep = function(_, s) return core.sleep(s) end
+  return methods
+end
+
 -- What this generation declared, for the core.
 function pbx._export()
   return {
@@ -171,7 +213,7 @@ function pbx._export()
     registrations = state.registrations,
     peers = state.peers,
     handler = run_call,
-    call_methods = media.methods(state.settings),
+    call_methods = call_methods(),
   }
 end
 

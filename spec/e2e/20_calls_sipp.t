@@ -14,7 +14,7 @@ CONFIG = basic_config(net, extensions="""\
   -- ringing, early media, INVITE headers and per-call variables
   ["400"] = function(call)
     call:ringing()
-    pbx.sleep(100)
+    pbx.sleep(0.1)
     call:progress()
     call.vars.agent = call:header("User-Agent") or "none"
     pbx.log("info", "call %d from %s via %s in %s", call.id, call.caller, call.vars.agent, call.context)
@@ -52,7 +52,7 @@ with Tap(timeout=120) as t:
     ok200, bye = r.first(200), r.first("BYE")
     gap = bye.ts - ok200.ts if ok200 and bye else None
     t.ok(gap is not None and 0.8 <= gap <= 2.5,
-         "... the BYE comes about 1 s after the 200 (pbx.sleep(1000)): %s s" % (gap and round(gap, 2)))
+         "... the BYE comes about 1 s after the 200 (pbx.sleep(1)): %s s" % (gap and round(gap, 2)))
     t.ok(ok200 and ok200.sdp_payloads()[:1] in (["0"], ["8"]),
          "... the 200 OK carries an SDP answer with PCMU or PCMA",
          diag=lambda: ok200 and ok200.text)
@@ -61,7 +61,7 @@ with Tap(timeout=120) as t:
     mark = pbx.log_mark()
     r = call("uac_bye.xml", "302", "3xx-caller-bye", template={"hold_ms": 300})
     t.sipp_ok(r, "call to 302 answered; the caller hangs up (BYE) after 0.3 s -> 200")
-    time.sleep(1.2)    # let pbx.sleep(1000) of that call run out
+    time.sleep(1.2)    # let pbx.sleep(1) of that call run out
     t.ok(pbx.alive(), "PBX alive after the caller hung up under pbx.sleep")
 
     # -- unknown extension ----------------------------------------------------
@@ -101,6 +101,6 @@ with Tap(timeout=120) as t:
     elapsed = time.time() - t0
     t.sipp_ok(r, "4 concurrent calls to 310 all answered and hung up by the PBX")
     t.ok(r.rc == 0 and elapsed < 3.5,
-         "... in %.1f s: the four pbx.sleep(1000) ran concurrently (serial >= 4 s)" % elapsed)
+         "... in %.1f s: the four pbx.sleep(1) ran concurrently (serial >= 4 s)" % elapsed)
 
     pbx.finish(t)

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-# Hold and resume through the B2BUA (re-INVITEs relayed with the direction
-# mirrored), forking to two contacts of one endpoint (the first 200 wins, the
+# Hold and resume passed through the B2BUA (an endpoint with hold =
+# "passthrough": re-INVITEs relayed with the direction mirrored; the default,
+# music on hold, is e2e 37), forking to two contacts of one endpoint (the first 200 wins, the
 # other fork is CANCELled) and wildcard unregistration (Contact: *).
 # sipp on both sides: the callees are sipp UASes registered as alice.
 import os
@@ -18,7 +19,8 @@ local pbx = require "lunapbx"
 pbx.settings { realm = "lunapbx", rtp_ports = "%s" }
 pbx.endpoint "alice" { secret = "alicepw", context = "internal", callerid = '"Alice" <201>' }
 pbx.endpoint "bob"   { secret = "bobpw",   context = "internal", callerid = '"Bob" <202>' }
-pbx.endpoint "carol" { secret = "carolpw", context = "internal", callerid = '"Carol" <203>' }
+pbx.endpoint "carol" { secret = "carolpw", context = "internal", callerid = '"Carol" <203>',
+                       hold = "passthrough" }
 pbx.context "internal" {
   ["201"] = function(call) call:dial("alice", { timeout = 10 }) end,
 }

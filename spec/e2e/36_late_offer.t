@@ -26,7 +26,7 @@ pbx.endpoint "alice" { secret = "alicepw", context = "internal", callerid = '"Al
 pbx.endpoint "carol" { secret = "carolpw", context = "internal", callerid = '"Carol" <203>' }
 pbx.context "internal" {
   ["201"] = function(call) call:dial("alice", { timeout = 10 }) end,
-  ["_3XX"] = function(call) call:answer() pbx.sleep(1500) call:hangup() end,
+  ["_3XX"] = function(call) call:answer() pbx.sleep(1.5) call:hangup() end,
 }
 """ % net.pbx_rtp
 A_HZ, C_HZ = 1100, 700      # alice sends 1100 Hz, carol 700 Hz

@@ -28,12 +28,12 @@ pbx.context "play" {
     call:answer()
     local d, why = call:play("test/tone2s")
     pbx.log("info", "play 500: %%s", why)
-    pbx.sleep(1000)
+    pbx.sleep(1)
     call:hangup()
   end,
   ["501"] = function(call)
     call:play({ "test/tone44k", "test/tone8k" })
-    pbx.sleep(500)
+    pbx.sleep(0.5)
     call:hangup()
   end,
   ["502"] = function(call)
@@ -49,7 +49,7 @@ pbx.context "play" {
   ["505"] = function(call)
     call:answer()
     call:play("test/tone2s")
-    pbx.sleep(5000)
+    pbx.sleep(5)
   end,
   ["504"] = function(call)
     local d, why = call:moh("default", 3)

@@ -50,15 +50,15 @@ pbx.context "internal" {
     call:answer()
     local d, why = call:play("test/long", { interrupt = true })
     pbx.log("info", "interrupted by %%s (%%s)", tostring(d), why)
-    pbx.sleep(1500)
+    pbx.sleep(1.5)
     call:hangup()
   end,
   ["7"] = function(call)
     call:answer()
-    pbx.sleep(500)
+    pbx.sleep(0.5)
     local ok, why = call:send_dtmf("42#")
     pbx.log("info", "send_dtmf: %%s %%s", tostring(ok), tostring(why))
-    pbx.sleep(800)
+    pbx.sleep(0.8)
     call:hangup()
   end,
 }

@@ -15,17 +15,17 @@ local pbx = require "lunapbx"
 pbx.settings { rtp_ports = "%s" }
 pbx.endpoint "alice" { secret = "alicepw", context = "internal" }
 pbx.context "internal" {
-  ["301"] = function(call) call:answer() pbx.sleep(300) call:hangup() end,
+  ["301"] = function(call) call:answer() pbx.sleep(0.3) call:hangup() end,
   -- in progress across the reload: 2.5 s, then the PBX hangs up
-  ["303"] = function(call) call:answer() pbx.sleep(2500) call:hangup() end,
+  ["303"] = function(call) call:answer() pbx.sleep(2.5) call:hangup() end,
   ["666"] = function(call) while true do end end,
 }
 """ % net.pbx_rtp
 BROKEN = OLD.replace('["301"] = function(call)', '["301"] = function(call) if then')
 NEW = OLD.replace(
-    '["301"] = function(call) call:answer() pbx.sleep(300) call:hangup() end,',
+    '["301"] = function(call) call:answer() pbx.sleep(0.3) call:hangup() end,',
     '["301"] = function(call) call:hangup(486) end,').replace(
-    '["303"] = function(call) call:answer() pbx.sleep(2500) call:hangup() end,', '')
+    '["303"] = function(call) call:answer() pbx.sleep(2.5) call:hangup() end,', '')
 
 with Tap(timeout=120) as t:
     t.require_pbx()

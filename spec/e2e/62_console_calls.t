@@ -23,19 +23,19 @@ pbx.context "internal" {
   ["202"] = function(call) call:dial("bob", { timeout = 20 }) end,
   ["301"] = function(call)
     call:answer()
-    pbx.sleep(30000)
+    pbx.sleep(30)
   end,
   ["302"] = function(call)           -- holds 4 MB of Lua memory while it waits
     local big = string.rep("m", 4 * 1024 * 1024)
     call:answer()
-    pbx.sleep(30000)
+    pbx.sleep(30)
     return #big
   end,
   ["303"] = function(call)           -- wants more than its 16 MB
     local t = {}
     for i = 1, 1e6 do t[i] = string.rep("x", 1000) .. i end
   end,
-  ["304"] = function(call) call:answer() pbx.sleep(200) call:hangup() end,
+  ["304"] = function(call) call:answer() pbx.sleep(0.2) call:hangup() end,
 }
 """ % net.pbx_rtp
 
@@ -151,9 +151,9 @@ with Tap(timeout=150) as t:
     r = x("calls()")
     line202 = pbx.line_of('["202"]')
     t.like(r.out, r"(?m)^\s*\d+\s+answered\s+\S+\s+Carol <203>\s+202@internal\s+bob\s+"
-           r"PCMU/PCMA\s+pbx\.lua:%d\s+pbx\.lua:%d \(dial\)" % (line202, line202),
+           r"PCMU/PCMA\s+pbx\.lua:%d\s+pbx\.lua:%d \(bridge\)" % (line202, line202),
            "calls(): bridged to bob, PCMU on carol's leg and PCMA on bob's, waiting in"
-           " dial at pbx.lua:%d" % line202, diag=r.diag)
+           " its bridge at pbx.lua:%d" % line202, diag=r.diag)
     x("hangup(%s)" % call_id("202"))
     t.sipp_ok(uac.wait(), "hangup(id): carol gets a BYE...")
     t.sipp_ok(uas.wait(), "... and so does bob")

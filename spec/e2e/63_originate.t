@@ -21,7 +21,7 @@ pbx.context "internal" {
   ["201"] = function(call) call:dial("alice", { timeout = 20 }) end,
   ["305"] = function(call)
     pbx.log("info", "305 runs for %%s <%%s>, %%s", call.caller_name, call.caller, call.state)
-    pbx.sleep(1000)
+    pbx.sleep(1)
     call:hangup()
   end,
 }

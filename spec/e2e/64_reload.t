@@ -18,13 +18,13 @@ pbx.settings { rtp_ports = "%s" }
 pbx.endpoint "alice" { secret = "alicepw", context = "internal" }
 pbx.endpoint "bob"   { secret = "bobpw", context = "internal" }
 pbx.context "internal" {
-  ["301"] = function(call) call:answer() pbx.sleep(200) call:hangup() end,
+  ["301"] = function(call) call:answer() pbx.sleep(0.2) call:hangup() end,
   ["202"] = function(call) call:dial("bob", { timeout = 5 }) end,
 }
 """ % net.pbx_rtp
 V2 = V1.replace('"alicepw"', '"newpw"').replace(
     'pbx.endpoint "bob"   { secret = "bobpw", context = "internal" }\n', "").replace(
-    '["301"] = function(call) call:answer() pbx.sleep(200) call:hangup() end,',
+    '["301"] = function(call) call:answer() pbx.sleep(0.2) call:hangup() end,',
     '["301"] = function(call) call:hangup(486) end,')
 
 with Tap(timeout=150) as t:

@@ -17,12 +17,12 @@ pbx.endpoint "alice" { secret = "alicepw", context = "internal" }
 pbx.context "internal" {
   ["303"] = function(call)
     call:answer()
-    pbx.sleep(5000)
+    pbx.sleep(5)
     call:hangup()
   end,
 }
 """ % net.pbx_rtp
-NEW = OLD.replace("call:answer()\n    pbx.sleep(5000)\n    call:hangup()", "call:hangup(486)")
+NEW = OLD.replace("call:answer()\n    pbx.sleep(5)\n    call:hangup()", "call:hangup(486)")
 CALLS = 50
 
 with Tap(timeout=120) as t:

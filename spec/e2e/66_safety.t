@@ -16,7 +16,7 @@ local pbx = require "lunapbx"
 pbx.settings { rtp_ports = "%s", lua_memory_mb = 48, call_memory_mb = 0 }
 pbx.endpoint "alice" { secret = "alicepw", context = "internal" }
 pbx.context "internal" {
-  ["301"] = function(call) call:answer() pbx.sleep(200) call:hangup() end,
+  ["301"] = function(call) call:answer() pbx.sleep(0.2) call:hangup() end,
   ["600"] = function(call) while true do end end,
   ["601"] = function(call) while true do pcall(function() while true do end end) end end,
   ["602"] = function(call) coroutine.wrap(function() while true do end end)() end,

@@ -44,12 +44,12 @@ pbx.context "internal" {
     local q, t0 = pbx.trunk("q"), pbx.now()
     pbx.log("info", "peer q: state=%%s reachable=%%s", q.state, tostring(q.reachable))
     local st, code = call:dial { trunk = "q", number = exten, timeout = 10 }
-    pbx.log("info", "dial q: %%s %%d after %%d ms", st, code, pbx.now() - t0)
+    pbx.log("info", "dial q: %%s %%d after %%d ms", st, code, math.floor((pbx.now() - t0) * 1000))
   end,
   ["202"] = function(call)
     local t0 = pbx.now()
     local st, code = call:dial("bob", { timeout = 10 })
-    pbx.log("info", "dial bob: %%s %%d after %%d ms", st, code, pbx.now() - t0)
+    pbx.log("info", "dial bob: %%s %%d after %%d ms", st, code, math.floor((pbx.now() - t0) * 1000))
   end,
 }
 pbx.context "from-f" { include = { "from-gw" } }
@@ -58,7 +58,7 @@ pbx.context "from-gw" {
     pbx.log("info", "landed %%s in %%s from peer %%s, caller %%s", call.exten, call.context,
             tostring(call.endpoint), tostring(call.caller))
     call:answer()
-    pbx.sleep(300)
+    pbx.sleep(0.3)
     call:hangup()
   end,
 }

@@ -45,7 +45,7 @@ end
 pbx.context "internal" {
   ["202"] = function(call) call:dial("bob", { timeout = 10 }) log_stats(call) end,
   ["203"] = function(call) call:dial("carol", { timeout = 10 }) log_stats(call) end,
-  ["300"] = function(call) call:answer() pbx.sleep(1500) call:hangup() end,
+  ["300"] = function(call) call:answer() pbx.sleep(1.5) call:hangup() end,
 }
 """ % net.pbx_rtp
 TONES = {"alice": 700, "bob": 1100, "carol": 1500}
@@ -206,7 +206,7 @@ with Tap(timeout=120) as t:
     rtts = ["%s %s %.2f ms" % (k[0], k[1], v["rtt_ms"]) for k, v in sorted(got.items())
             if "rtt_ms" in v]
     t.note("call 1: round trips measured from LSR/DLSR: %s" % (", ".join(rtts) or "none yet"))
-    t.like(pbx.log_since(mark), r"call \d+: callee video VP8: rx \d+ pkts",
+    t.like(pbx.log_since(mark), r"leg \d+: video VP8: rx \d+ pkts",
            "the hang-up log has a line per leg and media")
 
     # -- 2. alice -> carol: carol has no video --

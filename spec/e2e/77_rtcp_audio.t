@@ -25,7 +25,7 @@ pbx.context "internal" {
   ["202"] = function(call) call:dial("bob", { timeout = 10 }) end,
   ["300"] = function(call)
     call:answer()
-    pbx.sleep(9000)
+    pbx.sleep(9)
     local a = call:stats().caller.audio
     pbx.log("info", "STATS rx=%%d rtcp_rx=%%d rtcp_tx=%%d lost=%%d jitter=%%.2f far=%%s",
             a.rx_packets, a.rtcp_rx, a.rtcp_tx, a.lost, a.jitter_ms, tostring(a.far_lost))

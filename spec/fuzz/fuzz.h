@@ -9,7 +9,6 @@
 #include "log.h"
 
 struct pbx;
-struct pbx *pbx_instance;  /* core/main.c's, which is not linked in */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

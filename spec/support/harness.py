@@ -26,8 +26,9 @@ net, pbx, sipmsg, sipp, phone (baresip over ctrl_tcp), audio, capture
 
 from lunatest.capture import Capture, read_pcap, sdp_ports
 from lunatest.console import ConsoleResult, ConsoleTerm, console_exec
-from lunatest.audio import (dominant_tone, goertzel_power, make_silence, make_tone,
+from lunatest.audio import (dominant_tone, goertzel_power, heard, make_silence, make_tone,
                             read_wav, tone_duration, tone_powers, tone_present)
+from lunatest.calls import PhoneLab
 from lunatest.configs import basic_config
 from lunatest.net import Net
 from lunatest.pbx import Pbx, PbxError
@@ -42,8 +43,8 @@ __all__ = [
     "ROOT", "SUPPORT", "SIPP_DIR", "Tap", "Pbx", "PbxError", "Sipp", "SippResult",
     "SipMsg", "parse_sipp_messages", "render_template", "Phone", "Net",
     "make_tone", "make_silence", "read_wav", "goertzel_power", "tone_powers",
-    "dominant_tone", "tone_present", "tone_duration", "pbx_binary", "workdir", "HardTimeout",
+    "dominant_tone", "tone_present", "tone_duration", "heard", "pbx_binary", "workdir", "HardTimeout",
     "parse_auth_header", "wait_until", "tail", "SDP", "read_text", "basic_config",
     "Capture", "read_pcap", "sdp_ports",
-    "ConsoleResult", "ConsoleTerm", "console_exec",
+    "ConsoleResult", "ConsoleTerm", "console_exec", "PhoneLab",
 ]

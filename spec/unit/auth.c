@@ -16,7 +16,6 @@
 #include "sip/auth.h"
 #include "tap.h"
 
-struct pbx *pbx_instance;  /* core/main.c's, which is not linked in */
 
 #define REALM "pbx.test"
 

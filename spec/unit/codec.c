@@ -9,7 +9,6 @@
 #include "media/codec.h"
 #include "tap.h"
 
-struct pbx *pbx_instance;  /* core/main.c's, which is not linked in */
 
 
 /* Looking codecs up by their SDP name */

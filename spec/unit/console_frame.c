@@ -9,7 +9,6 @@
 #include "console/frame.h"
 #include "tap.h"
 
-struct pbx *pbx_instance;  /* core/main.c's, which is not linked in */
 
 
 static void test_encode(void)

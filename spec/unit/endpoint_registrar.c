@@ -10,7 +10,6 @@
 #include "lua/settings.h"
 #include "tap.h"
 
-struct pbx *pbx_instance;  /* core/main.c's, which is not linked in */
 
 
 static int add(struct endpoint_table *t, const char *name,

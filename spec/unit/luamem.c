@@ -11,7 +11,6 @@
 #include "lua/luamem.h"
 #include "tap.h"
 
-struct pbx *pbx_instance;  /* core/main.c's, which is not linked in */
 
 
 /* Whatever moves, the accounts add up to what Lua holds. */

@@ -10,7 +10,6 @@
 #include "media/dtmf.h"
 #include "tap.h"
 
-struct pbx *pbx_instance;  /* core/main.c's, which is not linked in */
 
 static char heard[128];    /* what the handler was told, in order */
 

@@ -12,7 +12,6 @@
 #include "tap.h"
 #include "audio.h"
 
-struct pbx *pbx_instance;  /* core/main.c's, which is not linked in */
 
 enum { FRAME = 160 };
 

@@ -13,7 +13,6 @@
 #include "tap.h"
 #include "audio.h"
 
-struct pbx *pbx_instance;  /* core/main.c's, which is not linked in */
 
 static char tmpdir[64];
 

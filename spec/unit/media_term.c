@@ -15,7 +15,6 @@
 #include "tap.h"
 #include "audio.h"
 
-struct pbx *pbx_instance;  /* core/main.c's, which is not linked in */
 
 enum { MAX_PKTS = 256, PT_TELEV = 101 };
 

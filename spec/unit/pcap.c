@@ -13,7 +13,6 @@
 #include "capture/pcap.h"
 #include "tap.h"
 
-struct pbx *pbx_instance;  /* core/main.c's, which is not linked in */
 
 static char dir[64];
 

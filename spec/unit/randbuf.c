@@ -7,7 +7,6 @@
 #include "pbx.h"
 #include "tap.h"
 
-struct pbx *pbx_instance;  /* core/main.c's, which is not linked in */
 
 
 /* Bits set per position over many draws: each near half of them. */

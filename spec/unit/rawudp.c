@@ -11,7 +11,6 @@
 #include "media/rawudp.h"
 #include "tap.h"
 
-struct pbx *pbx_instance;  /* core/main.c's, which is not linked in */
 
 
 static unsigned be16(const uint8_t *p)

@@ -18,7 +18,6 @@
 #include "store/store.h"
 #include "tap.h"
 
-struct pbx *pbx_instance;  /* core/main.c's, which is not linked in */
 
 static char dir[64], dbpath[96];
 static struct sip *sip;

@@ -15,7 +15,6 @@
 #include "media/rtpsteer.h"
 #include "tap.h"
 
-struct pbx *pbx_instance;  /* core/main.c's, which is not linked in */
 
 enum { N = 50 };
 

@@ -10,7 +10,6 @@
 #include "media/rtpstat.h"
 #include "tap.h"
 
-struct pbx *pbx_instance;  /* core/main.c's, which is not linked in */
 
 enum { SSRC_PHONE = 0x11223344, SSRC_OURS = 0x55667788, AUDIO = 8000 };
 

@@ -11,7 +11,6 @@
 #include "media/sdpneg.h"
 #include "tap.h"
 
-struct pbx *pbx_instance;  /* core/main.c's, which is not linked in */
 
 #define SESSION "v=0\r\no=phone 1 1 IN IP4 192.0.2.10\r\ns=-\r\n" \
 		"c=IN IP4 192.0.2.10\r\nt=0 0\r\n"

@@ -17,7 +17,6 @@
 #include "security/srcguard.h"
 #include "tap.h"
 
-struct pbx *pbx_instance;  /* core/main.c's, which is not linked in */
 
 
 static struct sa addr(const char *s)

@@ -11,7 +11,6 @@
 #include "sip/siptrace.h"
 #include "tap.h"
 
-struct pbx *pbx_instance;  /* core/main.c's, which is not linked in */
 
 /* RFC 4475 3.4.1 (inv2543), with the top Via of a test client */
 static const char inv2543[] =

@@ -8,7 +8,6 @@
 #include "pbx.h"
 #include "tap.h"
 
-struct pbx *pbx_instance;  /* core/main.c's, which is not linked in */
 
 enum { MANY = 20000 };
 

@@ -12,7 +12,6 @@
 #include "sip/trunkcfg.h"
 #include "tap.h"
 
-struct pbx *pbx_instance;  /* core/main.c's, which is not linked in */
 
 
 static int add_reg(struct trunk_cfg *cfg, const char *line, const char *name)
@@ -133,8 +132,15 @@ static void test_apply_and_reload(void)
 }
 
 
+static void route_seen(const struct trunk_route *rt, void *arg)
+{
+	str_ncpy(arg, rt->uri, 128);
+}
+
+
 static void test_not_a_peer(void)
 {
+	char uri[128] = "";
 	struct pbx pbx;
 	struct trunk_cfg *cfg = NULL;
 	struct endpoint *ep = NULL;
@@ -144,8 +150,8 @@ static void test_not_a_peer(void)
 	memset(&pbx, 0, sizeof(pbx));
 	memset(&msg, 0, sizeof(msg));
 
-	ok(trunk_dial(NULL, NULL, "gw", NULL) < 0, "no table: no peer to"
-	   " dial (the endpoints are tried)");
+	ok(trunk_routes(NULL, "gw", NULL, NULL, route_seen, uri) < 0,
+	   "no table: no peer to dial (the endpoints are tried)");
 	ok(!trunk_inbound(NULL, &msg, &ep, &ctx), "no table: nobody trusted");
 	ok(!trunk_contact_down(NULL, "sip:a@b"), "no table: nobody down");
 
@@ -154,8 +160,12 @@ static void test_not_a_peer(void)
 	(void)add_peer(cfg, "gw", "10.0.0.9", INSECURE_INVITE);
 	(void)trunks_apply(&pbx, cfg);
 
-	ok(trunk_dial(pbx.trunks, NULL, "amine", NULL) < 0,
+	ok(trunk_routes(pbx.trunks, "amine", NULL, NULL, route_seen, uri) < 0,
 	   "an endpoint's name is no peer");
+	is_int(trunk_routes(pbx.trunks, "gw", "900", "100", route_seen, uri),
+	       1, "a static peer: one route");
+	ok(!strncmp(uri, "sip:900@10.0.0.9", 16), "  to the number at its"
+	   " host: %s", uri);
 	(void)sa_set_str(&msg.src, "10.0.0.9", 5060);
 	ok(trunk_inbound(pbx.trunks, &msg, &ep, &ctx) && ep &&
 	   !strcmp(ep->name, "gw"), "gw's address and port: trusted as gw");

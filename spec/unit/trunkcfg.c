@@ -9,7 +9,6 @@
 #include "sip/trunkcfg.h"
 #include "tap.h"
 
-struct pbx *pbx_instance;  /* core/main.c's, which is not linked in */
 
 
 /* A register line and what it must give; port 0 = not written. */

@@ -29,7 +29,7 @@ def generate(n, rtp, phones):
     for i in range(n):
         out.append('  ["%d"] = function(call) call:dial("u%d", { timeout = 20 }) end,'
                    % (1000 + i, 1000 + i))
-    out += ['  ["_9XXX"] = function(call) call:answer() pbx.sleep(1000) call:hangup() end,', "}"]
+    out += ['  ["_9XXX"] = function(call) call:answer() pbx.sleep(1) call:hangup() end,', "}"]
     return "\n".join(out) + "\n"
 
 

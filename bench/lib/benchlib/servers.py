@@ -29,11 +29,11 @@ pbx.settings { realm = "bench", guest_context = "bench", rtp_ports = "%(rtp)s",
 pbx.endpoint "uas" { secret = "%(secret)s", context = "bench" }
 pbx.context "bench" {
   -- 1. answered by the dialplan: answer, 1 s, hang up
-  ["100"] = function(call) call:answer() pbx.sleep(1000) call:hangup() end,
+  ["100"] = function(call) call:answer() pbx.sleep(1) call:hangup() end,
   -- 2, 3. B2BUA: the registered sipp callee, media anchored
   ["200"] = function(call) call:dial("uas", { timeout = 20 }) end,
   -- 5. answered and held (memory per call)
-  ["300"] = function(call) call:answer() pbx.sleep(3600000) end,
+  ["300"] = function(call) call:answer() pbx.sleep(3600) end,
   -- 4. music on hold from the PBX
   ["400"] = function(call)
     if not call.moh then

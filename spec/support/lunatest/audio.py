@@ -160,6 +160,23 @@ def tone_runs(wav_path, freq, min_fraction=0.5, block=80):
     return runs
 
 
+def heard(wav_path, freq, min_len=0.3, gap=0.5):
+    """When freq was heard: (first start, last end, seconds in all) over its
+    runs of at least min_len s (runs closer than gap s are one), or None.
+    A phone records only what it receives, so times are positions in the
+    recording: compare their order, not wall-clock times."""
+    runs = []
+    for start, length in tone_runs(wav_path, freq):
+        if runs and start - (runs[-1][0] + runs[-1][1]) < gap:
+            runs[-1] = (runs[-1][0], start + length - runs[-1][0])
+        else:
+            runs.append((start, length))
+    runs = [r for r in runs if r[1] >= min_len]
+    if not runs:
+        return None
+    return (runs[0][0], runs[-1][0] + runs[-1][1], sum(r[1] for r in runs))
+
+
 DTMF_FREQS = {"1": (697, 1209), "2": (697, 1336), "3": (697, 1477), "A": (697, 1633),
               "4": (770, 1209), "5": (770, 1336), "6": (770, 1477), "B": (770, 1633),
               "7": (852, 1209), "8": (852, 1336), "9": (852, 1477), "C": (852, 1633),

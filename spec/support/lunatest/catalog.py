@@ -21,7 +21,8 @@ from .sipp import SDP, Sipp
 _CONFIG = """\
 local pbx = require "lunapbx"
 pbx.settings { realm = "lunapbx", rtp_ports = "%(rtp)s" }
-pbx.endpoint "amine"        { secret = "test",     context = "internal", callerid = '"Amine" <100>' }
+pbx.endpoint "amine"        { secret = "test",     context = "internal", callerid = '"Amine" <100>',
+                              hold = "passthrough" }  -- its holds reach the callee (glare)
 pbx.endpoint "chhinyleboss" { secret = "vitrygtr", context = "internal", callerid = '"Chhiny" <900>' }
 pbx.endpoint "carol"        { secret = "carolpw",  context = "internal" }  -- never registers
 pbx.endpoint "dave"         { secret = "davepw",   context = "internal" }  -- registers, then dies

@@ -9,7 +9,7 @@ pbx.endpoint "carol" { secret = "carolpw", context = "internal", callerid = '"Ca
 pbx.context "internal" {
   ["201"] = function(call) call:dial("alice", { timeout = 20 }) end,
   ["202"] = function(call) local st, code = call:dial("bob", { timeout = 5 }) pbx.log("info", "dial status " .. st) end,
-  ["_3XX"] = function(call, exten) call:answer() pbx.sleep(1000) call:hangup() end,
+  ["_3XX"] = function(call, exten) call:answer() pbx.sleep(1) call:hangup() end,
   ["500"] = function(call) error("boom") end,
 %(extensions)s}
 """

@@ -96,6 +96,13 @@ class Pbx:
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
 
+    def fds(self):
+        """How many file descriptors the PBX holds now (None: not running)."""
+        try:
+            return len(os.listdir("/proc/%d/fd" % self.proc.pid))
+        except (OSError, AttributeError):
+            return None
+
     def stop(self, grace=3.0):
         """SIGTERM, SIGKILL after `grace` s. Returns (returncode, needed_sigkill, seconds)."""
         if self.proc is None:

@@ -1,10 +1,8 @@
 /**
  * @file legstats.h  A leg's media statistics, per media, as the dialplan
- * (call:stats()) and the hang-up log see them.  Include media/rtpstat.h
- * first.
+ * (leg:stats(), call:stats()) and the hang-up log see them.  Include
+ * media/rtpstat.h first.
  */
-
-struct call;
 
 struct media_stats {
 	bool present;            /**< the leg had this media          */
@@ -16,6 +14,3 @@ struct media_stats {
 struct leg_stats {
 	struct media_stats audio, video;
 };
-
-int call_leg_stats(const struct call *call, bool callee,
-		   struct leg_stats *ls);

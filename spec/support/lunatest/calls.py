@@ -1,0 +1,82 @@
+"""Calls between baresip phones through the PBX, as the transfer, hold and
+bridge tests drive them: who calls whom, what each heard in which order, and
+that nothing is left behind."""
+
+import time
+
+from .audio import heard
+from .console import console_exec
+from .proc import wait_until
+
+
+class PhoneLab:
+    """Phones registered on one PBX, each sending its own tone (hz[name])."""
+
+    def __init__(self, t, pbx, phones, hz):
+        self.t, self.pbx, self.phones, self.hz = t, pbx, phones, hz
+        self.fds0 = None
+
+    def call(self, a, exten, b):
+        """Phone a dials exten; phone b answers: True when both are up."""
+        a.dial("sip:%s@%s" % (exten, self.pbx.sip))
+        ea = a.wait_event("CALL_ESTABLISHED", 10)
+        eb = b.wait_event("CALL_ESTABLISHED", 10)
+        return bool(ea and eb)
+
+    def hang(self, who, *others):
+        """who hangs up; the others' calls end too."""
+        who.hangup()
+        who.wait_event("CALL_CLOSED", 5)
+        return all(o.wait_event("CALL_CLOSED", 5) for o in others)
+
+    def settle_fds(self, a, exten, b):
+        """A first call opens the PBX's media machinery for good (io_uring
+        ring, raw socket, steering program): the descriptor count after it is
+        what every scenario must come back to."""
+        ok = self.call(a, exten, b)
+        time.sleep(1)
+        self.hang(a, b)
+        self.empty(5)
+        self.fds0 = self.pbx.fds()
+        a.wait_recording(len(a.recordings()) or 1)
+        b.wait_recording(len(b.recordings()) or 1)
+        time.sleep(1.1)          # baresip names recordings by the second
+        return ok
+
+    def empty(self, timeout=8):
+        return wait_until(lambda: console_exec(self.pbx, "return #calls() + #legs()")
+                          .out.strip() == "0", timeout)
+
+    def leftovers(self, what):
+        t = self.t
+        t.ok(self.empty(), "%s: nothing left (calls and legs)" % what,
+             diag=lambda: console_exec(self.pbx, "calls() legs()").out)
+        if self.fds0 is not None:
+            ok = wait_until(lambda: self.pbx.fds() == self.fds0, 5)
+            t.ok(ok, "%s: file descriptors back to %s (%s)"
+                 % (what, self.fds0, self.pbx.fds()))
+        time.sleep(1.1)          # the next call's recordings get new names
+
+    def heard(self, rec, who):
+        return heard(rec, self.hz[who])
+
+    def order(self, rec, first, then, what):
+        """In rec, first's tone comes, then then's, and first's never again."""
+        f = rec and self.heard(rec, first)
+        s = rec and self.heard(rec, then)
+        self.t.ok(f and s and f[1] <= s[0] + 0.3,
+                  "%s: %s is heard, then %s, and %s not any more"
+                  % (what, first, then, first),
+                  diag=lambda: "%s %s, %s %s" % (first, f, then, s))
+
+    def only(self, rec, who, never, what):
+        """rec has who's tone and none of the never ones."""
+        got = rec and self.heard(rec, who)
+        bad = [n for n in never if rec and self.heard(rec, n)]
+        self.t.ok(got and not bad, "%s: hears %s%s" % (
+            what, who, ", never " + " or ".join(never) if never else ""),
+            diag=lambda: "heard %s: %s; also %s" % (who, got, bad))
+
+    def last(self, phone, n):
+        """Phone's n-th recording (1 = its first), once written."""
+        return phone.wait_recording(n)
