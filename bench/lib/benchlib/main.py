@@ -61,7 +61,8 @@ def run_soak(args):
     addr = Addr(args.net)
     t0 = time.time()
     try:
-        res = soak.run(addr, args.minutes, soak.parse_load(args.load), args.figures)
+        res = soak.run(addr, args.minutes, soak.parse_load(args.load), args.figures,
+                       args.share)
     except KeyboardInterrupt:
         say("interrupted")
         return 130
@@ -87,6 +88,8 @@ def main(argv):
                     help="soak: how long the load lasts")
     ap.add_argument("--figures", default=None,
                     help="soak: take 80%% of the figures of this bench/run --json file")
+    ap.add_argument("--share", type=float, default=0.5,
+                    help="soak: each load at 80%% of its figure times this")
     ap.add_argument("--load", default=None,
                     help="soak: answer=CALLS_PER_S,bridged=CALLS,register=PER_S (no ramp)")
     ap.add_argument("--only", default=",".join(FIGURES))
