@@ -31,7 +31,7 @@ STAMP_DEPS := $(BUILD)/.deps
 BENCH_PKGS := kamailio kamailio-lua-modules
 BENCH_BIN := $(BUILD)/bench/relay $(BUILD)/bench/rtpload
 
-.PHONY: all deps run test check unit bench sounds clean asan fuzz fuzz-bins fuzz-link
+.PHONY: all deps run test check unit bench sounds clean asan fuzz fuzz-bins fuzz-link soak
 all: $(BUILD)/lunapbx
 
 # $(call apt_install,PACKAGES): install those not installed yet.
@@ -147,6 +147,13 @@ bench: deps
 	@$(call apt_install,$(BENCH_PKGS))
 	@$(MAKE) --no-print-directory $(BUILD)/lunapbx $(BENCH_BIN) sounds
 	bench/run $(BENCH_ARGS)
+
+# `make soak` (SOAK_MINUTES, default 60): the mixed load of bench/run
+# --mode soak after a quick ramp; README, "Soak".
+SOAK_MINUTES ?= 60
+soak: deps
+	@$(MAKE) --no-print-directory $(BUILD)/lunapbx $(BENCH_BIN) sounds
+	bench/run --mode soak --minutes $(SOAK_MINUTES) $(SOAK_ARGS)
 
 clean:
 	rm -rf $(BUILD)/core $(BUILD)/spec $(BUILD)/bench $(BUILD)/lunapbx
