@@ -7,8 +7,10 @@ earlier bench/run --json, or --load answer=R,bridged=C,register=G); the
 loads run together on the machine each figure had to itself, so each
 takes its 80 % times --share (0.5).
 
-Every 10 s: the PBX's RSS, Lua memory (after a full collection), file
-descriptors, timers, live calls and registered contacts.  After the
+Every 10 s: the PBX's RSS and what malloc has handed out of it (heap in
+use: RSS minus what the allocator keeps for itself), Lua memory (after a
+full collection), file descriptors, timers, live calls and registered
+contacts.  After the
 warm-up (the first fifth, at least 30 s) each series' slope is fitted;
 it must be flat: the fitted change over the rest of the run within a
 bound per series (below).  At the end every call must be gone, and no
@@ -32,7 +34,7 @@ REG_EXPIRES = 600
 # A series is flat when its fitted change over the measured part of the
 # run stays within: a fraction of its mean, plus an allowance (the
 # sample is a snapshot: calls in progress come and go).
-FLAT = {"rss_kb": (0.02, 2048), "lua_bytes": (0.05, 262144), "fds": (0.1, 12),
+FLAT = {"rss_kb": (0.02, 2048), "heap_kb": (0.02, 2048), "lua_bytes": (0.05, 262144), "fds": (0.1, 12),
         "timers": (0.1, 200), "calls": (0.1, 20), "contacts": (0.0, 5)}
 
 USERS_CONFIG = """\
@@ -114,13 +116,15 @@ class RegLoad(threading.Thread):
 
 
 def stats(pbx):
-    r = console_exec(pbx, "local s = pbx.stats(true) return ('%d %d %d %d'):format("
-                          "s.calls, s.lua_bytes, s.timers, s.contacts)", timeout=10)
-    m = re.search(r"(\d+) (\d+) (\d+) (\d+)", r.out)
+    r = console_exec(pbx, "local s = pbx.stats(true) return ('%d %d %d %d %d'):format("
+                          "s.calls, s.lua_bytes, s.timers, s.contacts, s.heap_bytes)",
+                     timeout=10)
+    m = re.search(r"(\d+) (\d+) (\d+) (\d+) (\d+)", r.out)
     if r.rc != 0 or not m:
         return None
-    calls, lua, timers, contacts = (int(x) for x in m.groups())
-    return {"calls": calls, "lua_bytes": lua, "timers": timers, "contacts": contacts}
+    calls, lua, timers, contacts, heap = (int(x) for x in m.groups())
+    return {"calls": calls, "lua_bytes": lua, "timers": timers, "contacts": contacts,
+            "heap_kb": heap // 1024}
 
 
 def slope(points):
@@ -203,8 +207,9 @@ def run(addr, minutes, load=None, figures_path=None, share=0.5):
                       "fds": fd_count(pbx.proc.pid), "cpu": round(meter.share(), 3)})
             meter.mark()
             res["samples"].append(s)
-            say("  %4.0f s: RSS %d KB, Lua %d B, %d fds, %d timers, %s calls, %s contacts,"
-                " CPU %.0f%%" % (s["t"], s["rss_kb"], s.get("lua_bytes", -1), s["fds"],
+            say("  %4.0f s: RSS %d KB (heap in use %s KB), Lua %d B, %d fds, %d timers, %s calls,"
+                " %s contacts, CPU %.0f%%" % (s["t"], s["rss_kb"], s.get("heap_kb"),
+                                               s.get("lua_bytes", -1), s["fds"],
                                  s.get("timers", -1), s.get("calls"), s.get("contacts"),
                                  100 * s["cpu"]))
         # RTP of the bridged calls, while they are all up
