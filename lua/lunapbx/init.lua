@@ -43,6 +43,7 @@ local SETTINGS = {
   lua_memory_mb = "number", call_memory_mb = "number",
   reload_on_change = "boolean", rtp_timeout = "number", rtp_hold_timeout = "number",
   session_expires = "number", session_min_se = "number",
+  security = "table",   -- checked by the core (README, Security)
 }
 
 --- pbx.settings { key = value, ... }: PBX-wide settings (see README).
@@ -62,6 +63,7 @@ local ENDPOINT = {
   secret = "string", context = "string", callerid = "string", allow = "table",
   dtmf = "string", language = "string",
   qualify = "boolean|number", qualifyfreq = "number",
+  permit = "string|table", deny = "string|table", call_limit = "number",
   allow_transfer = "boolean", moh = "string", hold = "string",
   callgroup = "number|string|table", pickupgroup = "number|string|table",
 }
