@@ -19,7 +19,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from harness import *  # noqa: E402,F401
 from lunatest.audio import SILENCE_RMS, tone_runs  # noqa: E402
 
-net = Net(55)
+net = Net(52)
 HZ = {"amine": 604, "chhinyleboss": 1078, "xlite": 1710}   # between notes: the music
 PW = {"amine": "test", "chhinyleboss": "vitrygtr", "xlite": "vitrygtr"}
 

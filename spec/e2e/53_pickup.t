@@ -18,7 +18,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from harness import *  # noqa: E402,F401
 from lunatest.audio import SILENCE_RMS  # noqa: E402
 
-net = Net(56)
+net = Net(53)
 HZ = {"amine": 600, "xlite": 1000, "xlite2": 1200, "bria": 1450, "chhinyleboss": 1800}
 USER = {"xlite2": "xlite"}
 PW = {"amine": "test"}

@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from harness import *  # noqa: E402,F401
 from lunatest.rtp import RtpPeer  # noqa: E402
 
-net = Net(57)
+net = Net(54)
 HZ = {"amine": 600, "xlite": 1000, "chhinyleboss": 1450, "bria": 1800}
 PW = {"amine": "test"}
 
