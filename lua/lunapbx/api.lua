@@ -11,8 +11,9 @@
 --   bridge { leg = id, with = id }
 --
 -- then goes on to exten@context when given, else hangs up (bridge: when
--- one side hangs up, the other does).  park and the queue's commands come
--- with their modules (pbx.command), which replace the answers here.
+-- one side hangs up, the other does).  park { leg = id [, lot =] } parks
+-- it in a lot of lunapbx.parking; the queue's commands come with their
+-- module (pbx.command), which replaces the answers here.
 
 local core = _core
 
@@ -80,7 +81,23 @@ function M.new(log)
     return start(args, { op = "bridge", with = with })
   end
 
-  C.park = later("lunapbx.parking", "park")
+  -- park { leg = id [, lot = "default", parker = endpoint, timeout = s] }:
+  -- into a lot of lunapbx.parking (res_parking's Park), its space back
+  function C.park(args)
+    local has, parking = pcall(require, "lunapbx.parking")
+    if not has or next(parking.lots()) == nil then
+      return nil, "park: no parking lot configured (lunapbx.parking)"
+    end
+    local id = id_of(args.leg)
+    local leg = id and core.leg(id)
+    if not leg then return nil, "no such leg" end
+    local lot = parking.get(args.lot or "default")
+    if not lot then return nil, ("no lot '%s'"):format(tostring(args.lot or "default")) end
+    if args.timeout ~= nil and type(args.timeout) ~= "number" then return nil, '"timeout": seconds' end
+    local slot, why = lot:park(leg, { parker = args.parker, timeout = args.timeout })
+    if not slot then return nil, why end
+    return { leg = id, lot = lot.name, slot = slot }
+  end
   C.queue_add = later("the queues module", "queue_add")
   C.queue_remove = later("the queues module", "queue_remove")
   C.queue_pause = later("the queues module", "queue_pause")

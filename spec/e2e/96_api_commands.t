@@ -6,7 +6,9 @@
 #   - record: carol's leg for 2 s into recordings/api/rec.wav (her tone in it)
 #   - bridge: alice and bob, each waiting in 310, joined: each hears the other;
 #     alice hangs up, bob's leg ends
-#   - park and queue commands without their modules, bad arguments: why
+#   - park: bob's leg (alice -> 202 -> bob) into lot default, its space
+#     back; carol dials the space: she talks to bob
+#   - queue commands without their module, bad arguments: why
 import os
 import sys
 import time
@@ -25,7 +27,10 @@ local function phone(t) t.context = "internal"; return t end
 pbx.endpoint "alice" (phone { secret = "alicepw", callerid = '"Alice" <201>' })
 pbx.endpoint "bob"   (phone { secret = "bobpw",   callerid = '"Bob" <202>' })
 pbx.endpoint "carol" (phone { secret = "carolpw", callerid = '"Carol" <203>' })
+local parking = require "lunapbx.parking"
+parking.lot "default" { exten = "700", slots = "701-702", timeout = 60 }
 pbx.context "internal" {
+  include = { "parkedcalls" },
   ["202"] = function(call) call:dial("bob", { timeout = 10 }) end,
   ["203"] = function(call) call:dial("carol", { timeout = 10 }) end,
   ["310"] = function(call) call:answer() call:silence(30) call:hangup() end,
@@ -136,10 +141,35 @@ with Tap(timeout=200) as t:
     t.ok(lab.empty(), "bridge: nothing left",
          diag=lambda: console_exec(pbx, "calls() legs() status()").out)
 
+    # -- park ----------------------------------------------------------------------------------
+    time.sleep(1.1)
+    s = last_seq()
+    t.ok(lab.call(alice, "202", bob), "alice calls 202: bob answers")
+    bleg = leg_of("bob", s)
+    time.sleep(1)
+    st, js = cmd("park", leg=bleg)
+    t.ok(st == 200 and js.get("ok") and js.get("result", {}).get("slot") == "701"
+         and js.get("result", {}).get("lot") == "default",
+         "park {leg = bob's}: lot default, space 701", diag=(st, js))
+    t.ok(alice.wait_event("CALL_CLOSED", 5), "... alice, left alone, is hung up")
+    time.sleep(1)
+    carol.dial("sip:701@%s" % pbx.sip)
+    t.ok(carol.wait_event("CALL_ESTABLISHED", 10), "carol dials 701: she gets the parked call")
+    time.sleep(3)
+    t.ok(lab.hang(carol, bob), "carol hangs up: bob's call ends")
+    rb, rc = bob.wait_recording(3), carol.wait_recording(3)
+    if rb and rc:
+        lab.only(rc["dec"], "bob", ["alice"], "carol, the retrieved call")
+        h = heard(rb["dec"], HZ["carol"])
+        t.ok(h, "bob hears carol after the parking (%s)" % (h,))
+    else:
+        t.ok(False, "bob and carol recorded the parked call")
+    t.ok(lab.empty(), "park: nothing left")
+    st, js = cmd("park", leg=bleg)
+    t.ok(st == 409 and js.get("error") == "no such leg", "park of a leg that is gone: why",
+         diag=(st, js))
+
     # -- what is refused ----------------------------------------------------------------------
-    st, js = cmd("park", leg=1)
-    t.ok(st == 409 and "lunapbx.parking" in js.get("error", ""),
-         "park without lunapbx.parking: refused, and it says where it comes from", diag=(st, js))
     st, js = cmd("queue_pause", queue="q", member="x")
     t.ok(st == 409 and "queue" in js.get("error", ""), "queue_pause without queues: refused",
          diag=(st, js))

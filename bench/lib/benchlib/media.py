@@ -7,6 +7,9 @@ mode sends it back, relayed again, and checked by rtpload: loss from
 per-call counters, lateness from the time stamp each packet carries.
 Figure 4: the PBX plays music on hold to every call; rtpload listens and
 checks sequence numbers and arrival times against the RTP clock.
+Parked calls: the same as figure 4, each call parked by the dialplan
+(extension 450: a call of its own in a lot of 20000 spaces, music, its
+space's lamp set), against music on hold in the same run.
 """
 
 import json
@@ -133,13 +136,16 @@ def relay_ceiling(addr, mode):
 
 class MediaRun:
     """Concurrent held calls, added step by step: kind "bridged" (figure 3,
-    extension 200), "moh" (figure 4, extension 400) or "answered" (held by
-    the dialplan, extension 300).  rtp=False: no RTP at all (memory)."""
+    extension 200), "moh" (figure 4, extension 400), "parked" (extension
+    450) or "answered" (held by the dialplan, extension 300).  rtp=False:
+    no RTP at all (memory)."""
 
-    SERVICE = {"bridged": "200", "moh": "400", "answered": "300", "voicemail": "600"}
+    SERVICE = {"bridged": "200", "moh": "400", "answered": "300", "voicemail": "600",
+               "parked": "450"}
 
-    def __init__(self, kind, addr, rtp=True):
+    def __init__(self, kind, addr, rtp=True, extra_config="", hold_ms=HOLD_MS):
         self.kind, self.addr, self.with_rtp = kind, addr, rtp
+        self.extra_config, self.hold_ms = extra_config, hold_ms
         self.rtp = "%s:%d" % (addr.ip(Addr.LOAD), MEDIA_PORT)
         self.echo_addr = "%s:%d" % (addr.ip(Addr.ECHO), MEDIA_PORT)
         self.pbx = self.echo = self.callee = self.load = None
@@ -148,7 +154,7 @@ class MediaRun:
         self.setup_error = ""
 
     def start(self):
-        self.pbx = BenchPbx(self.addr)
+        self.pbx = BenchPbx(self.addr, extra=self.extra_config)
         if self.kind == "bridged":
             if self.with_rtp:
                 self.echo = Relay(self.echo_addr, name="echo", interval_ms=1)
@@ -168,8 +174,8 @@ class MediaRun:
                 x.stop()
         self.callers = []
 
-    def add_calls(self, n, hold_ms=HOLD_MS):
-        """n more calls, held hold_ms; True when all were answered and their
+    def add_calls(self, n, hold_ms=None):
+        """n more calls, held hold_ms (the run's by default); True when all were answered and their
         media handed to rtpload."""
         k = len(self.callers)
         ip, port = self.rtp.split(":")
@@ -177,7 +183,8 @@ class MediaRun:
                        media="%s:%d" % (self.addr.ip(Addr.UAC), 10000 + 10 * k),
                        remote=self.pbx.sip, service=self.SERVICE[self.kind],
                        rate=SETUP_RATE, calls=n, limit=n,
-                       template={"hold_ms": hold_ms, "rtp_ip": ip, "rtp_port": port},
+                       template={"hold_ms": hold_ms or self.hold_ms, "rtp_ip": ip,
+                                 "rtp_port": port},
                        log_media=True, name="uac-%s-%d" % (self.kind, k))
         self.callers.append(uac.start())
         done = 0
