@@ -223,6 +223,30 @@ def _conference_rows(results):
     return out
 
 
+def _events_rows(results):
+    """B2BUA calls/s with 10 event clients against none, the same run."""
+    fig = results["events"]
+    if "skipped" in fig:
+        return [("B2BUA calls/s, 10 event clients", "skipped: " + fig["skipped"], "-", "-",
+                 "-", "-")]
+    none, cl = fig.get("none") or {}, fig.get("clients") or {}
+    lost = cl.get("gaps", 0) + (fig.get("paired") or {}).get("gaps", 0)
+    cell = _rate_cell(cl) + ("; %d events received, %d lost" % (cl.get("messages", 0), lost))
+    ratio, met = _ratio_row(_rate(cl), _rate(none), 0.9)
+    out = [("B2BUA calls/s with 10 WebSocket clients following every event", cell,
+            "no client, same run: " + _rate_cell(none), ratio, ">= 0.9 x no client",
+            met if not lost else "**no** (events lost)")]
+    p = fig.get("paired") or {}
+    if p.get("ratio"):
+        out.append(("... CPU per B2BUA call at %d calls/s, windows alternating" % p["rate"],
+                    "**%.0f us** with 10 clients (%d windows)" % (p["us_clients"],
+                                                                   len(p["clients"])),
+                    "**%.0f us** without (%d windows)" % (p["us_none"], len(p["none"])),
+                    "%.2f" % p["ratio"], ">= 0.9 (calls per CPU second)",
+                    "yes" if p["ratio"] >= 0.9 else "**no**"))
+    return out
+
+
 def rows(results):
     out = []
     kam = results.get("kamailio")
@@ -236,6 +260,8 @@ def rows(results):
                     "Kamailio: " + _rate_cell(kam) if kam else "-", ratio, tdesc, met))
     if "kamailio" in results and not ("answer" in results or "b2bua" in results):
         out.append(("Kamailio calls/s", _rate_cell(kam), "-", "-", "-", "-"))
+    if "events" in results:
+        out.extend(_events_rows(results))
     out.extend(_media_rows(results))
     if "parking" in results:
         out.extend(_parking_rows(results))
