@@ -124,6 +124,7 @@ ASAN_E2E := spec/e2e/20_calls_sipp.t spec/e2e/30_b2bua_sipp.t \
             spec/e2e/47_voicemail_kill9.t spec/e2e/55_conference.t \
             spec/e2e/93_events_ws.t spec/e2e/94_metrics.t \
             spec/e2e/95_slow_client.t spec/e2e/96_api_commands.t \
+            spec/e2e/97_https.t \
             spec/e2e/52_parking.t spec/e2e/53_pickup.t spec/e2e/54_blf.t \
             spec/e2e/58_followme.t spec/e2e/56_conference_pin.t \
             spec/e2e/57_conference_ten.t \

@@ -2,6 +2,7 @@
 # The benchmark scripts still work: bench/run --mode smoke puts a few calls
 # through every scenario (answered, B2BUA, Kamailio when installed, the
 # relay ceiling, bridged calls with RTP, music on hold when the PBX has it,
+# B2BUA calls with 10 WebSocket event clients,
 # voicemail deposits and VoiceMailMain logins, memory per call, reload, the
 # conference mixer without SIP, conference rooms with SIP calls) and prints
 # its table; bench/pair compares two
@@ -53,6 +54,14 @@ with Tap(timeout=200) as t:
         t.skip("Kamailio proxies the same 10 calls", "kamailio not installed (make bench does)")
     t.like(p.stdout, r"calls/s answered by the Lua dialplan \| \*\*10\*\*",
            "the table shows the answered calls/s")
+
+    # -- the event API's cost: the same B2BUA calls with 10 clients ------------
+    ev = res.get("events") or {}
+    b = (ev.get("clients") or {}).get("best") or {}
+    t.ok(b.get("ok") and b.get("answered") == 10 and (ev.get("clients") or {}).get("messages", 0)
+         > 10 * 10 and (ev.get("clients") or {}).get("gaps") == 0,
+         "10 B2BUA calls/s with 10 WebSocket clients: all answered, the clients got %s events,"
+         " none lost" % (ev.get("clients") or {}).get("messages"), diag=progress)
 
     # -- media ---------------------------------------------------------------
     r = res.get("relay") or {}

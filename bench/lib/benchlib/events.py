@@ -144,6 +144,4 @@ def measure(addr, mode):
         rate = max(10, int(0.6 * min(a.rate, b.rate)))
         say("event clients: CPU per call at %d calls/s, alternating windows" % rate)
         res["paired"] = paired(addr, rate, 3, mode.step_s)
-    elif mode.smoke:
-        res["paired"] = paired(addr, 10, 1, 2)
     return res
