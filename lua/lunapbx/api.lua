@@ -12,8 +12,8 @@
 --
 -- then goes on to exten@context when given, else hangs up (bridge: when
 -- one side hangs up, the other does).  park { leg = id [, lot =] } parks
--- it in a lot of lunapbx.parking; the queue's commands come with their
--- module (pbx.command), which replaces the answers here.
+-- it in a lot of lunapbx.parking; queue_add, queue_remove, queue_pause go
+-- to lunapbx.queue.  pbx.command replaces any of them.
 
 local core = _core
 
@@ -22,12 +22,6 @@ local M = { CONTEXT = "lunapbx-api" }
 local function id_of(v)
   local n = math.tointeger(tonumber(v))
   return n and n > 0 and n or nil
-end
-
-local function later(module, what)
-  return function()
-    return nil, ("%s: not configured here (%s registers it with pbx.command)"):format(what, module)
-  end
 end
 
 function M.new(log)
@@ -98,9 +92,44 @@ function M.new(log)
     if not slot then return nil, why end
     return { leg = id, lot = lot.name, slot = slot }
   end
-  C.queue_add = later("the queues module", "queue_add")
-  C.queue_remove = later("the queues module", "queue_remove")
-  C.queue_pause = later("the queues module", "queue_pause")
+  -- the queue's members (app_queue's AddQueueMember, RemoveQueueMember,
+  -- PauseQueueMember), through lunapbx.queue when it is there
+  local function queues(what)
+    local has, q = pcall(require, "lunapbx.queue")
+    if not has or type(q) ~= "table" or not q[what] or (q.names and #q.names() == 0) then
+      return nil, ("%s: no queue configured (lunapbx.queue)"):format(what)
+    end
+    return q
+  end
+
+  local function str(v) return type(v) == "string" and v ~= "" end
+
+  local function done(ok, why) if ok then return { done = true } end return nil, why end
+
+  function C.queue_add(args)
+    local q, why = queues("add")
+    if not q then return nil, why end
+    if not str(args.queue) or not str(args.member) then return nil, '"queue" and "member" are needed' end
+    return done(q.add(args.queue, args.member, { penalty = args.penalty }))
+  end
+
+  function C.queue_remove(args)
+    local q, why = queues("remove")
+    if not q then return nil, why end
+    if not str(args.queue) or not str(args.member) then return nil, '"queue" and "member" are needed' end
+    return done(q.remove(args.queue, args.member))
+  end
+
+  -- { member [, queue, reason, paused = false (unpause)] }
+  function C.queue_pause(args)
+    local q, why = queues("pause")
+    if not q then return nil, why end
+    if not str(args.member) then return nil, '"member" is needed' end
+    if args.paused == false then
+      return done(q.unpause(args.member, { queue = args.queue }))
+    end
+    return done(q.pause(args.member, { queue = args.queue, reason = args.reason }))
+  end
 
   local function bridge(call, job)
     local other = core.leg(job.with)
