@@ -75,6 +75,7 @@ class EventTarget(Target):
         self.n = n
         self.label = "lunapbx B2BUA, %d event client%s" % (n, "" if n == 1 else "s")
         self.clients = None
+        self.total = {"messages": 0, "gaps": 0}   # over the restarts
 
     def start(self):
         self.server = BenchPbx(self.addr, extra='pbx.settings { http = { listen = "%s:8088",'
@@ -86,6 +87,9 @@ class EventTarget(Target):
 
     def stop(self):
         if self.clients:
+            c = self.clients.counts()
+            self.total["messages"] += sum(c.get("messages", []))
+            self.total["gaps"] += sum(c.get("gaps", []))
             self.clients.stop()
         self.clients = None
         super().stop()
@@ -97,11 +101,10 @@ def ramp(addr, mode, n):
     target.start()
     try:
         best, steps = find_max_rate(target, mode)
-        counts = target.clients.counts() if target.clients else {}
     finally:
         target.stop()
     return {"label": target.label, "best": best, "steps": steps,
-            "messages": sum(counts.get("messages", [])), "gaps": sum(counts.get("gaps", []))}
+            "messages": target.total["messages"], "gaps": target.total["gaps"]}
 
 
 def paired(addr, rate, rounds, seconds):
