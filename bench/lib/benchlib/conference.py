@@ -20,7 +20,7 @@ from lunatest.console import console_exec
 from lunatest.proc import workdir
 
 from .common import Addr, CpuMeter, say
-from .media import MEDIA_PORT, RtpLoad, mix_describe, mix_step_ok
+from .media import MEDIA_PORT, RtpLoad, judge, mix_describe, mix_step_ok
 from .servers import BenchPbx
 from .sippload import SippLoad
 
@@ -151,11 +151,7 @@ def ramp(addr, plan, single):
                 say("  conference %s: %d participants: FAILED (%s)" % (key, target, run.error))
                 break
             m = run.measure(plan["settle_s"], plan["window_s"])
-            m["ok"], m["reason"] = step_ok(m)
-            steps.append(m)
-            say("  conference %s: %s%s" % (key, describe(m),
-                                           "" if m["ok"] else " FAILED: " + m["reason"]))
-            if not m["ok"]:
+            if not judge(m, steps, "conference " + key, step_ok, describe):
                 break
             best = m
             grown = max(target + 1, int(target * plan[key + "_growth"]))

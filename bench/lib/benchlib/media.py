@@ -66,6 +66,15 @@ class Relay:
         kill_proc(self.proc, grace=1)
 
 
+def judge(m, steps, label, step_ok, describe):
+    """A ramp's step: its figures m judged by step_ok (m["ok"], m["reason"]),
+    kept in steps and said under label; whether the ramp goes on."""
+    m["ok"], m["reason"] = step_ok(m)
+    steps.append(m)
+    say("  %s: %s%s" % (label, describe(m), "" if m["ok"] else " FAILED: " + m["reason"]))
+    return m["ok"]
+
+
 class PipedTool:
     """A bench tool driven by lines on its stdin that answers in JSON lines
     on its stdout (rtpload, mixbench): its first line says "ready"."""
@@ -313,10 +322,7 @@ def find_max_calls(kind, addr, mode):
                 say("  %s: %d calls: FAILED (%s)" % (kind, target, run.setup_error))
                 break
             m = run.measure(mode.conc_window_s)
-            m["ok"], m["reason"] = step_ok(m)
-            steps.append(m)
-            say("  %s: %s%s" % (kind, describe(m), "" if m["ok"] else " FAILED: " + m["reason"]))
-            if not m["ok"]:
+            if not judge(m, steps, kind, step_ok, describe):
                 break
             best = m
             target = int(target * mode.conc_growth)

@@ -19,7 +19,7 @@ import subprocess
 import time
 
 from .common import BUILD, Addr, CpuMeter, say
-from .media import PipedTool, RtpLoad, mix_describe, mix_step_ok
+from .media import PipedTool, RtpLoad, judge, mix_describe, mix_step_ok
 
 MIXBENCH = os.path.join(BUILD, "bench", "mixbench")
 LOAD_PORT = 7100
@@ -136,10 +136,7 @@ def ramp(addr, plan, single):
                 say("  %s: FAILED (%s)" % (key, e))
                 break
             m = run.measure(plan["settle_s"], plan["window_s"])
-            m["ok"], m["reason"] = step_ok(m)
-            steps.append(m)
-            say("  %s: %s%s" % (key, describe(m), "" if m["ok"] else " FAILED: " + m["reason"]))
-            if not m["ok"]:
+            if not judge(m, steps, key, step_ok, describe):
                 break
             best = m
             target = max(target + 1, int(target * plan[key + "_growth"]))
