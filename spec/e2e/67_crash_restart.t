@@ -44,6 +44,14 @@ def kill9(pbx):
     return pbx.proc.returncode
 
 
+def alice_calls(pbx, label, hold_ms, timeout):
+    """alice (sipp) calls 200 (bob) and hangs up after hold_ms; not started."""
+    return Sipp("uac_bye.xml", local=ALICE, remote=pbx.sip, service="200",
+                media="%s:%d" % (net.ip(1), net.media_port(0)),
+                keys={"user": "alice"}, auth=("alice", "alicepw"), timeout=timeout,
+                name=label, template={"media": SDP["pcmu"], "hold_ms": hold_ms})
+
+
 def bob_phone(label):
     return Sipp("uas_answer.xml", local=BOB, media="%s:%d" % (net.ip(2), net.media_port(1)),
                 keys={"pt": 0, "codec": "PCMU"}, timeout=30, name=label).start()
@@ -57,10 +65,7 @@ with Tap(timeout=170) as t:
 
     # -- kill -9 during calls -----------------------------------------------
     uas = bob_phone("bob-uas-1")
-    bridged = Sipp("uac_bye.xml", local=ALICE, remote=pbx.sip, service="200",
-                   media="%s:%d" % (net.ip(1), net.media_port(0)),
-                   keys={"user": "alice"}, auth=("alice", "alicepw"), timeout=30,
-                   name="alice-bridged", template={"media": SDP["pcmu"], "hold_ms": 20000}).start()
+    bridged = alice_calls(pbx, "alice-bridged", 20000, 30).start()
     answered = Sipp("uac_bye.xml", local=CALLER2, remote=pbx.sip, service="300",
                     media="%s:%d" % (net.ip(3), net.media_port(2)),
                     keys={"user": "alice"}, auth=("alice", "alicepw"), timeout=30,
@@ -98,10 +103,7 @@ with Tap(timeout=170) as t:
          diag=lambda: "%s %s %s" % (r.rc, r.out, r.err))
 
     uas = bob_phone("bob-uas-2")
-    call = Sipp("uac_bye.xml", local=ALICE, remote=pbx.sip, service="200",
-                media="%s:%d" % (net.ip(1), net.media_port(0)),
-                keys={"user": "alice"}, auth=("alice", "alicepw"), timeout=20,
-                name="alice-after", template={"media": SDP["pcmu"], "hold_ms": 500}).run()
+    call = alice_calls(pbx, "alice-after", 500, 20).run()
     t.sipp_ok(call, "right after the restart alice calls bob, who did not register again")
     t.sipp_ok(uas.wait(timeout=10), "... bob's phone rang at its registered contact, answered")
     t.sipp_ok(register(pbx, "bob", "bobpw", BOB, "bob-2"), "bob's phone registers again")
@@ -126,10 +128,7 @@ with Tap(timeout=170) as t:
     r = console_exec(pbx, "reload()")
     t.ok(r.rc == 0, "and reloads", diag=lambda: r.out + r.err)
     uas = bob_phone("bob-uas-3")
-    call = Sipp("uac_bye.xml", local=ALICE, remote=pbx.sip, service="200",
-                media="%s:%d" % (net.ip(1), net.media_port(0)),
-                keys={"user": "alice"}, auth=("alice", "alicepw"), timeout=20,
-                name="alice-after-2", template={"media": SDP["pcmu"], "hold_ms": 500}).run()
+    call = alice_calls(pbx, "alice-after-2", 500, 20).run()
     t.sipp_ok(call, "alice calls bob again")
     t.sipp_ok(uas.wait(timeout=10), "... and bob's phone answers")
     pbx.finish(t)

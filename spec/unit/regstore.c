@@ -17,6 +17,7 @@
 #include "sip/regstore.h"
 #include "store/store.h"
 #include "tap.h"
+#include "reloop.h"
 
 
 static char dir[64], dbpath[96];
@@ -193,12 +194,9 @@ static int op_register(void *arg)
 int main(void)
 {
 	struct leakcheck lc;
-	int err;
 
-	err = libre_init();
-	if (err)
+	if (reloop_init())
 		return 255;
-	log_set_level(LOG_ERROR);
 	str_ncpy(dir, "/tmp/lunapbx-regstore-XXXXXX", sizeof(dir));
 	if (!mkdtemp(dir))
 		return 255;

@@ -16,6 +16,7 @@
 #include "security/seclog.h"
 #include "security/srcguard.h"
 #include "tap.h"
+#include "reloop.h"
 
 
 
@@ -471,12 +472,9 @@ static void warm_up_timers(void)
 int main(void)
 {
 	struct leakcheck lc;
-	int err;
 
-	err = libre_init();
-	if (err)
+	if (reloop_init())
 		return 255;
-	log_set_level(LOG_ERROR);    /* the events' warn lines */
 
 	leak_begin(&lc);
 	for (size_t i = 0; i < ARRAY_SIZE(acl_cases); i++)
