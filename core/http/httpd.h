@@ -39,6 +39,7 @@ int  httpd_reply_json(struct http_conn *conn, uint16_t scode,
 		      const struct odict *o);
 
 int  httpd_json_object(struct odict **op, const char *s, size_t len);
+bool httpd_query(const struct pl *prm, const char *name, struct pl *val);
 
 /* WebSocket clients (wsclient.c) */
 struct wsclients;

@@ -248,7 +248,7 @@ static int parse_filter(const struct pl *prm, char **filterp)
 {
 	struct pl v;
 
-	if (re_regex(prm->p, prm->l, "[?&]events=[^&]+", &v))
+	if (!httpd_query(prm, "events", &v) || !v.l)
 		return 0;
 
 	return re_sdprintf(filterp, ",%r,", &v);
