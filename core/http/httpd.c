@@ -292,6 +292,30 @@ static int listen_on(struct httpd *h, const struct pbx_http *cf)
 }
 
 
+/* A command runs (it may be a reload): the server it runs in is not
+ * re-made under it, but on the next loop turn. */
+static struct {
+	bool held, pending;
+	struct tmr tmr;
+} defer;
+
+
+static void deferred_update(void *arg)
+{
+	httpd_update(arg);
+}
+
+
+void httpd_hold(struct pbx *pbx, bool hold)
+{
+	defer.held = hold;
+	if (!hold && defer.pending) {
+		defer.pending = false;
+		tmr_start(&defer.tmr, 0, deferred_update, pbx);
+	}
+}
+
+
 /**
  * Start, stop or move the server as the settings in force say (at start
  * and after each reload).  The tokens are read at each request: a reload
@@ -302,6 +326,11 @@ void httpd_update(struct pbx *pbx)
 	const struct pbx_http *cf = &pbx->set.http;
 	struct httpd *h = pbx->http;
 	int err;
+
+	if (defer.held) {
+		defer.pending = true;
+		return;
+	}
 
 	if (h && sa_cmp(&h->addr, &cf->addr, SA_ALL) &&
 	    !strcmp(h->cert, cf->cert))
@@ -334,6 +363,8 @@ void httpd_update(struct pbx *pbx)
 
 void httpd_close(struct pbx *pbx)
 {
+	tmr_cancel(&defer.tmr);
+	defer.held = defer.pending = false;
 	pbx->http = mem_deref(pbx->http);
 }
 

@@ -20,6 +20,7 @@ struct pbx;
 
 void httpd_update(struct pbx *pbx);
 void httpd_close(struct pbx *pbx);
+void httpd_hold(struct pbx *pbx, bool hold);
 
 /* what the server counts (metrics) */
 struct httpd_counters {
