@@ -225,6 +225,10 @@ with Tap(timeout=420) as t:
                 ' l[1].heard)')
     t.is_(r.out.strip(), "1 INBOX 201 false", "203 has the copy: in INBOX, from 201, not heard",
           diag=r.diag)
+    r = console('return voicemail("202")[1].received .. " " .. voicemail("203")[1].received')
+    got = r.out.split()
+    t.ok(len(got) == 2 and got[0] == got[1], "the copy keeps the time the message was left"
+         " (%s)" % r.out.strip(), diag=r.diag)
     t.is_(counts("202"), "0/1", "202: 0 new, 1 old (the original, heard)")
     t.is_(counts("203"), "1/0", "203: 1 new")
     copies = [f for f in os.listdir(os.path.join(vmdir, "203")) if f.startswith("m-")]
