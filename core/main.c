@@ -16,6 +16,7 @@
 #include "reload.h"
 #include "console/console.h"
 #include "capture/capture.h"
+#include "call/blf.h"
 #include "call/dial.h"
 #include "call/call.h"
 #include "call/rtpwatch.h"
@@ -224,6 +225,8 @@ static int start(struct pbx *pbx, const char *listen)
 	if (pbx->mwi && mwi_attach(pbx->mwi, sipstack_subscr(pbx->stack),
 				   pbx->registrar))
 		log_warn("mwi: message-summary subscriptions unavailable");
+	if (pbx->blf && blf_attach(pbx->blf, sipstack_subscr(pbx->stack)))
+		log_warn("blf: dialog subscriptions unavailable");
 
 	rtpwatch_start(pbx);
 
@@ -250,6 +253,7 @@ static void shutdown_pbx(struct pbx *pbx)
 	pbx->trunks = mem_deref(pbx->trunks);
 	sendmail_close();
 	mwi_detach(pbx->mwi);
+	blf_detach(pbx->blf);
 	subscr_close(sipstack_subscr(pbx->stack));   /* final NOTIFYs */
 	/* un-REGISTERs and OPTIONS went out; their answers are not awaited */
 	sip_close(sipstack_sip(pbx->stack), true);
@@ -260,6 +264,7 @@ static void shutdown_pbx(struct pbx *pbx)
 	pbx->auth = mem_deref(pbx->auth);
 	pbx->capture = mem_deref(pbx->capture);
 	pbx->mwi = mem_deref(pbx->mwi);
+	pbx->blf = mem_deref(pbx->blf);
 	pbx->vmbox = mem_deref(pbx->vmbox);
 	pbx->store = mem_deref(pbx->store);
 	rtpring_close();            /* the calls' streams are gone */
@@ -332,6 +337,8 @@ int main(int argc, char *argv[])
 	}
 	if (!err)
 		open_state(&pbx);
+	if (!err)
+		err = blf_alloc(&pbx.blf, &pbx);
 	if (!err)
 		err = luart_alloc(&pbx.lua, &pbx);
 	if (!err)

@@ -6,6 +6,7 @@
  */
 
 struct auth;
+struct blf;
 struct console;
 struct capture;
 struct endpoint_table;
@@ -47,6 +48,7 @@ struct pbx {
 	struct store *store;                /**< <state>/lunapbx.db      */
 	struct vmbox *vmbox;                /**< voicemail messages      */
 	struct mwi *mwi;                    /**< message-waiting NOTIFYs */
+	struct blf *blf;                    /**< busy lamps (dialog events) */
 	char *config_path;
 	char *state_dir;
 	char *lib_dir;                      /**< lua/ of the PBX        */

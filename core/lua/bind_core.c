@@ -11,6 +11,8 @@
  *   _core.generation()        configuration generation in force
  *   _core.stats([collect])    { calls=, lua_bytes= } (a full GC first
  *                             when collect is true)
+ *   _core.shared(name)        a table of that name kept across reloads
+ *                             (what calls share: parked calls)
  */
 #include <string.h>
 #include <re.h>
@@ -142,6 +144,32 @@ static int l_stats(lua_State *L)
 }
 
 
+/*
+ * _core.shared(name): the same table for every generation.  Modules are
+ * loaded afresh by each generation; what must outlive one (the calls a
+ * parking lot holds, seen by calls of the next) lives here.
+ */
+static int l_shared(lua_State *L)
+{
+	const char *name = luaL_checkstring(L, 1);
+
+	if (lua_getfield(L, LUA_REGISTRYINDEX, "lunapbx.shared") != LUA_TTABLE) {
+		lua_pop(L, 1);
+		lua_newtable(L);
+		lua_pushvalue(L, -1);
+		lua_setfield(L, LUA_REGISTRYINDEX, "lunapbx.shared");
+	}
+	if (lua_getfield(L, -1, name) != LUA_TTABLE) {
+		lua_pop(L, 1);
+		lua_newtable(L);
+		lua_pushvalue(L, -1);
+		lua_setfield(L, -3, name);
+	}
+
+	return 1;
+}
+
+
 void luart_open_core(lua_State *L, struct luart *rt)
 {
 	static const luaL_Reg funcs[] = {
@@ -151,6 +179,7 @@ void luart_open_core(lua_State *L, struct luart *rt)
 		{ "trace",      l_trace },
 		{ "generation", l_generation },
 		{ "stats",      l_stats },
+		{ "shared",     l_shared },
 		{ NULL, NULL }
 	};
 	(void)rt;

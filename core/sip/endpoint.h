@@ -17,6 +17,11 @@ struct endpoint {
 	char *moh;            /**< class its held parties hear; NULL: default */
 	bool no_transfer;     /**< allow_transfer = false: REFER, keys refused */
 	bool hold_passthrough;  /**< its holds go on to the far phone   */
+	char *callgroup;      /**< groups whose members may pick up its
+				   ringing calls: "1,3,sales"; NULL: none */
+	char *pickupgroup;    /**< groups whose ringing calls it may pick
+				   up (Asterisk's callgroup, pickupgroup,
+				   namedcallgroup, namedpickupgroup)      */
 };
 
 struct endpoint_table;

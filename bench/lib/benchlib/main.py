@@ -12,8 +12,8 @@ from lunatest import proc
 from . import callrate, conference, media, memory, mixer, reload, report, voicemail
 from .common import BUILD, Addr, Mode, say
 
-FIGURES = ["answer", "b2bua", "kamailio", "relay", "bridged", "moh", "voicemail", "memory",
-           "reload", "mixer", "conference"]
+FIGURES = ["answer", "b2bua", "kamailio", "relay", "bridged", "moh", "parking", "voicemail",
+           "memory", "reload", "mixer", "conference"]
 
 
 def _on_signal(signum, frame):
@@ -51,6 +51,8 @@ def run_figure(name, addr, mode, results):
         results[name] = media.relay_ceiling(addr, mode)
     elif name in ("bridged", "moh"):
         results[name] = media.find_max_calls(name, addr, mode)
+    elif name == "parking":
+        results[name] = media.find_max_calls("parked", addr, mode)
     elif name == "voicemail":
         results[name] = voicemail.measure(addr, mode)
     elif name == "memory":

@@ -7,6 +7,9 @@ mode sends it back, relayed again, and checked by rtpload: loss from
 per-call counters, lateness from the time stamp each packet carries.
 Figure 4: the PBX plays music on hold to every call; rtpload listens and
 checks sequence numbers and arrival times against the RTP clock.
+Parked calls: the same as figure 4, each call parked by the dialplan
+(extension 450: a call of its own in a lot of 20000 spaces, music, its
+space's lamp set), against music on hold in the same run.
 """
 
 import json
@@ -133,10 +136,12 @@ def relay_ceiling(addr, mode):
 
 class MediaRun:
     """Concurrent held calls, added step by step: kind "bridged" (figure 3,
-    extension 200), "moh" (figure 4, extension 400) or "answered" (held by
-    the dialplan, extension 300).  rtp=False: no RTP at all (memory)."""
+    extension 200), "moh" (figure 4, extension 400), "parked" (extension
+    450) or "answered" (held by the dialplan, extension 300).  rtp=False:
+    no RTP at all (memory)."""
 
-    SERVICE = {"bridged": "200", "moh": "400", "answered": "300", "voicemail": "600"}
+    SERVICE = {"bridged": "200", "moh": "400", "answered": "300", "voicemail": "600",
+               "parked": "450"}
 
     def __init__(self, kind, addr, rtp=True):
         self.kind, self.addr, self.with_rtp = kind, addr, rtp

@@ -63,6 +63,28 @@ def _media_rows(results):
     return out
 
 
+def _parking_rows(results):
+    """Parked calls against music on hold per core, the same run."""
+    fig = results.get("parking") or {}
+    name = "concurrent parked calls (each a call in the lot hearing music, its lamp set)"
+    if "skipped" in fig:
+        return [(name, "skipped: " + fig["skipped"], "-", "-", "-", "-")]
+    moh = (results.get("moh") or {}).get("best")
+    moh_core = moh["calls"] / moh["pbx_cpu"] if moh and moh.get("pbx_cpu") else None
+    ref = ("music on hold, same run: **%d** (%d per core)" % (moh["calls"], moh_core)
+           if moh_core else "-")
+    b = fig.get("best")
+    if not b or not b.get("pbx_cpu"):
+        last = (fig.get("steps") or [{}])[-1]
+        return [(name, "failed at the first step (%s)" % last.get("reason", "?"), ref, "-",
+                 "-", "-")]
+    per_core = b["calls"] / b["pbx_cpu"]
+    ratio, met = _ratio_row(per_core, moh_core, 0.9)
+    return [(name, "**%d** (PBX %.0f%% CPU, %.3f%% per call: %d per core)"
+             % (b["calls"], 100 * b["pbx_cpu"], 100 * b["pbx_cpu"] / b["calls"], per_core),
+             ref, ratio, ">= 0.9 x music on hold per core", met if moh_core else "-")]
+
+
 def _voicemail_rows(results):
     fig = results.get("voicemail") or {}
     if "skipped" in fig:
@@ -215,6 +237,8 @@ def rows(results):
     if "kamailio" in results and not ("answer" in results or "b2bua" in results):
         out.append(("Kamailio calls/s", _rate_cell(kam), "-", "-", "-", "-"))
     out.extend(_media_rows(results))
+    if "parking" in results:
+        out.extend(_parking_rows(results))
     if "voicemail" in results:
         out.extend(_voicemail_rows(results))
     if "memory" in results:

@@ -23,6 +23,7 @@ PBX_CONFIG = """\
 local pbx = require "lunapbx"
 local vm = require "lunapbx.voicemail"
 local confbridge = require "lunapbx.confbridge"
+local parking = require "lunapbx.parking"
 pbx.settings { realm = "bench", guest_context = "bench", rtp_ports = "%(rtp)s",
                log_level = "%(log_level)s" }
 pbx.endpoint "uas" { secret = "%(secret)s", context = "bench" }
@@ -32,6 +33,8 @@ vm.settings { max_messages = 1000000, max_seconds = 3600 }
 vm.mailbox "8000" { pin = "8000" }
 -- conference participants: no prompt, no sound (ConfBridge's quiet)
 confbridge.user_profile "bench" { quiet = true, announce_only_user = false }
+-- parking: a lot of 20000 spaces (a call in the lot per space, its lamp)
+parking.lot "bench" { exten = "459", slots = "10000-29999", timeout = 86400 }
 local logins = 0
 pbx.context "bench" {
   -- 1. answered by the dialplan: answer, 1 s, hang up
@@ -49,6 +52,11 @@ pbx.context "bench" {
     end
     call:answer()
     call:moh()
+  end,
+  -- parked from the dialplan: the call leaves for the lot, hears music
+  ["450"] = function(call)
+    call:answer()
+    parking.park(call.leg, { lot = "bench" })
   end,
   -- voicemail: a deposit (no greeting: the prompt, the beep, recording)
   ["600"] = function(call) vm.deposit(call, "8000", { skip_greeting = true }) end,
