@@ -296,7 +296,7 @@ function M.stats(name)
       name = mname, state = states[mname], paused = m.paused, reason = m.reason,
       penalty = m.penalty, calls = m.calls, last_call = a.last_call,
       dynamic = m.dynamic, static = m.static,
-      wrapup_left = a.wrapup_until and math.max(0, a.wrapup_until - now) or 0,
+      wrapup_left = a.last_call and math.max(0, a.last_call + q.wrapuptime - now) or 0,
     }
   end
   local callers, longest = {}, 0

@@ -65,6 +65,18 @@ local function pick(q, qs, e, now)
   prune(qs)
   local avail = state.available(q, qs, e.max_penalty)
   if #avail == 0 then return nil end
+  -- one pass rings each member once (Asterisk): the ones tried in this
+  -- pass wait for the next, which starts `retry` seconds after the last
+  local fresh = {}
+  for _, m in ipairs(avail) do
+    if not e.tried[m.name] then fresh[#fresh + 1] = m end
+  end
+  if #fresh == 0 then
+    e.tried = {}
+    e.retry_at = now + q.retry
+    return nil
+  end
+  avail = fresh
   local ahead = waiting_ahead(qs, e, now)
   if ahead > 0 and (not q.autofill or ahead >= #avail) then return nil end
   local all = {}
@@ -115,13 +127,13 @@ local function ring(call, q, qs, e, picks, deadline)
              table.concat(names, ", "), tostring(d)))
     return "failed"
   end
-  for _, m in ipairs(picks) do m.dial = d end
+  for _, m in ipairs(picks) do m.dial, e.tried[m.name] = d, true end
   e.ringing, e.rang_at = d, now
   local result, x
   while true do
     local who, what, arg = core.wait(d, e.leg, e.sig)
     if who == d then break end
-    if who == e.leg and what == "hangup" then result = "hangup" break end
+    if who == e.leg and (what == "hangup" or what == "taken") then result = what break end
     if who == e.leg and what == "digit" and exit_for(q, arg) ~= nil then
       result, x = "key", arg
       break
@@ -145,8 +157,9 @@ local function ring(call, q, qs, e, picks, deadline)
     for _, m in ipairs(picks) do
       if m.name == leg.endpoint then return "answer", m, leg end
     end
-    leg:hangup()      -- whoever it was, it is no member any more
-    return "failed"
+    -- someone else took the ringing call (a pickup): a member for this
+    -- call only, in no queue's list
+    return "answer", state.new_member({ members = {}, seq = 0 }, leg.endpoint or "pickup", {}), leg
   end
   local ms = math.floor((core.now() - now) * 1000)
   for _, m in ipairs(picks) do
@@ -203,7 +216,7 @@ local function next_wake(q, qs, e, now, deadline)
   at(e.next_periodic)
   for name, m in pairs(qs.members) do
     local a = state.S.agents[name]
-    at(a and a.wrapup_until)
+    at(a and a.last_call and a.last_call + q.wrapuptime)
     -- states that end without an event we hear of: look every second
     local p = qs.pres and qs.pres[name]
     if p and (p.contacts == 0 or p.legs > 0) and not m.dial and not m.leg then at(now + 1) end
@@ -258,7 +271,7 @@ function M.join(call, q, opts)
   local e = { id = call.id, leg = call.leg, joined = now, prio = opts.prio or 0,
               caller = opts.caller or call.caller, caller_name = opts.caller_name
                 or call.caller_name, max_penalty = opts.max_penalty,
-              skills = opts.skills, vars = call.vars }
+              skills = opts.skills, vars = call.vars, tried = {} }
   if q.maxlen > 0 and #qs.entries >= q.maxlen then
     state.log(q.name, e.id, "NONE", "FULL")
     return "FULL"
@@ -308,6 +321,7 @@ function M.join(call, q, opts)
       return "LEAVE" .. gone
     end
     local picks = pick(q, qs, e, now)
+    local again = false
     if picks then
       local r, m, leg = ring(call, q, qs, e, picks, deadline)
       now = core.now()
@@ -328,28 +342,34 @@ function M.join(call, q, opts)
         local who = converse(call, q, qs, e, m, leg)
         if who == "caller" or e.leg.hungup then return "hangup", { agent = m.name, hold = e.hold } end
         return "CONTINUE", { agent = m.name, hold = e.hold }
-      elseif r == "hangup" then
+      elseif r == "hangup" or r == "taken" then
         leave(qs, e, "ABANDON", now)
         st.abandoned = st.abandoned + 1
-        return "hangup"
+        return r
       elseif r == "key" then
         leave(qs, e, "EXITWITHKEY", now, m)
         st.exits = st.exits + 1
         run_exit(call, q, m)
         return "EXITWITHKEY", m
-      elseif r == "timeout" then
-        -- the deadline: looked at on the next turn
-      else
-        e.retry_at = now + q.retry
       end
+      -- "failed": the pass goes on at once with the members not tried
+      -- yet; "timeout": the deadline, looked at on the next turn
+      again = true
     end
-    announce(call, q, qs, e, core.now())
-    local who, what, key = core.wait(e.leg, e.sig, next_wake(q, qs, e, core.now(), deadline))
-    if who == e.leg and what == "digit" and exit_for(q, key) ~= nil then
-      leave(qs, e, "EXITWITHKEY", core.now(), key)
-      st.exits = st.exits + 1
-      run_exit(call, q, key)
-      return "EXITWITHKEY", key
+    if not again then
+      announce(call, q, qs, e, core.now())
+      local who, what, key = core.wait(e.leg, e.sig, next_wake(q, qs, e, core.now(), deadline))
+      if who == e.leg and what == "taken" then
+        leave(qs, e, "ABANDON", core.now())
+        st.abandoned = st.abandoned + 1
+        return "taken"
+      end
+      if who == e.leg and what == "digit" and exit_for(q, key) ~= nil then
+        leave(qs, e, "EXITWITHKEY", core.now(), key)
+        st.exits = st.exits + 1
+        run_exit(call, q, key)
+        return "EXITWITHKEY", key
+      end
     end
   end
 end

@@ -27,7 +27,7 @@ end
 
 local S = shared("queues")
 S.queues = S.queues or {}        -- name -> live state of a queue
-S.agents = S.agents or {}        -- endpoint -> { last_call, wrapup_until, idle_since }
+S.agents = S.agents or {}        -- endpoint -> { last_call, idle_since }
 S.seq = S.seq or 0
 M.S = S
 M.CFG = {}                       -- this generation's settings, by queue name
@@ -97,7 +97,6 @@ function M.finish(qs, m, leg, who)
   m.calls = m.calls + 1
   local a = M.agent(m.name)
   a.last_call, a.idle_since = now, now
-  a.wrapup_until = now + (q.wrapuptime or 0)
   local e = m.entry
   m.entry = nil
   local st = qs.stats
@@ -124,8 +123,13 @@ function M.member_state(qs, m, pres)
     M.finish(qs, m, m.leg, "agent")
   end
   if m.paused then return "paused" end
+  -- this queue's wrapup after the agent's last call of any queue
+  -- (Asterisk's shared_lastcall)
   local a = S.agents[m.name]
-  if a and a.wrapup_until and core.now() < a.wrapup_until then return "wrapup" end
+  local q = M.CFG[qs.name]
+  if a and a.last_call and q and core.now() < a.last_call + q.wrapuptime then
+    return "wrapup"
+  end
   local p = (pres or presence(qs))[m.name]
   if p and p.contacts == 0 then return "unavailable" end
   if p and p.legs > 0 then return "inuse" end
