@@ -299,7 +299,7 @@ function M.join(call, q, opts)
     e.next_periodic = now + q.periodic_announce_frequency
   end
   local deadline = opts.timeout and (now + opts.timeout) or nil
-  local leave_conds = state.conditions(q.leavewhenempty)
+  local leave_conds = state.conditions(q.leavewhenempty, true)
 
   while true do
     now = core.now()

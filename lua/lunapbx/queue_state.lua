@@ -183,9 +183,12 @@ local LEGACY = {
 local STATE_COND = { paused = "paused", talking = "inuse", inuse = "inuse",
                      ringing = "ringing", unavailable = "unavailable", wrapup = "wrapup" }
 
-function M.conditions(v)
-  if v == true then return LEGACY.yes end
-  if v == false then return LEGACY.no end
+--- (app_queue's parse_empty_options: "no" for joinempty and "yes" for
+--- leavewhenempty name the same conditions; "yes" to join, "no" to leave:
+--- none.)
+function M.conditions(v, leaving)
+  if v == true then v = "yes" elseif v == false then v = "no" end
+  if leaving and (v == "yes" or v == "no") then v = v == "yes" and "no" or "yes" end
   if LEGACY[v] then return LEGACY[v] end
   local set = {}
   for word in tostring(v):gmatch("[^,%s]+") do set[word] = true end
