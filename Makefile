@@ -25,7 +25,8 @@ UNIT_BIN := $(UNIT_SRC:spec/unit/%.c=$(BUILD)/spec/unit/%.t)
 DEB_PKGS := build-essential pkg-config libre-dev librem-dev liblua5.4-dev \
             lua5.4 libsndfile1-dev libedit-dev sip-tester baresip-core \
             lua-busted sox espeak-ng python3 tshark tmux liburing-dev \
-            libsqlite3-dev msmtp python3-aiosmtpd linphone-cli
+            libsqlite3-dev msmtp python3-aiosmtpd linphone-cli \
+            python3-websockets
 STAMP_DEPS := $(BUILD)/.deps
 # What only `make bench` needs: the reference it is compared with.
 BENCH_PKGS := kamailio kamailio-lua-modules
@@ -96,7 +97,8 @@ ASAN_E2E := spec/e2e/20_calls_sipp.t spec/e2e/30_b2bua_sipp.t \
             spec/e2e/80_sip_trace.t spec/e2e/82_errors_requests.t \
             spec/e2e/76_video_reinvite.t spec/e2e/42_media_dtmf_ivr.t \
             spec/e2e/45_voicemail.t spec/e2e/46_mwi_email.t \
-            spec/e2e/47_voicemail_kill9.t spec/e2e/55_conference.t \
+            spec/e2e/47_voicemail_kill9.t spec/e2e/93_events_ws.t spec/e2e/55_conference.t \
+            spec/e2e/94_metrics.t spec/e2e/95_slow_client.t \
             spec/e2e/54_blf.t \
             spec/e2e/24_queue_phones.t spec/e2e/25_queue_strategies.t \
             spec/e2e/26_queue_agents.t spec/e2e/27_queue_console.t

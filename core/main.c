@@ -15,6 +15,7 @@
 #include "pbx.h"
 #include "reload.h"
 #include "console/console.h"
+#include "http/httpd.h"
 #include "capture/capture.h"
 #include "call/blf.h"
 #include "call/dial.h"
@@ -233,6 +234,7 @@ static int start(struct pbx *pbx, const char *listen)
 	/* the PBX runs without a console when it cannot have one */
 	(void)console_alloc(&pbx->console, pbx);
 	reload_watch_update(pbx);
+	httpd_update(pbx);
 
 	log_info("ready: listening on udp:%J tcp:%J, media %j, %u endpoints,"
 		 " config %s", &pbx->set.sip_addr, &pbx->set.sip_addr,
@@ -248,6 +250,7 @@ static void shutdown_pbx(struct pbx *pbx)
 	tmr_cancel(&signal_tmr);
 	reload_close();
 	pbx->console = mem_deref(pbx->console);
+	httpd_close(pbx);
 	rtpwatch_stop();
 	call_close_all();
 	pbx->trunks = mem_deref(pbx->trunks);

@@ -17,6 +17,19 @@ struct trunks;
 struct store;
 struct vmbox;
 struct mwi;
+struct httpd;
+
+/** The HTTP server (events, commands, metrics): off while addr is unset. */
+enum { PBX_HTTP_TOKENS = 8 };
+struct pbx_http {
+	struct sa addr;            /**< listen address; unset: no server */
+	char cert[256];            /**< PEM certificate and key: HTTPS   */
+	struct {
+		char name[32];     /**< who it is, for the log           */
+		char secret[128];
+	} tokens[PBX_HTTP_TOKENS];
+	uint32_t queue_kb;         /**< what a WebSocket client may lag  */
+};
 
 struct pbx_settings {
 	char realm[64];
@@ -33,6 +46,7 @@ struct pbx_settings {
 	uint32_t rtp_hold_timeout; /**< the same while the phone holds  */
 	uint32_t session_expires;  /**< session timers, s; 0 = none     */
 	uint32_t session_min_se;   /**< the least we take (422 below)   */
+	struct pbx_http http;
 };
 
 struct pbx {
@@ -49,6 +63,7 @@ struct pbx {
 	struct vmbox *vmbox;                /**< voicemail messages      */
 	struct mwi *mwi;                    /**< message-waiting NOTIFYs */
 	struct blf *blf;                    /**< busy lamps (dialog events) */
+	struct httpd *http;                 /**< events, commands, metrics */
 	char *config_path;
 	char *state_dir;
 	char *lib_dir;                      /**< lua/ of the PBX        */

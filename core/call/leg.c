@@ -13,6 +13,7 @@
 #include "sip/sipstack.h"
 #include "call/leg.h"
 #include "call/leg_priv.h"
+#include "call/callev.h"
 
 #define ALLOW "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REFER\r\n" \
 	"Supported: replaces, timer\r\n"
@@ -90,6 +91,7 @@ static void observe(struct leg *leg, enum leg_event ev)
 void leg_emit(struct leg *leg, enum leg_event ev)
 {
 	mem_ref(leg);
+	callev_leg(leg, ev);   /* before the watchers: causes come first */
 	for (int i = 0; i < LEG_W_MAX; i++) {
 		if (leg->w[i].h)
 			leg->w[i].h(leg, ev, leg->w[i].arg);
@@ -675,6 +677,8 @@ int leg_answer_sdp(struct leg *leg, uint16_t scode)
 		set_state(leg, scode >= 200 ? LEG_ANSWERED : LEG_EARLY);
 	if (!err && scode >= 200)
 		legtimer_start(leg);
+	if (!err)
+		callev_leg_state(leg, scode >= 200 ? "answered" : "progress");
 
 	return err;
 }
@@ -737,6 +741,8 @@ int leg_ringing(struct leg *leg)
 	err = reply(leg, 180, "Ringing", NULL);
 	if (!err)
 		set_state(leg, LEG_EARLY);
+	if (!err)
+		callev_leg_state(leg, "ringing");
 
 	return err;
 }

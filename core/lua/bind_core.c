@@ -195,4 +195,5 @@ void luart_open_core(lua_State *L, struct luart *rt)
 	luart_open_store(L);
 	luart_open_signal(L);
 	luart_open_presence(L);
+	luart_open_events(L);
 }

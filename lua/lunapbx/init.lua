@@ -33,6 +33,9 @@ local state = {
   pickup = pickup.new { core = _core, log = function(level, fmt, ...)
     core.log(level, select("#", ...) > 0 and fmt:format(...) or fmt) end,
     endpoints_of = function(n) return pbx.endpoints_of(n) end },
+  on = {},              -- event name -> { handlers } (pbx.on)
+  routes = {},          -- HTTP path -> function(req) (pbx.http.route)
+  commands = {},        -- API command -> function(args) (pbx.command)
 }
 pickup.service = state.pickup
 
@@ -43,6 +46,7 @@ local SETTINGS = {
   lua_memory_mb = "number", call_memory_mb = "number",
   reload_on_change = "boolean", rtp_timeout = "number", rtp_hold_timeout = "number",
   session_expires = "number", session_min_se = "number",
+  http = "table",
 }
 
 --- pbx.settings { key = value, ... }: PBX-wide settings (see README).
@@ -264,6 +268,47 @@ pbx.stats = core.stats
 -- file is being written.  call:capture() adds one call's RTP.
 pbx.capture = core.capture
 
+--- pbx.on(name, fn): fn(ev) for every event `name` ("*": every event),
+-- the events the WebSocket clients get (see README, Operations).  The
+-- handlers belong to this generation: a reload's replace them.
+function pbx.on(name, fn)
+  if type(name) ~= "string" or name == "" then error("pbx.on: an event name is expected", 2) end
+  if type(fn) ~= "function" then error("pbx.on: a function is expected", 2) end
+  local list = state.on[name] or {}
+  list[#list + 1] = fn
+  state.on[name] = list
+end
+
+--- pbx.emit(name [, fields]): a custom event, to the WebSocket clients and
+-- the pbx.on handlers; false when nobody listens.
+pbx.emit = core.emit
+
+--- pbx.http.route(path, fn): fn(req) answers GET/POST on path of the PBX's
+-- HTTP server: returns status, body [, content_type] (a table body goes
+-- as JSON).  req: method, path, query (a table), body, headers, token.
+pbx.http = {}
+function pbx.http.route(path, fn)
+  if type(path) ~= "string" or path:sub(1, 1) ~= "/" then
+    error("pbx.http.route: a path starting with / is expected", 2)
+  end
+  if path == "/events" or path == "/metrics" or path == "/api" or path:sub(1, 5) == "/api/" then
+    error(("pbx.http.route: %s is the PBX's own"):format(path), 2)
+  end
+  if type(fn) ~= "function" then error("pbx.http.route: a function is expected", 2) end
+  state.routes[path] = fn
+end
+
+--- pbx.command(name, fn): a command of the API (WebSocket, POST /api/name):
+-- fn(args) returns a result table, or nil and why.  Parking and queues
+-- register theirs (park, queue_add, queue_pause) this way.
+function pbx.command(name, fn)
+  if type(name) ~= "string" or not name:match("^[%w_]+$") then
+    error("pbx.command: a name of letters, digits and _ is expected", 2)
+  end
+  if type(fn) ~= "function" then error("pbx.command: a function is expected", 2) end
+  state.commands[name] = fn
+end
+
 --- pbx.match(context, exten): the function that would run, and where.
 function pbx.match(context, exten)
   return state.dp:match(context, exten)
@@ -333,6 +378,9 @@ function pbx._export()
     mailboxes = require("lunapbx.voicemail").export(),   -- for MWI
     hints = all_hints(),                                  -- for BLF
     handler = run_call,
+    on = state.on,
+    routes = state.routes,
+    commands = state.commands,
     call_methods = call_methods(),
   }
 end

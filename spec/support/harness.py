@@ -30,6 +30,7 @@ from lunatest.audio import (dominant_tone, goertzel_power, heard, make_silence, 
                             read_wav, tone_duration, tone_powers, tone_present)
 from lunatest.calls import PhoneLab
 from lunatest.configs import basic_config
+from lunatest.events import EventClient, http, http_json, parse_prometheus
 from lunatest.linphone import Linphone
 from lunatest.net import Net
 from lunatest.pbx import Pbx, PbxError
@@ -48,4 +49,5 @@ __all__ = [
     "parse_auth_header", "wait_until", "tail", "SDP", "read_text", "basic_config",
     "Capture", "read_pcap", "sdp_ports",
     "ConsoleResult", "ConsoleTerm", "console_exec", "PhoneLab", "Linphone",
+    "EventClient", "http", "http_json", "parse_prometheus",
 ]
