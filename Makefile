@@ -25,7 +25,7 @@ UNIT_BIN := $(UNIT_SRC:spec/unit/%.c=$(BUILD)/spec/unit/%.t)
 DEB_PKGS := build-essential pkg-config libre-dev librem-dev liblua5.4-dev \
             lua5.4 libsndfile1-dev libedit-dev sip-tester baresip-core \
             lua-busted sox espeak-ng python3 tshark tmux liburing-dev \
-            libsqlite3-dev msmtp python3-aiosmtpd linphone-cli \
+            libsqlite3-dev msmtp python3-aiosmtpd linphone-cli chromium chromium-driver \
             python3-websockets
 STAMP_DEPS := $(BUILD)/.deps
 # What only `make bench` needs: the reference it is compared with.
@@ -101,7 +101,8 @@ ASAN_E2E := spec/e2e/20_calls_sipp.t spec/e2e/30_b2bua_sipp.t \
             spec/e2e/94_metrics.t spec/e2e/95_slow_client.t \
             spec/e2e/54_blf.t \
             spec/e2e/24_queue_phones.t spec/e2e/25_queue_strategies.t \
-            spec/e2e/26_queue_agents.t spec/e2e/27_queue_console.t
+            spec/e2e/26_queue_agents.t spec/e2e/27_queue_console.t \
+            spec/e2e/28_queue_wallboard.t
 ASAN_WRAP := $(ASAN_E2E:spec/e2e/%.t=$(BUILD)/asan-e2e/%.t)
 
 $(BUILD)/asan-e2e/%.t: spec/e2e/%.t

@@ -60,12 +60,18 @@ end
 
 --- Tell whoever listens (queue.on, pbx.emit when the PBX has it).
 function M.emit(event, fields)
-  fields.event = event
   for _, fn in ipairs(M.hooks) do
     local ok, err = pcall(fn, event, fields)
     if not ok then core.log("warn", "queue.on handler: " .. tostring(err)) end
   end
-  if core.emit then pcall(core.emit, "queue", fields) end
+  -- to the WebSocket clients and pbx.on handlers (when the PBX has them):
+  -- queue.enterqueue, queue.connect, ...
+  if core.emit then
+    local ok, err = pcall(core.emit, "queue." .. event:lower(), {
+      queue = fields.queue, type = event, agent = fields.agent,
+      callid = fields.callid and tostring(fields.callid), data = fields.data })
+    if not ok then core.log("warn", "queue events: " .. tostring(err)) end
+  end
 end
 
 --- A queue_log row, and the same event to listeners.
