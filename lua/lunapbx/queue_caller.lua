@@ -41,6 +41,9 @@ end
 -- Entries whose script is gone (a dialplan error) leave the line: their
 -- call no longer exists to be woken.
 local function prune(qs)
+  local now = core.now()
+  if qs.pruned_at and now - qs.pruned_at < 1 then return end
+  qs.pruned_at = now
   for i = #qs.entries, 1, -1 do
     local x = qs.entries[i]
     if x.leg.hungup and not x.sig:notify("check") then
@@ -59,26 +62,32 @@ local function strategy_of(q)
   return strategies[s] or error(("queue %s: no strategy '%s'"):format(q.name, tostring(s)))
 end
 
+-- One pass rings each member once (Asterisk): the ones tried in this
+-- pass wait for the next, which starts `retry` seconds after the last.
+-- The members not tried yet, or nil when there are none.
+local function fresh_of(e, avail)
+  local fresh = {}
+  for _, m in ipairs(avail) do
+    if not e.tried[m.name] then fresh[#fresh + 1] = m end
+  end
+  return #fresh > 0 and fresh or nil
+end
+
 -- The members to ring for e now, or nil.
 local function pick(q, qs, e, now)
   if e.retry_at and now < e.retry_at then return nil end
   prune(qs)
   local avail = state.available(q, qs, e.max_penalty)
   if #avail == 0 then return nil end
-  -- one pass rings each member once (Asterisk): the ones tried in this
-  -- pass wait for the next, which starts `retry` seconds after the last
-  local fresh = {}
-  for _, m in ipairs(avail) do
-    if not e.tried[m.name] then fresh[#fresh + 1] = m end
-  end
-  if #fresh == 0 then
+  local ahead = waiting_ahead(qs, e, now)
+  if ahead > 0 and (not q.autofill or ahead >= #avail) then return nil end
+  avail = fresh_of(e, avail)
+  if not avail then
+    state.kick_after(qs, e)      -- a free member this caller will not take now
     e.tried = {}
     e.retry_at = now + q.retry
     return nil
   end
-  avail = fresh
-  local ahead = waiting_ahead(qs, e, now)
-  if ahead > 0 and (not q.autofill or ahead >= #avail) then return nil end
   local all = {}
   for _, m in pairs(qs.members) do all[#all + 1] = m end
   local picks = strategy_of(q)({ members = avail, all = all, caller = e, queue = q,
@@ -146,7 +155,7 @@ local function ring(call, q, qs, e, picks, deadline)
       if m.dial == d then m.dial = nil end
       state.log(qs.name, e.id, m.name, "RINGCANCELED", math.floor((core.now() - now) * 1000))
     end
-    state.kick(qs)
+    state.kick(qs, #picks)
     return result, x
   end
   for _, m in ipairs(picks) do
@@ -169,7 +178,7 @@ local function ring(call, q, qs, e, picks, deadline)
       state.log(qs.name, "NONE", m.name, "PAUSE", "autopause")
     end
   end
-  state.kick(qs)
+  state.kick(qs, #picks + 1)   -- this caller goes on; the others may take them
   return "failed"
 end
 
@@ -219,7 +228,10 @@ local function next_wake(q, qs, e, now, deadline)
     at(a and a.last_call and a.last_call + q.wrapuptime)
     -- states that end without an event we hear of: look every second
     local p = qs.pres and qs.pres[name]
-    if p and (p.contacts == 0 or p.legs > 0) and not m.dial and not m.leg then at(now + 1) end
+    if p and not m.dial and not m.leg and not m.paused then
+      if p.contacts == 0 then at(now + 3)
+      elseif p.legs > 0 and not q.ringinuse then at(now + 1) end
+    end
   end
   return math.max(t - now, 0.01)
 end

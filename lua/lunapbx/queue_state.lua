@@ -228,16 +228,27 @@ function M.names(qs)
 end
 
 --- Wake the waiting callers that may take a member now (their scripts
---- look again); at most as many as the queue has members.
-function M.kick(qs)
-  local n = 0
-  for _ in pairs(qs.members) do n = n + 1 end
+--- look again): `n` of them (default 1: one member became free), the
+--- first in line that are not ringing anyone.  One that cannot take it
+--- passes the word on (queue_caller).
+function M.kick(qs, n)
+  n = n or 1
   for _, e in ipairs(qs.entries) do
     if n <= 0 then break end
     if not e.ringing then
       e.sig:notify("member")
       n = n - 1
     end
+  end
+end
+
+--- Wake the first caller behind e that is not ringing (e passes on a
+--- member it cannot take).
+function M.kick_after(qs, e)
+  local seen = false
+  for _, x in ipairs(qs.entries) do
+    if seen and not x.ringing then x.sig:notify("member") return end
+    if x == e then seen = true end
   end
 end
 

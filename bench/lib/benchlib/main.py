@@ -9,11 +9,11 @@ import time
 
 from lunatest import proc
 
-from . import callrate, conference, media, memory, mixer, reload, report, voicemail
+from . import callrate, conference, media, memory, mixer, queuebench, reload, report, voicemail
 from .common import BUILD, Addr, Mode, say
 
 FIGURES = ["answer", "b2bua", "kamailio", "relay", "bridged", "moh", "parking", "voicemail",
-           "memory", "reload", "mixer", "conference"]
+           "memory", "reload", "mixer", "conference", "queue", "queued"]
 
 
 def _on_signal(signum, frame):
@@ -63,6 +63,10 @@ def run_figure(name, addr, mode, results):
         results[name] = mixer.measure(addr, mode)
     elif name == "conference":
         results[name] = conference.measure(addr, mode)
+    elif name == "queue":
+        results[name] = queuebench.measure(addr, mode)
+    elif name == "queued":
+        results[name] = media.find_max_calls("queued", addr, mode)
 
 
 def main(argv):
