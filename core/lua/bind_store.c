@@ -4,6 +4,8 @@
  * queue log) goes to the same database as the rest of the PBX's state.
  *
  *   _core.store_exec(sql, ...)          -> changes | nil, why
+ *   _core.store_append(sql, ...)        -> changes | nil, why (a log's
+ *                                          row: no fsync, see store.h)
  *   _core.store_query(sql, ...)         -> { {col = v, ...}, ... } | nil, why
  *   _core.store_migrate(module, steps)  -> version | nil, why
  *   _core.store_transaction(fn, ...)    -> fn's results | nil, why
@@ -97,6 +99,22 @@ static int l_exec(lua_State *L)
 	struct store *st = store_of(L);
 	size_t n = params(L, 2, v);
 	int err = store_execv(st, NULL, NULL, sql, v, n);
+
+	if (err)
+		return failed(L, st, err);
+
+	lua_pushinteger(L, (lua_Integer)store_changes(st));
+	return 1;
+}
+
+
+static int l_append(lua_State *L)
+{
+	struct store_val v[MAX_PARAMS];
+	const char *sql = luaL_checkstring(L, 1);
+	struct store *st = store_of(L);
+	size_t n = params(L, 2, v);
+	int err = store_append(st, sql, v, n);
 
 	if (err)
 		return failed(L, st, err);
@@ -224,6 +242,7 @@ void luart_open_store(lua_State *L)
 {
 	static const luaL_Reg funcs[] = {
 		{ "store_exec",        l_exec },
+		{ "store_append",      l_append },
 		{ "store_query",       l_query },
 		{ "store_migrate",     l_migrate },
 		{ "store_transaction", l_transaction },

@@ -22,6 +22,7 @@ struct store {
 	struct list cache;        /* most recently used first */
 	uint64_t changes;
 	bool in_tx;
+	bool relaxed;       /* synchronous=NORMAL in force (store_append) */
 	char errmsg[256];
 };
 
@@ -356,6 +357,48 @@ int store_execv(struct store *st, store_row_h *rowh, void *arg,
 
 	err = bind_vals(st, stmt, vals, n);
 	return steps(st, stmt, rowh, arg, sql, err);
+}
+
+
+/* FULL (every commit on the disk) or NORMAL (in the OS's hands at each
+ * commit, on the disk at the next FULL commit or checkpoint). */
+static int set_relaxed(struct store *st, bool relaxed)
+{
+	if (st->relaxed == relaxed)
+		return 0;
+	st->relaxed = relaxed;
+
+	return pragma(st, relaxed ? "PRAGMA synchronous=NORMAL"
+		      : "PRAGMA synchronous=FULL");
+}
+
+
+/**
+ * A statement whose commit does not wait for the disk: for logs written
+ * at a high rate (the queue log, call records).  What it wrote survives a
+ * crash or a kill -9 of the PBX (the operating system has it when this
+ * returns), and reaches the disk with the next durable commit or
+ * checkpoint; a power cut may lose the last of them, never the database's
+ * consistency.  Costs a write, not an fsync.  Inside a transaction it is
+ * as durable as the transaction's commit.
+ */
+int store_append(struct store *st, const char *sql,
+		 const struct store_val *vals, size_t n)
+{
+	int err, err2;
+
+	if (!st)
+		return EINVAL;
+	if (st->in_tx)
+		return store_execv(st, NULL, NULL, sql, vals, n);
+
+	err = set_relaxed(st, true);
+	if (err)
+		return err;
+	err = store_execv(st, NULL, NULL, sql, vals, n);
+	err2 = set_relaxed(st, false);
+
+	return err ? err : err2;
 }
 
 

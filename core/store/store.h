@@ -18,6 +18,9 @@
  *   reached the disk when it returns (write-ahead log, fsync at each
  *   commit: synchronous=FULL).  A kill -9 or a power cut loses no
  *   committed row, and never leaves half a transaction.
+ * - store_append() is the exception, for logs written at a high rate: its
+ *   commit survives a crash or kill -9 of the PBX, not a power cut (no
+ *   fsync; on the disk with the next durable commit).
  * - Synchronous: calls run on the event loop and return when done.  A
  *   commit costs an fsync (about a millisecond on a local disk), so keep
  *   writes to events (a message deposited), not to packets.
@@ -60,6 +63,8 @@ int  store_query(struct store *st, store_row_h *rowh, void *arg,
 		 const char *sql, const char *fmt, ...);
 int  store_execv(struct store *st, store_row_h *rowh, void *arg,
 		  const char *sql, const struct store_val *vals, size_t n);
+int  store_append(struct store *st, const char *sql,
+		  const struct store_val *vals, size_t n);
 int  store_begin(struct store *st);
 int  store_commit(struct store *st);
 void store_rollback(struct store *st);

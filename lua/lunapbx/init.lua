@@ -321,7 +321,7 @@ end
 
 --- pbx.store.exec(sql, ...), .query(sql, ...), .migrate(module, steps),
 --- .transaction(fn): the PBX's database (core/store) for Lua services
-pbx.store = { exec = core.store_exec, query = core.store_query,
+pbx.store = { exec = core.store_exec, append = core.store_append, query = core.store_query,
               migrate = core.store_migrate, transaction = core.store_transaction }
 --- pbx.signal(): what another script notifies to wake this call's
 --- (sig:notify(v); pbx.wait(leg, sig, s) -> sig, "signal", v)

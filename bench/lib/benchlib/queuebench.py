@@ -11,15 +11,12 @@ Reference: FreeSWITCH's mod_callcenter, whose users report trouble near
 20 calls/s and 200 concurrent calls; the target is 25 times that on one
 core (500 calls/s; 5000 callers waiting)."""
 
-import os
-import re
 import time
 
-from lunatest.proc import workdir
 from lunatest.sipp import Sipp
 
 from . import callrate
-from .common import BENCH, Addr, say
+from .common import Addr, say
 from .servers import QUEUE_AGENTS, BenchPbx, Callee, sip_invite_once
 from lunatest.pbx import PbxError
 
@@ -28,18 +25,15 @@ _base_step = callrate.run_step
 
 
 def register_agents(pbx, addr):
-    """ag001..ag200 register, each with the sipp UAS's address as contact."""
-    d = workdir("agents")
-    inf = os.path.join(d, "agents.csv")
-    with open(inf, "w") as f:
-        f.write("SEQUENTIAL\n")
-        for i in range(1, QUEUE_AGENTS + 1):
-            f.write("ag%03d;agpw\n" % i)
-    r = Sipp(os.path.join(BENCH, "sipp", "register_inf.xml"), local=addr.sip(Addr.UAS),
-             remote=pbx.sip, inf=inf, m=QUEUE_AGENTS, limit=20, timeout=60,
-             name="register-agents").run()
-    if r.rc != 0:
-        raise PbxError("the agents could not register:\n" + r.diag())
+    """ag001..ag200 register one after the other, each from the sipp UAS's
+    address (its contact) with spec/support/sipp/register.xml."""
+    for i in range(1, QUEUE_AGENTS + 1):
+        n = "ag%03d" % i
+        r = Sipp("register.xml", template={"expires": 3600, "code": 200, "direct": ""},
+                 local=addr.sip(Addr.UAS), remote=pbx.sip, keys={"user": n},
+                 auth=(n, "agpw"), timeout=20, name="register-" + n).run()
+        if r.rc != 0:
+            raise PbxError("agent %s could not register:\n%s" % (n, r.diag()))
 
 
 def queue_state(pbx, addr):
