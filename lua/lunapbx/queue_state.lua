@@ -206,17 +206,17 @@ end
 --- (members there, all of them unregistered).
 function M.empty(q, qs, conds, max_penalty)
   if next(conds) == nil then return nil end
-  local _, states = M.available(q, qs, nil)
-  local any, unavail = false, 0
-  for name, st in pairs(states) do
-    any = true
-    local m = qs.members[name]
+  local pres = presence(qs)
+  local n, unavail = 0, 0
+  for _, m in pairs(qs.members) do       -- the first member there ends it
+    n = n + 1
+    local st = M.member_state(qs, m, pres)
     local c = STATE_COND[st]
     local out = (c and conds[c]) or (conds.penalty and max_penalty and m.penalty > max_penalty)
     if not out then return nil end
     if st == "unavailable" then unavail = unavail + 1 end
   end
-  if any and unavail > 0 and unavail == #M.names(qs) then return "UNAVAIL" end
+  if n > 0 and unavail == n then return "UNAVAIL" end
   return "EMPTY"
 end
 

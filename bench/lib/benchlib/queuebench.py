@@ -29,9 +29,13 @@ def register_agents(pbx, addr):
     address (its contact) with spec/support/sipp/register.xml."""
     for i in range(1, QUEUE_AGENTS + 1):
         n = "ag%03d" % i
-        r = Sipp("register.xml", template={"expires": 3600, "code": 200, "direct": ""},
-                 local=addr.sip(Addr.UAS), remote=pbx.sip, keys={"user": n},
-                 auth=(n, "agpw"), timeout=20, name="register-" + n).run()
+        for _ in range(10):      # the previous sipp may still hold the port
+            r = Sipp("register.xml", template={"expires": 3600, "code": 200, "direct": ""},
+                     local=addr.sip(Addr.UAS), remote=pbx.sip, keys={"user": n},
+                     auth=(n, "agpw"), timeout=20, name="register-" + n).run()
+            if r.rc == 0 or "Address already in use" not in r.diag():
+                break
+            time.sleep(0.2)
         if r.rc != 0:
             raise PbxError("agent %s could not register:\n%s" % (n, r.diag()))
 
