@@ -5,6 +5,7 @@
  * so none of it needs locking.
  */
 
+struct acl;
 struct auth;
 struct blf;
 struct console;
@@ -13,8 +14,8 @@ struct endpoint_table;
 struct luart;
 struct registrar;
 struct sipstack;
-struct trunks;
 struct store;
+struct trunks;
 struct vmbox;
 struct mwi;
 struct httpd;
@@ -29,6 +30,18 @@ struct pbx_http {
 		char secret[128];
 	} tokens[PBX_HTTP_TOKENS];
 	uint32_t queue_kb;         /**< what a WebSocket client may lag  */
+};
+
+/** pbx.settings { security = { ... } } (README, Security). */
+struct sec_settings {
+	uint32_t fail_limit;       /**< failed auths from one source ...  */
+	uint32_t fail_window;      /**< ... within these seconds: a ban   */
+	uint32_t ban_time;         /**< seconds; fail_limit 0 = no bans   */
+	uint32_t rate;             /**< new requests/s per source; 0 = any */
+	uint32_t burst;            /**< at once; 0 = 2 x rate             */
+	uint32_t max_calls;        /**< concurrent calls; 0 = no limit    */
+	char log[256];             /**< security log ("" = none), relative
+				        to the state folder               */
 };
 
 struct pbx_settings {
@@ -47,6 +60,7 @@ struct pbx_settings {
 	uint32_t session_expires;  /**< session timers, s; 0 = none     */
 	uint32_t session_min_se;   /**< the least we take (422 below)   */
 	struct pbx_http http;
+	struct sec_settings sec;
 };
 
 struct pbx {
@@ -55,6 +69,8 @@ struct pbx {
 	struct registrar *registrar;
 	struct auth *auth;
 	struct endpoint_table *endpoints;   /**< the table in force     */
+	struct acl *guest_acl;              /**< guest context's permit/deny */
+	struct acl *sec_trusted;            /**< never banned nor limited */
 	struct trunks *trunks;              /**< registrations, peers   */
 	struct luart *lua;
 	struct console *console;            /**< lunapbx -r             */
@@ -62,8 +78,8 @@ struct pbx {
 	struct store *store;                /**< <state>/lunapbx.db      */
 	struct vmbox *vmbox;                /**< voicemail messages      */
 	struct mwi *mwi;                    /**< message-waiting NOTIFYs */
-	struct blf *blf;                    /**< busy lamps (dialog events) */
 	struct httpd *http;                 /**< events, commands, metrics */
+	struct blf *blf;                    /**< busy lamps (dialog events) */
 	char *config_path;
 	char *state_dir;
 	char *lib_dir;                      /**< lua/ of the PBX        */

@@ -140,6 +140,33 @@ void dialpriv_ringback_stop(struct dial *d)
 }
 
 
+/** @a leg answered to suit @a peer (codecs matched), unless it is already. */
+int dialpriv_answer_to(struct leg *leg, struct leg *peer)
+{
+	int err = leg_match(leg, peer);
+
+	if (!err && leg_state(leg) != LEG_ANSWERED)
+		err = leg_answer_sdp(leg, 200);
+
+	return err;
+}
+
+
+/** The caller @a a and the leg that took the call @a b in the dial's new
+ *  bridge, each with its side's feature keys. */
+int dialpriv_bridge(struct dial *d, struct leg *a, struct leg *b)
+{
+	int err = bridge_alloc(&d->bridge);
+
+	if (!err)
+		err = bridge_add(d->bridge, a, d->o.caller_keys);
+	if (!err)
+		err = bridge_add(d->bridge, b, d->o.callee_keys);
+
+	return err;
+}
+
+
 /** The dial is over: the owner gets its answer. */
 void dialpriv_finish(struct dial *d, enum dial_status st, uint16_t code)
 {
@@ -253,15 +280,9 @@ static void fork_answer(struct dial *d, struct fork *f)
 	d->answered = b;
 
 	if (a && !d->gone) {
-		err = leg_match(a, b);
-		if (!err && leg_state(a) != LEG_ANSWERED)
-			err = leg_answer_sdp(a, 200);
+		err = dialpriv_answer_to(a, b);
 		if (!err)
-			err = bridge_alloc(&d->bridge);
-		if (!err)
-			err = bridge_add(d->bridge, a, d->o.caller_keys);
-		if (!err)
-			err = bridge_add(d->bridge, b, d->o.callee_keys);
+			err = dialpriv_bridge(d, a, b);
 		if (err) {
 			log_warn("dial %llu: cannot bridge %s: %m", d->id,
 				 leg_uri(b), err);

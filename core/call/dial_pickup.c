@@ -92,17 +92,6 @@ static bool is_fork(const struct dial *d, const struct leg *leg)
 }
 
 
-static int answer_to(struct leg *leg, struct leg *peer)
-{
-	int err = leg_match(leg, peer);
-
-	if (!err && leg_state(leg) != LEG_ANSWERED)
-		err = leg_answer_sdp(leg, 200);
-
-	return err;
-}
-
-
 /* The caller and the picker, answered each to suit the other (the
  * caller's codec first: it may have heard early media already), in the
  * dial's bridge with their feature keys. */
@@ -110,15 +99,11 @@ static int join(struct dial *d, struct leg *a, struct leg *b)
 {
 	int err;
 
-	err = answer_to(a, b);
+	err = dialpriv_answer_to(a, b);
 	if (!err)
-		err = answer_to(b, a);
+		err = dialpriv_answer_to(b, a);
 	if (!err)
-		err = bridge_alloc(&d->bridge);
-	if (!err)
-		err = bridge_add(d->bridge, a, d->o.caller_keys);
-	if (!err)
-		err = bridge_add(d->bridge, b, d->o.callee_keys);
+		err = dialpriv_bridge(d, a, b);
 
 	return err;
 }

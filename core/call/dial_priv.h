@@ -39,3 +39,5 @@ struct dial {
 void dialpriv_cancel_forks(struct dial *d);
 void dialpriv_ringback_stop(struct dial *d);
 void dialpriv_finish(struct dial *d, enum dial_status st, uint16_t code);
+int  dialpriv_answer_to(struct leg *leg, struct leg *peer);
+int  dialpriv_bridge(struct dial *d, struct leg *a, struct leg *b);

@@ -6,7 +6,8 @@
 #include <re.h>
 #include "event/event.h"
 
-enum { FIELDS_HASH = 16, NAME_MAX_LEN = 64 };
+/* Fields are looked up by name only by Lua's tables: a small hash. */
+enum { FIELDS_HASH = 4, NAME_MAX_LEN = 64 };
 
 struct event_sub {
 	struct le le;

@@ -3,10 +3,14 @@
  * bus as one JSON text message (or those named in ?events=a,b), and
  * commands in, one JSON object a message, each answered by one.
  *
- * A client's sends go to its socket (a fixed kernel buffer of SNDBUF),
- * then to libre's queue, bounded by queue_kb: a client that lets both
- * fill up is dropped, with one log line, and the event goes on to the
- * others.  Nothing ever waits for a client.
+ * A client's messages are framed into its buffer and written FLUSH_MS
+ * after the first of them: one system call for all that came meanwhile,
+ * not one each (at 1000 calls/s, ten events a call, ten clients: 100 000
+ * writes a second otherwise).  They go to its socket (a fixed kernel buffer of
+ * SNDBUF), then to libre's queue, bounded by queue_kb (a burst larger
+ * than that is written at once): a client that lets both fill up is
+ * dropped, with one log line, and the event goes on to the others.  Nothing ever waits for a
+ * client.
  */
 #include <string.h>
 #include <sys/socket.h>
@@ -16,8 +20,8 @@
 #include "event/event.h"
 #include "http/httpd.h"
 
-enum { KEEPALIVE_MS = 30000, SNDBUF = 65536, JSON_DEPTH = 8,
-       JSON_HASH = 16 };
+enum { KEEPALIVE_MS = 30000, SNDBUF = 65536, JSON_HASH = 16,
+       FLUSH_MS = 20 };
 
 struct wsclients {
 	struct pbx *pbx;
@@ -33,6 +37,8 @@ struct wsclient {
 	struct wsclients *ws;
 	struct websock_conn *wc;
 	struct tmr tmr;            /* its end, outside the loops over it */
+	struct tmr ftmr;           /* the buffer's write, FLUSH_MS later */
+	struct mbuf *out;          /* frames not written yet           */
 	struct sa peer;
 	char who[32];
 	char *filter;              /* ",a,b," or NULL: every event */
@@ -46,7 +52,9 @@ static void client_destructor(void *arg)
 	struct wsclients *ws = c->ws;
 
 	tmr_cancel(&c->tmr);
+	tmr_cancel(&c->ftmr);
 	list_unlink(&c->le);
+	mem_deref(c->out);
 	mem_deref(c->wc);
 	mem_deref(c->filter);
 	if (ws && list_isempty(&ws->clients))
@@ -83,26 +91,80 @@ static bool wants(const struct wsclient *c, const char *name)
 }
 
 
+static void too_slow(struct wsclient *c)
+{
+	++c->ws->dropped;
+	log_warn("http: WebSocket client %s (%J) reads too slowly: %u KB wait"
+		 " for it, dropped", c->who, &c->peer, c->ws->queue_kb);
+	client_end(c);
+}
+
+
+/* The frames of the last FLUSH_MS, in one write. */
+static void flush(void *arg)
+{
+	struct wsclient *c = arg;
+	int err;
+
+	if (c->dead || !c->out || !c->out->end)
+		return;
+
+	c->out->pos = 0;
+	err = tcp_send(websock_tcp(c->wc), c->out);
+	mbuf_reset(c->out);
+	if (err == ENOSPC)
+		too_slow(c);
+	else if (err)
+		client_end(c);
+}
+
+
+/* A text frame of the server (RFC 6455 5.2: FIN, opcode 1, no mask). */
+static int frame(struct mbuf *mb, const char *s, size_t len)
+{
+	int err = mbuf_write_u8(mb, 0x81);
+
+	if (len < 126) {
+		err |= mbuf_write_u8(mb, (uint8_t)len);
+	}
+	else if (len <= 0xffff) {
+		err |= mbuf_write_u8(mb, 126);
+		err |= mbuf_write_u16(mb, htons((uint16_t)len));
+	}
+	else {
+		err |= mbuf_write_u8(mb, 127);
+		err |= mbuf_write_u64(mb, sys_htonll((uint64_t)len));
+	}
+
+	return err | mbuf_write_mem(mb, (const uint8_t *)s, len);
+}
+
+
 static int client_send(struct wsclient *c, const char *s, size_t len)
 {
+	size_t limit = (size_t)c->ws->queue_kb * 1024;
 	int err;
 
 	if (c->dead)
 		return ENOTCONN;
 
-	err = websock_send(c->wc, WEBSOCK_TEXT, "%b", s, len);
-	if (err == ENOSPC) {
-		++c->ws->dropped;
-		log_warn("http: WebSocket client %s (%J) reads too slowly:"
-			 " %u KB wait for it, dropped", c->who, &c->peer,
-			 c->ws->queue_kb);
-		client_end(c);
-	}
-	else if (err) {
-		client_end(c);
+	/* a burst larger than the queue goes out at once */
+	if (c->out->end + len + 10 > limit) {
+		tmr_cancel(&c->ftmr);
+		flush(c);
+		if (c->dead)
+			return ENOSPC;
 	}
 
-	return err;
+	err = frame(c->out, s, len);
+	if (err) {
+		client_end(c);
+		return err;
+	}
+	if (!tmr_isrunning(&c->ftmr))
+		tmr_start(&c->ftmr, FLUSH_MS, flush, c);
+
+	return 0;
 }
 
 
@@ -219,6 +281,11 @@ int wsclient_accept(struct wsclients *ws, struct http_conn *conn,
 		return ENOMEM;
 
 	c->peer = *http_conn_peer(conn);
+	c->out = mbuf_alloc(4096);
+	if (!c->out) {
+		mem_deref(c);
+		return ENOMEM;
+	}
 	str_ncpy(c->who, who, sizeof(c->who));
 	err = parse_filter(&msg->prm, &c->filter);
 	if (!err)

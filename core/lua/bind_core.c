@@ -14,11 +14,14 @@
  *   _core.shared(name)        a table of that name kept across reloads
  *                             (what calls share: parked calls)
  */
+#include <malloc.h>
 #include <string.h>
 #include <re.h>
 #include <lauxlib.h>
 #include "log.h"
 #include "pbx.h"
+#include "tmrheap.h"
+#include "sip/registrar.h"
 #include "lua/bind_trunk.h"
 #include "lua/runtime.h"
 #include "media/rtpring.h"
@@ -117,6 +120,16 @@ static int l_generation(lua_State *L)
 }
 
 
+/* Bytes malloc() has handed out and not had back: what the PBX holds,
+ * whatever the allocator keeps beside it (RSS is both). */
+static size_t heap_in_use(void)
+{
+	struct mallinfo2 mi = mallinfo2();
+
+	return mi.uordblks + mi.hblkhd;
+}
+
+
 /* What the PBX holds now (the benchmarks read memory per call from it),
  * and how bridged RTP goes (see rtpring_mode()). */
 static int l_stats(lua_State *L)
@@ -139,6 +152,13 @@ static int l_stats(lua_State *L)
 	lua_setfield(L, -2, "rtp_path");
 	lua_pushinteger(L, (lua_Integer)rtpsteer_count());
 	lua_setfield(L, -2, "steered_legs");
+	/* what must not grow over time (bench/run --mode soak) */
+	lua_pushinteger(L, (lua_Integer)tmrheap_count());
+	lua_setfield(L, -2, "timers");
+	lua_pushinteger(L, (lua_Integer)registrar_count(luart_pbx(L)->registrar));
+	lua_setfield(L, -2, "contacts");
+	lua_pushinteger(L, (lua_Integer)heap_in_use());
+	lua_setfield(L, -2, "heap_bytes");
 
 	return 1;
 }
@@ -196,4 +216,5 @@ void luart_open_core(lua_State *L, struct luart *rt)
 	luart_open_signal(L);
 	luart_open_presence(L);
 	luart_open_events(L);
+	luart_open_api(L);
 }

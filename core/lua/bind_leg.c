@@ -292,15 +292,6 @@ static int push_refer(lua_State *L, const struct leg *leg)
 }
 
 
-static void push_opt(lua_State *L, const char *s)
-{
-	if (s)
-		lua_pushstring(L, s);
-	else
-		lua_pushnil(L);
-}
-
-
 static int push_field(lua_State *L, struct leg *leg, const char *key)
 {
 	const struct endpoint *ep = leg_endpoint(leg);
@@ -315,17 +306,19 @@ static int push_field(lua_State *L, struct leg *leg, const char *key)
 	else if (0 == strcmp(key, "inbound"))
 		lua_pushboolean(L, leg_inbound(leg));
 	else if (0 == strcmp(key, "uri"))
-		push_opt(L, leg_uri(leg));
+		luafield_pushstr(L, leg_uri(leg));
 	else if (0 == strcmp(key, "endpoint"))
-		push_opt(L, ep ? ep->name : NULL);
+		luafield_pushstr(L, ep ? ep->name : NULL);
 	else if (0 == strcmp(key, "context"))
-		push_opt(L, ep ? ep->context : NULL);
+		luafield_pushstr(L, ep ? ep->context : NULL);
 	else if (0 == strcmp(key, "caller"))
-		push_opt(L, leg_cid_num(leg));
+		luafield_pushstr(L, leg_cid_num(leg));
 	else if (0 == strcmp(key, "caller_name"))
-		push_opt(L, leg_cid_name(leg));
-	else if (0 == strcmp(key, "codec"))
-		push_opt(L, (c = codec_get(leg_codec(leg))) ? c->name : NULL);
+		luafield_pushstr(L, leg_cid_name(leg));
+	else if (0 == strcmp(key, "codec")) {
+		c = codec_get(leg_codec(leg));
+		luafield_pushstr(L, c ? c->name : NULL);
+	}
 	else if (0 == strcmp(key, "held"))
 		lua_pushboolean(L, leg_remote_holds(leg));
 	else if (0 == strcmp(key, "transfer"))

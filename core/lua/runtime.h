@@ -97,4 +97,5 @@ struct signal *luart_test_signal(lua_State *L, int idx);
 int  luart_signal_take(lua_State *L, int idx);
 uint64_t luart_signal_call(lua_State *L, int idx);
 void luart_open_events(lua_State *L);
+void luart_open_api(lua_State *L);
 void luart_events_apply(lua_State *L, int idx);

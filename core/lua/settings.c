@@ -9,12 +9,15 @@
 #include "pbx.h"
 #include "lua/bind_trunk.h"
 #include "lua/runtime.h"
+#include "lua/secsettings.h"
 #include "lua/settings.h"
 #include "call/blf.h"
 #include "media/codec.h"
 #include "media/dtmf.h"
 #include "sip/endpoint.h"
 #include "sip/registrar.h"
+#include "sip/sipsec.h"
+#include "sip/sipstack.h"
 #include "sip/trunk.h"
 #include "voicemail/mwi.h"
 
@@ -141,6 +144,8 @@ static int endpoint_from_lua(lua_State *L, int t, struct endpoint **epp,
 		err = set_codecs(L, t, ep, errbuf, errsz);
 	if (!err)
 		err = set_dtmf(L, t, ep, errbuf, errsz);
+	if (!err)
+		err = secsettings_endpoint(L, t, ep, errbuf, errsz);
 	if (!err && opt_string(L, t, "moh"))
 		err = str_dup(&ep->moh, opt_string(L, t, "moh"));
 	/* groups come normalised by lunapbx/init.lua: "1,3,sales" */
@@ -409,12 +414,19 @@ int settings_apply(lua_State *L, int idx, struct pbx *pbx, bool initial,
 	struct pbx_settings set = pbx->set;
 	struct endpoint_table *tbl = NULL;
 	enum log_level level = log_level();
+	struct acl *trusted = NULL, *guest = NULL;
 	struct trunk_cfg *tcfg = NULL;
 	struct hash *boxes = NULL;
 	struct blf_hints *hints = NULL;
 	int err;
 
 	err = read_settings(L, idx, &set, &level, initial, errbuf, errsz);
+	if (!err) {
+		lua_getfield(L, idx, "settings");
+		err = secsettings_read(L, lua_gettop(L), &set.sec, &trusted,
+				       &guest, errbuf, errsz);
+		lua_pop(L, 1);
+	}
 	if (!err)
 		err = build_endpoints(L, idx, &tbl, errbuf, errsz);
 	if (!err)
@@ -429,6 +441,8 @@ int settings_apply(lua_State *L, int idx, struct pbx *pbx, bool initial,
 		if (boxes)
 			hash_flush(boxes);
 		mem_deref(boxes);
+		mem_deref(trusted);
+		mem_deref(guest);
 		return err;
 	}
 
@@ -441,6 +455,11 @@ int settings_apply(lua_State *L, int idx, struct pbx *pbx, bool initial,
 		mem_deref(boxes);
 	}
 	blf_set_hints(pbx->blf, hints);   /* taken over */
+	mem_deref(pbx->sec_trusted);
+	pbx->sec_trusted = trusted;
+	mem_deref(pbx->guest_acl);
+	pbx->guest_acl = guest;
+	sipsec_configure(sipstack_sec(pbx->stack));
 	if (!pbx->verbose)
 		log_set_level(level);
 	mem_deref(pbx->endpoints);

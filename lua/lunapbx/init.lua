@@ -21,6 +21,7 @@ local dial = require "lunapbx.dial"
 local tones = require "lunapbx.tones"
 local pickup = require "lunapbx.pickup"
 local core = _core
+local api_lib = require "lunapbx.api"
 
 local pbx = {}
 local state = {
@@ -29,13 +30,13 @@ local state = {
   endpoint_names = {},
   dp = dialplan.new(),
   features = features.new(),
+  on = {},              -- event name -> { handlers } (pbx.on)
+  routes = {},          -- HTTP path -> function(req) (pbx.http.route)
+  commands = {},        -- API command -> function(args) (pbx.command)
   hints = {},           -- pbx.hint: BLF resources -> endpoints
   pickup = pickup.new { core = _core, log = function(level, fmt, ...)
     core.log(level, select("#", ...) > 0 and fmt:format(...) or fmt) end,
     endpoints_of = function(n) return pbx.endpoints_of(n) end },
-  on = {},              -- event name -> { handlers } (pbx.on)
-  routes = {},          -- HTTP path -> function(req) (pbx.http.route)
-  commands = {},        -- API command -> function(args) (pbx.command)
 }
 pickup.service = state.pickup
 
@@ -47,6 +48,7 @@ local SETTINGS = {
   reload_on_change = "boolean", rtp_timeout = "number", rtp_hold_timeout = "number",
   session_expires = "number", session_min_se = "number",
   http = "table",
+  security = "table",   -- checked by the core (README, Security)
 }
 
 --- pbx.settings { key = value, ... }: PBX-wide settings (see README).
@@ -66,6 +68,7 @@ local ENDPOINT = {
   secret = "string", context = "string", callerid = "string", allow = "table",
   dtmf = "string", language = "string",
   qualify = "boolean|number", qualifyfreq = "number",
+  permit = "string|table", deny = "string|table", call_limit = "number",
   allow_transfer = "boolean", moh = "string", hold = "string",
   callgroup = "number|string|table", pickupgroup = "number|string|table",
 }
@@ -334,8 +337,14 @@ pbx.media_stats = core.media_stats
 --- pbx.delete_recording(file): remove a recording call:record made
 pbx.delete_recording = core.delete_recording
 
+-- The API's commands written in Lua (play, record, bridge; see api.lua);
+-- pbx.command replaces them.
+local api = api_lib.new(function(...) pbx.log(...) end)
+for name, fn in pairs(api.commands) do state.commands[name] = fn end
+
 -- The core calls this in a new coroutine for every call.
 local function run_call(call)
+  if call.context == api_lib.CONTEXT then return api.run(call) end
   if call.replaces then            -- INVITE/Replaces of a ringing dialog
     return state.pickup.replaces(call)
   end

@@ -18,10 +18,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from harness import *  # noqa: E402,F401
 from lunatest.audio import SILENCE_RMS  # noqa: E402
 
-net = Net(56)
+net = Net(53)
 HZ = {"amine": 600, "xlite": 1000, "xlite2": 1200, "bria": 1450, "chhinyleboss": 1800}
 USER = {"xlite2": "xlite"}
-PW = {"amine": "test"}
 
 with open(os.path.join(ROOT, "dialplans", "default.lua")) as f:
     CONFIG = f.read() + """
@@ -33,33 +32,16 @@ end)
 """
 
 
-def rms(wav, start, end):
-    samples, rate = read_wav(wav)
-    part = samples[int(start * rate):int(end * rate)]
-    return (sum(x * x for x in part) / len(part)) ** 0.5 if part else 0.0
-
-
 with Tap(timeout=150) as t:
     t.require_pbx()
     pbx = Pbx(CONFIG, listen="%s:5070" % net.ip(0))
-    phones = {}
-    for k, who in enumerate(HZ):
-        phones[who] = Phone(USER.get(who, who), net.ip(1 + k), registrar=pbx.sip,
-                            password=PW.get(who, "vitrygtr"), rtp_ports=net.phone_rtp(k),
-                            tone_hz=HZ[who], limit=140, name=who,
-                            answermode="manual" if who.startswith("xlite") else "auto")
-    for who, ph in phones.items():
-        t.ok(ph.registered(10), "%s registers" % who, diag=ph.reginfo)
+    lab = PhoneLab.register(t, pbx, net, HZ, manual=("xlite", "xlite2"), limit=140,
+                            password=demo_password, users=USER)
+    phones = lab.phones
     amine, xa, xb = phones["amine"], phones["xlite"], phones["xlite2"]
     bria, chhiny = phones["bria"], phones["chhinyleboss"]
-    lab = PhoneLab(t, pbx, phones, HZ)
     t.ok(lab.settle_fds(amine, "6004", bria), "a first call: amine calls 6004 (bria)")
-    n = {who: len(ph.recordings()) for who, ph in phones.items()}
-
-    def rec(who):
-        n[who] += 1
-        r = phones[who].wait_recording(n[who], timeout=8)
-        return r and r["dec"]
+    rec = lab.recorder()
 
     def ring_6002():
         amine.dial("sip:6002@%s" % pbx.sip)

@@ -23,39 +23,15 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from harness import *  # noqa: E402,F401
 from lunatest.rtp import RtpPeer  # noqa: E402
+from lunatest.sippfrag import ACK_2XX, reply  # noqa: E402
 
-net = Net(57)
+net = Net(54)
 HZ = {"amine": 600, "xlite": 1000, "chhinyleboss": 1450, "bria": 1800}
-PW = {"amine": "test"}
 
 with open(os.path.join(ROOT, "dialplans", "default.lua")) as f:
     CONFIG = f.read()
 
-ACK_2XX = """  <send>
-    <![CDATA[
-      ACK [next_url] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      [routes]
-      From: <sip:[user]@[remote_ip]:[remote_port]>;tag=[pid]SIPpTag00[call_number]
-      [last_To:]
-      Call-ID: [call_id]
-      CSeq: 2 ACK
-      Max-Forwards: 70
-      Content-Length: 0
-    ]]>
-  </send>"""
-WAIT_BYE = """  <recv request="BYE" timeout="30000"/>
-  <send>
-    <![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-    ]]>
-  </send>"""
+WAIT_BYE = reply("BYE", timeout_ms=30000)
 
 
 def notifies(sipp):
@@ -75,16 +51,10 @@ def wait_doc(sipp, pred, timeout=10):
 with Tap(timeout=150) as t:
     t.require_pbx()
     pbx = Pbx(CONFIG, listen="%s:5070" % net.ip(0))
-    phones = {}
-    for k, who in enumerate(("amine", "xlite", "chhinyleboss")):
-        phones[who] = Phone(who, net.ip(1 + k), registrar=pbx.sip,
-                            password=PW.get(who, "vitrygtr"), rtp_ports=net.phone_rtp(k),
-                            tone_hz=HZ[who], limit=140,
-                            answermode="manual" if who == "xlite" else "auto")
-    for who, ph in phones.items():
-        t.ok(ph.registered(10), "%s registers" % who, diag=ph.reginfo)
+    lab = PhoneLab.register(t, pbx, net, HZ, names=("amine", "xlite", "chhinyleboss"),
+                            manual=("xlite",), limit=140, password=demo_password)
+    phones = lab.phones
     amine, xlite, chhiny = phones["amine"], phones["xlite"], phones["chhinyleboss"]
-    lab = PhoneLab(t, pbx, phones, HZ)
 
     def key(user, resource, stop_version, port):
         return Sipp("dialog_subscribe.xml", local="%s:%d" % (net.ip(4), port), remote=pbx.sip,

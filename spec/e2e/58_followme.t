@@ -20,38 +20,20 @@ from lunatest.audio import SILENCE_RMS, tone_runs  # noqa: E402
 
 net = Net(58)
 HZ = {"xlite": 604, "zoiper": 719, "amine": 1078, "chhinyleboss": 1700}   # between notes: the music
-PW = {"amine": "test"}
 
 with open(os.path.join(ROOT, "dialplans", "default.lua")) as f:
     CONFIG = f.read()
 
 
-def rms(wav, start, end):
-    samples, rate = read_wav(wav)
-    part = samples[int(start * rate):int(end * rate)]
-    return (sum(x * x for x in part) / len(part)) ** 0.5 if part else 0.0
-
-
 with Tap(timeout=170) as t:
     t.require_pbx()
     pbx = Pbx(CONFIG, listen="%s:5070" % net.ip(0))
-    phones = {}
-    for k, who in enumerate(HZ):
-        phones[who] = Phone(who, net.ip(1 + k), registrar=pbx.sip,
-                            password=PW.get(who, "vitrygtr"), rtp_ports=net.phone_rtp(k),
-                            tone_hz=HZ[who], limit=160,
-                            answermode="auto" if who == "xlite" else "manual")
-    for who, ph in phones.items():
-        t.ok(ph.registered(10), "%s registers" % who, diag=ph.reginfo)
+    lab = PhoneLab.register(t, pbx, net, HZ, limit=160, password=demo_password,
+                            manual=[who for who in HZ if who != "xlite"])
+    phones = lab.phones
     xlite, zoiper = phones["xlite"], phones["zoiper"]
     amine, chhiny = phones["amine"], phones["chhinyleboss"]
-    lab = PhoneLab(t, pbx, phones, HZ)
-    n = {who: 0 for who in phones}
-
-    def rec(who):
-        n[who] += 1
-        r = phones[who].wait_recording(n[who], timeout=8)
-        return r and r["dec"]
+    rec = lab.recorder()
 
     def call_6001(mark):
         xlite.dial("sip:6001@%s" % pbx.sip)

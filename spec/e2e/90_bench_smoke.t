@@ -2,6 +2,7 @@
 # The benchmark scripts still work: bench/run --mode smoke puts a few calls
 # through every scenario (answered, B2BUA, Kamailio when installed, the
 # relay ceiling, bridged calls with RTP, music on hold when the PBX has it,
+# B2BUA calls with 10 WebSocket event clients,
 # voicemail deposits and VoiceMailMain logins, memory per call, reload, the
 # conference mixer without SIP, conference rooms with SIP calls) and prints
 # its table; bench/pair compares two
@@ -54,6 +55,14 @@ with Tap(timeout=200) as t:
     t.like(p.stdout, r"calls/s answered by the Lua dialplan \| \*\*10\*\*",
            "the table shows the answered calls/s")
 
+    # -- the event API's cost: the same B2BUA calls with 10 clients ------------
+    ev = res.get("events") or {}
+    b = (ev.get("clients") or {}).get("best") or {}
+    t.ok(b.get("ok") and b.get("answered") == 10 and (ev.get("clients") or {}).get("messages", 0)
+         > 10 * 10 and (ev.get("clients") or {}).get("gaps") == 0,
+         "10 B2BUA calls/s with 10 WebSocket clients: all answered, the clients got %s events,"
+         " none lost" % (ev.get("clients") or {}).get("messages"), diag=progress)
+
     # -- media ---------------------------------------------------------------
     r = res.get("relay") or {}
     t.ok(r.get("per_core", 0) > 1000, "the UDP relay moved packets (%s per CPU second)"
@@ -105,7 +114,9 @@ with Tap(timeout=200) as t:
     # -- the conference mixer, without SIP (build/bench/mixbench) ---------------
     mx = res.get("mixer") or {}
     a = mx.get("alone") or {}
-    t.ok(a.get("members_per_core", 0) > 0 and a.get("mixed_per_tick") == 2,
+    # two talkers mixed per tick, but for the first ticks of the talk
+    # detection's hysteresis (a loaded machine runs few ticks: 1.98)
+    t.ok(a.get("members_per_core", 0) > 0 and abs(a.get("mixed_per_tick", 0) - 2) < 0.1,
          "the mixer alone mixed rooms of 10, two talkers each (%s us per member per tick)"
          % a.get("us_per_member_tick"), diag=progress)
     for key, what in (("rooms", "a room of 10"), ("single", "the single room, 10 members")):

@@ -5,6 +5,7 @@
  */
 #include <string.h>
 #include <re.h>
+#include "log.h"
 #include "pbx.h"
 #include "media/codec.h"
 #include "media/mclock.h"
@@ -13,6 +14,7 @@
 #include "media/stream.h"
 #include "media/term.h"
 #include "tap.h"
+#include "reloop.h"
 #include "audio.h"
 
 
@@ -84,25 +86,12 @@ static void telev_h(struct mbuf *mb, void *arg)
 }
 
 
-static void stop_loop(void *arg)
-{
-	(void)arg;
-	re_cancel();
-}
-
-
 /* Run the loop until an event of the term, or @a ms; then 40 ms more,
  * for the packets still on their way to the phone socket. */
 static void run(uint32_t ms)
 {
-	struct tmr t;
-
-	tmr_init(&t);
-	tmr_start(&t, ms, stop_loop, NULL);
-	(void)re_main(NULL);
-	tmr_start(&t, 40, stop_loop, NULL);
-	(void)re_main(NULL);
-	tmr_cancel(&t);
+	reloop_run(ms);
+	reloop_run(40);
 }
 
 
