@@ -63,7 +63,7 @@ pbx.context "bench" {
     local st = queue.stats("bench")
     local stuck = 0
     for _, m in ipairs(st.members) do
-      if m.state ~= "idle" and m.state ~= "wrapup" then stuck = stuck + 1 end
+      if m.state == "ringing" or m.state == "talking" then stuck = stuck + 1 end
     end
     pbx.log("warn", "bench-queue answered=%%d waiting=%%d abandoned=%%d stuck=%%d members=%%d",
             st.answered, st.waiting, st.abandoned, stuck, #st.members)
