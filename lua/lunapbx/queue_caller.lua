@@ -149,6 +149,7 @@ local function ring(call, q, qs, e, picks, deadline)
     end
   end
   e.ringing = nil
+  qs.pres = nil               -- the dial's legs are over: read presence afresh
   if result then
     d:cancel()
     for _, m in ipairs(picks) do
@@ -197,16 +198,24 @@ local function converse(call, q, qs, e, m, leg)
   while true do
     local ev, l, feature = br:wait()
     if ev == "hangup" then
-      who = l == e.leg and "caller" or "agent"
-      br:hangup()
+      if who ~= "transfer" then who = l == e.leg and "caller" or "agent" end
+      if l == e.leg or who == "transfer" then
+        br:hangup()                   -- the caller left: the agent's side ends
+      elseif not e.leg.hungup then
+        br:remove(e.leg)              -- the agent left: the dialplan goes on
+        br:hangup()                   --   with the caller (CONTINUE)
+      end
       break
     elseif (ev == "feature" or ev == "refer") and call._bridge_event then
       local nb = call:_bridge_event(br, ev, l, feature, keys)
       if nb then br = nb end
+      -- the caller handed on to another call (a blind transfer, a REFER)
+      if not e.leg.hungup and e.leg.bridge ~= br then who = "transfer" end
     elseif ev == nil or ev == "left" then
-      if e.leg.hungup then who = "caller" end
+      if e.leg.hungup and who ~= "transfer" then who = "caller" end
       break
     end
+    if who == "transfer" and (br.count or 0) == 0 then break end
   end
   -- the agent's leg ends with the conversation (a transfer hands the
   -- caller on; the agent's side is over either way)
@@ -352,6 +361,7 @@ function M.join(call, q, opts)
         core.log("info", ("queue %s: %s answers %s after %.1f s (position %d)"):format(
                  q.name, m.name, tostring(e.caller), e.hold, pos))
         local who = converse(call, q, qs, e, m, leg)
+        if who == "transfer" then return "TRANSFER", { agent = m.name, hold = e.hold } end
         if who == "caller" or e.leg.hungup then return "hangup", { agent = m.name, hold = e.hold } end
         return "CONTINUE", { agent = m.name, hold = e.hold }
       elseif r == "hangup" or r == "taken" then

@@ -110,8 +110,13 @@ function M.finish(qs, m, leg, who)
   if e then
     local talk = now - (e.connected or now)
     st.talktime = st.talktime + talk
-    M.log(qs.name, e.id, m.name, who == "agent" and "COMPLETEAGENT" or "COMPLETECALLER",
-          math.floor(e.hold + 0.5), math.floor(talk + 0.5), e.origpos)
+    if who == "transfer" then    -- Asterisk's: extension, context, hold, talk, position
+      M.log(qs.name, e.id, m.name, "TRANSFER", "", "", math.floor(e.hold + 0.5),
+            math.floor(talk + 0.5), e.origpos)
+    else
+      M.log(qs.name, e.id, m.name, who == "agent" and "COMPLETEAGENT" or "COMPLETECALLER",
+            math.floor(e.hold + 0.5), math.floor(talk + 0.5), e.origpos)
+    end
   end
   M.kick_member(m.name)
   return true
@@ -252,10 +257,14 @@ function M.kick_after(qs, e)
   end
 end
 
---- An agent became free: every queue it is in looks again.
+--- An agent became free: every queue it is in looks again (with its
+--- presence read afresh: the leg that just ended no longer counts).
 function M.kick_member(name)
   for _, qs in pairs(S.queues) do
-    if qs.members[name] then M.kick(qs) end
+    if qs.members[name] then
+      qs.pres = nil
+      M.kick(qs)
+    end
   end
 end
 

@@ -5,7 +5,8 @@
 # the other's tone.  The next call rings bria (rrmemory rotates); xlite
 # pauses with *46 and is not rung; a caller hanging up while an agent rings
 # is counted abandoned and leaves nobody stuck ringing; the queue log has
-# the events.
+# the events; xlite transfers a caller to 6004 by REFER and is idle at
+# once, the call counted once.
 import os
 import sys
 import time
@@ -24,18 +25,18 @@ def rms(wav, start, end):
     return (sum(x * x for x in part) / len(part)) ** 0.5 if part else 0.0
 
 
-with Tap(timeout=170) as t:
+with Tap(timeout=220) as t:
     t.require_pbx()
     with open(os.path.join(ROOT, "dialplans", "default.lua")) as f:
         config = f.read()
     pbx = Pbx(config, listen="%s:5070" % net.ip(0))
     amine = Phone("amine", net.ip(1), registrar=pbx.sip, password="test",
-                  rtp_ports=net.phone_rtp(0), tone_hz=HZ["amine"], limit=160)
+                  rtp_ports=net.phone_rtp(0), tone_hz=HZ["amine"], limit=210)
     xlite = Phone("xlite", net.ip(2), registrar=pbx.sip, password="vitrygtr",
-                  rtp_ports=net.phone_rtp(1), tone_hz=HZ["xlite"], limit=160,
+                  rtp_ports=net.phone_rtp(1), tone_hz=HZ["xlite"], limit=210,
                   answermode="manual")
     bria = Phone("bria", net.ip(3), registrar=pbx.sip, password="vitrygtr",
-                 rtp_ports=net.phone_rtp(2), tone_hz=HZ["bria"], limit=160,
+                 rtp_ports=net.phone_rtp(2), tone_hz=HZ["bria"], limit=210,
                  answermode="manual")
     for ph in (amine, xlite, bria):
         t.ok(ph.registered(10), "%s (baresip) registers" % ph.name, diag=ph.reginfo)
@@ -125,13 +126,42 @@ with Tap(timeout=170) as t:
     ok, st = queues.all_free(pbx, "support", free=("idle",))
     t.ok(ok, "no agent stuck ringing", diag=repr(st))
 
+    # -- 5: the agent transfers the caller (REFER) to 6004: xlite is free at once ------
+    queues_done = int(queues.stat(pbx, "support", "completed") or 0)
+    console_exec(pbx, "return require('lunapbx.queue').pause('bria', { queue = 'support' })")
+    est, inc, up = call_in(xlite, 1)
+    t.ok(inc and up, "bria paused: the next call rings xlite, who answers")
+    time.sleep(1.5)
+    mark = pbx.log_mark()
+    xlite.command("transfer", "sip:6004@%s" % pbx.sip)
+    t.ok(bria.wait_event("CALL_INCOMING", 10), "xlite transfers the caller to 6004 (REFER):"
+         " bria's phone rings", diag=lambda: tail(pbx.log_since(mark), 20))
+    bria.accept()
+    t.ok(bria.wait_event("CALL_ESTABLISHED", 10), "... bria answers")
+    t.ok(xlite.wait_event("CALL_CLOSED", 12), "... xlite's call ends (the transferer leaves)")
+    ok, st = queues.all_free(pbx, "support", free=("idle", "paused"))
+    t.ok(ok and st.get("xlite") == "idle", "xlite is idle at once, not stuck talking",
+         diag=repr(st))
+    time.sleep(2)
+    amine.hangup()
+    amine.wait_event("CALL_CLOSED", 5)
+    t.ok(bria.wait_event("CALL_CLOSED", 5), "amine hangs up: bria's call ends")
+    rb = bria.wait_recording(len(bria.recordings()), timeout=8)
+    hb = rb and heard(rb["dec"], HZ["amine"])
+    t.ok(hb, "bria heard amine after the transfer", diag=repr(hb))
+    t.is_(int(queues.stat(pbx, "support", "completed") or 0), queues_done + 1,
+          "the transferred call is counted once")
+    console_exec(pbx, "return require('lunapbx.queue').unpause('bria')")
+    ok, st = queues.all_free(pbx, "support", free=("idle",))
+    t.ok(ok, "both agents idle again", diag=repr(st))
+
     # -- the queue log ------------------------------------------------------------
     events = [r["event"] for r in queues.log_rows(pbx, "support")]
     for ev in ("ENTERQUEUE", "CONNECT", "COMPLETECALLER", "COMPLETEAGENT", "PAUSE",
                "UNPAUSE", "ABANDON", "RINGCANCELED"):
         t.ok(ev in events, "queue_log has %s" % ev, diag=repr(events))
-    t.ok(events.count("ENTERQUEUE") == 4 and events.count("CONNECT") == 3,
-         "4 callers entered, 3 connected", diag=repr(events))
+    t.ok(events.count("ENTERQUEUE") == 5 and events.count("CONNECT") == 4,
+         "5 callers entered, 4 connected", diag=repr(events))
     amine.stop()
     xlite.stop()
     bria.stop()
