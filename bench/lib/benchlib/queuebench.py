@@ -20,7 +20,7 @@ from .common import Addr, say
 from .servers import QUEUE_AGENTS, BenchPbx, Callee, sip_invite_once
 from lunatest.pbx import PbxError
 
-AGENT_TALK_MS = 200      # an agent's call: answered at once, 0.2 s of talk
+AGENT_TALK_MS = 100      # an agent's call: answered at once, 0.1 s of talk
 _base_step = callrate.run_step
 
 
