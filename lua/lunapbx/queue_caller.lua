@@ -274,10 +274,17 @@ local function announce(call, q, qs, e, now)
   if played and not e.leg.hungup then e.leg:start_moh(q.musicclass) end
 end
 
-local function leave(qs, e, event, now, ...)
+-- Asterisk's data: position, original position, wait; EXITWITHKEY has
+-- the key first.
+local function leave(qs, e, event, now, key)
   local pos = position(qs, e)
+  local wait = math.floor(now - e.joined + 0.5)
   remove_entry(qs, e)
-  state.log(qs.name, e.id, "NONE", event, pos, e.origpos, math.floor(now - e.joined + 0.5), ...)
+  if key then
+    state.log(qs.name, e.id, "NONE", event, key, pos, e.origpos, wait)
+  else
+    state.log(qs.name, e.id, "NONE", event, pos, e.origpos, wait)
+  end
   return pos
 end
 

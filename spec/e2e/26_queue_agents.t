@@ -3,7 +3,8 @@
 # an agent on another call is not rung; an agent that rejects (486) is
 # passed over and not stuck; a caller that hangs up while ringall rings
 # leaves everyone idle; QUEUESTATUS JOINEMPTY, JOINUNAVAIL, FULL, TIMEOUT,
-# LEAVEEMPTY; dynamic members and pauses survive a kill -9 and a restart.
+# LEAVEEMPTY; an exit key (EXITWITHKEY); dynamic members and pauses
+# survive a kill -9 and a restart.
 import os
 import re
 import signal
@@ -32,6 +33,8 @@ queue.define "empty" { template = "T", joinempty = "no", members = {} }
 queue.define "unav"  { template = "T", joinempty = "strict", members = { "a4" } }
 queue.define "full"  { template = "T", maxlen = 1, members = { "a4" } }
 queue.define "leave" { template = "T", leavewhenempty = "strict", members = { "a2" } }
+queue.define "key"   { template = "T", members = { "a4" },
+                       exits = { ["0"] = function(call, key) pbx.log("info", "EXIT to the operator by %%s", key) end } }
 local ctx = {
   ["direct"] = function(call) call:dial("a1", { timeout = 10 }) end,
 }
@@ -154,6 +157,20 @@ with Tap(timeout=300) as t:
     console_exec(pbx, "return require('lunapbx.queue').pause('a2', { queue = 'leave' })")
     t.sipp_ok(waiting.wait(), "leave: the caller waits; its only member pauses ...")
     t.is_(status_of("leave", mark), "LEAVEEMPTY", "... leavewhenempty = strict: LEAVEEMPTY")
+
+    # -- an exit key while waiting ------------------------------------------------------
+    mark = pbx.log_mark()
+    r = Sipp("uac_info_dtmf.xml", local=cip["carol"], media=cmedia["carol"], remote=pbx.sip,
+             service="key", keys={"user": "carol"}, auth=("carol", "carolpw"), timeout=30,
+             template={"media": SDP["pcmu_pcma"], "pause_ms": 1500,
+                       "ctype": "application/dtmf-relay", "body": "Signal=0\nDuration=160",
+                       "bye_within_ms": 5000}, name="carol-key").run()
+    t.sipp_ok(r, "key: a waiting caller keys 0 (SIP INFO), the PBX hangs up after")
+    t.is_(status_of("key", mark), "EXITWITHKEY", "... QUEUESTATUS EXITWITHKEY")
+    t.ok(re.search(r"EXIT to the operator by 0", pbx.log_since(mark)),
+         "... after the exit's function ran (exits = { [\"0\"] = function ... })")
+    t.ok([x["data1"] for x in queues.log_rows(pbx, "key", "EXITWITHKEY")] == ["0"],
+         "... and the queue log has EXITWITHKEY 0")
 
     # -- persistent members: kill -9, restart ---------------------------------------------
     r = console_exec(pbx, "local q = require('lunapbx.queue') "
