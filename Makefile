@@ -26,7 +26,7 @@ DEB_PKGS := build-essential pkg-config libre-dev librem-dev liblua5.4-dev \
             lua5.4 libsndfile1-dev libedit-dev sip-tester baresip-core \
             lua-busted sox espeak-ng python3 tshark tmux liburing-dev \
             libsqlite3-dev msmtp python3-aiosmtpd linphone-cli fail2ban \
-            clang libclang-rt-14-dev python3-websockets chromium chromium-driver
+            clang libclang-rt-14-dev python3-websockets openssl chromium chromium-driver
 STAMP_DEPS := $(BUILD)/.deps
 # What only `make bench` needs: the reference it is compared with.
 BENCH_PKGS := kamailio kamailio-lua-modules

@@ -14,6 +14,10 @@ local pickup = require "lunapbx.pickup"
 local followme = require "lunapbx.followme"
 
 pbx.settings { listen = "127.0.0.1:5060", rtp_ports = "10000-20000" }
+-- Events, commands and metrics over HTTP (README, Operations), off as
+-- Asterisk's AMI is until asked for; then on 127.0.0.1:8088:
+--   pbx.settings { http = { tokens = { ops = "a-long-random-secret" } } }
+--   python3 bench/events.py --token a-long-random-secret
 
 -- Templates are plain Lua functions.
 local function phone(t)

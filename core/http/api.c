@@ -168,12 +168,18 @@ static uint16_t transfer(const struct odict *cmd, struct odict *reply)
 }
 
 
+/* The server this command came through moves after it, if the new
+ * configuration says so (httpd_hold). */
 static uint16_t reload(struct pbx *pbx, struct odict *reply)
 {
 	char err[1024];
 	uint32_t usec = 0;
+	int e;
 
-	if (reload_now(pbx, err, sizeof(err), &usec))
+	httpd_hold(pbx, true);
+	e = reload_now(pbx, err, sizeof(err), &usec);
+	httpd_hold(pbx, false);
+	if (e)
 		return fail(reply, 409, err);
 
 	return result_int(reply, "usec", usec);

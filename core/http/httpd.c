@@ -82,12 +82,13 @@ static int reply_error(struct http_conn *conn, uint16_t scode,
 }
 
 
-/* ?a=b&token=X: X */
-static bool query_token(const struct pl *prm, struct pl *tok)
+/** The value of parameter @a name in the query ?a=b&name=X (as sent). */
+bool httpd_query(const struct pl *prm, const char *name, struct pl *val)
 {
 	const char *p = prm->p, *end = prm->p + prm->l;
+	size_t n = strlen(name);
 
-	while (p < end) {
+	while (p && p < end) {
 		const char *e;
 
 		if (*p == '?' || *p == '&') {
@@ -97,9 +98,10 @@ static bool query_token(const struct pl *prm, struct pl *tok)
 		e = memchr(p, '&', (size_t)(end - p));
 		if (!e)
 			e = end;
-		if (e - p > 6 && 0 == memcmp(p, "token=", 6)) {
-			tok->p = p + 6;
-			tok->l = (size_t)(e - p - 6);
+		if ((size_t)(e - p) > n && p[n] == '=' &&
+		    0 == memcmp(p, name, n)) {
+			val->p = p + n + 1;
+			val->l = (size_t)(e - p) - n - 1;
 			return true;
 		}
 		p = e;
@@ -137,7 +139,7 @@ static const char *authorize(const struct pbx *pbx, const struct http_msg *msg)
 		while (tok.l && (*tok.p == ' ' || *tok.p == '\t'))
 			pl_advance(&tok, 1);
 	}
-	if (!tok.l && !query_token(&msg->prm, &tok))
+	if (!tok.l && !httpd_query(&msg->prm, "token", &tok))
 		return NULL;
 
 	for (size_t i = 0; i < PBX_HTTP_TOKENS && cf->tokens[i].secret[0];
@@ -290,6 +292,30 @@ static int listen_on(struct httpd *h, const struct pbx_http *cf)
 }
 
 
+/* A command runs (it may be a reload): the server it runs in is not
+ * re-made under it, but on the next loop turn. */
+static struct {
+	bool held, pending;
+	struct tmr tmr;
+} defer;
+
+
+static void deferred_update(void *arg)
+{
+	httpd_update(arg);
+}
+
+
+void httpd_hold(struct pbx *pbx, bool hold)
+{
+	defer.held = hold;
+	if (!hold && defer.pending) {
+		defer.pending = false;
+		tmr_start(&defer.tmr, 0, deferred_update, pbx);
+	}
+}
+
+
 /**
  * Start, stop or move the server as the settings in force say (at start
  * and after each reload).  The tokens are read at each request: a reload
@@ -300,6 +326,11 @@ void httpd_update(struct pbx *pbx)
 	const struct pbx_http *cf = &pbx->set.http;
 	struct httpd *h = pbx->http;
 	int err;
+
+	if (defer.held) {
+		defer.pending = true;
+		return;
+	}
 
 	if (h && sa_cmp(&h->addr, &cf->addr, SA_ALL) &&
 	    !strcmp(h->cert, cf->cert))
@@ -332,6 +363,8 @@ void httpd_update(struct pbx *pbx)
 
 void httpd_close(struct pbx *pbx)
 {
+	tmr_cancel(&defer.tmr);
+	defer.held = defer.pending = false;
 	pbx->http = mem_deref(pbx->http);
 }
 

@@ -20,6 +20,7 @@ struct pbx;
 
 void httpd_update(struct pbx *pbx);
 void httpd_close(struct pbx *pbx);
+void httpd_hold(struct pbx *pbx, bool hold);
 
 /* what the server counts (metrics) */
 struct httpd_counters {
@@ -39,6 +40,7 @@ int  httpd_reply_json(struct http_conn *conn, uint16_t scode,
 		      const struct odict *o);
 
 int  httpd_json_object(struct odict **op, const char *s, size_t len);
+bool httpd_query(const struct pl *prm, const char *name, struct pl *val);
 
 /* WebSocket clients (wsclient.c) */
 struct wsclients;

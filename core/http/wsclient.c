@@ -6,11 +6,11 @@
  * A client's messages are framed into its buffer and written FLUSH_MS
  * after the first of them: one system call for all that came meanwhile,
  * not one each (at 1000 calls/s, ten events a call, ten clients: 100 000
- * writes a second otherwise).  They go to its socket (a fixed kernel buffer of
- * SNDBUF), then to libre's queue, bounded by queue_kb (a burst larger
- * than that is written at once): a client that lets both fill up is
- * dropped, with one log line, and the event goes on to the others.  Nothing ever waits for a
- * client.
+ * writes a second otherwise).  They go to its socket (a fixed kernel
+ * buffer of SNDBUF), then to libre's queue, bounded by queue_kb (a burst
+ * larger than that is written at once): a client that lets both fill up
+ * is dropped, with one log line, and the event goes on to the others.
+ * Nothing ever waits for a client.
  */
 #include <string.h>
 #include <sys/socket.h>
@@ -248,7 +248,7 @@ static int parse_filter(const struct pl *prm, char **filterp)
 {
 	struct pl v;
 
-	if (re_regex(prm->p, prm->l, "[?&]events=[^&]+", &v))
+	if (!httpd_query(prm, "events", &v) || !v.l)
 		return 0;
 
 	return re_sdprintf(filterp, ",%r,", &v);

@@ -447,7 +447,6 @@ int settings_apply(lua_State *L, int idx, struct pbx *pbx, bool initial,
 	}
 
 	pbx->set = set;
-	luart_events_apply(L, idx);
 	if (pbx->mwi)
 		mwi_set_boxes(pbx->mwi, boxes);
 	else if (boxes) {

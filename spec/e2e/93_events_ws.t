@@ -28,6 +28,7 @@ pbx.endpoint "bob"   { secret = "bobpw",   context = "internal", callerid = '"Bo
 local seen = { generation = "%(gen)s" }
 pbx.on("*", function(ev) seen[ev.event] = (seen[ev.event] or 0) + 1 end)
 pbx.on("hangup", function(ev) seen.last_hangup_code = ev.code end)
+pbx.on("newcall", function(ev) error("a broken handler") end)
 pbx.http.route("/seen", function(req) return 200, seen end)
 pbx.http.route("/page", function(req)
   return 201, "<p>" .. (req.query.who or "?") .. "</p>", "text/html"
@@ -145,6 +146,8 @@ with Tap(timeout=150) as t:
          diag=repr(seen))
     t.is_(seen.get("last_hangup_code"), hups[-1].get("code") if hups else None,
           "pbx.on(\"hangup\") got the event's fields (code)")
+    t.like(pbx.log_text(), r'warn .*pbx\.on\("newcall"\): .*a broken handler',
+           "a handler that raises is logged (its error, where), the others ran")
 
     # -- a reload replaces the handlers ----------------------------------------------------
     with open(pbx.config_path, "w") as f:

@@ -73,6 +73,9 @@ with Tap(timeout=120) as t:
          and seqs == sorted(seqs) and len(set(seqs)) == FLOOD,
          "the reading client gets all %d, in order (%d)" % (FLOOD, len(fl)))
     t.ok(good.connected(), "... and stays connected")
+    kinds = sorted(set(m["event"] for m in good.events()))
+    t.is_(kinds, ["flood", "hello"], "?events=flood,hangup: it got nothing else (%s: the"
+          " call's answered, bridged... are filtered out)" % ", ".join(kinds))
     time.sleep(2)
     t.ok(lab.hang(alice, bob), "alice hangs up: the call ends on both sides")
     t.ok(good.wait_event("hangup", 5), "the reading client sees the hangup")

@@ -103,17 +103,26 @@ with Tap(timeout=90) as t:
     t.ok(st == 200 and body == "hello over /hello", "... it answers there", diag=body)
     t.ok(refused(net.ip(0), 8443), "... and the old address is closed")
 
+    # the reload command itself moves the server it came through: answered first
+    with open(pbx.config_path, "w") as f:
+        f.write(config('{ listen = "%s:8090", tokens = { t = "%s" } }' % (net.ip(0), TOKEN)))
+    st, js = http_json("http://%s:8089/api/reload" % net.ip(0), token=TOKEN, body={})
+    t.ok(st == 200 and js.get("ok"), "POST /api/reload with a new listen: answered ok", diag=(st, js))
+    t.ok(wait_until(lambda: http("http://%s:8090/hello" % net.ip(0), token=TOKEN)[0] == 200, 3),
+         "... then the server moves to the new address")
+    t.ok(wait_until(lambda: refused(net.ip(0), 8089), 3), "... and leaves the old one")
+
     mark = pbx.log_mark()
     with open(pbx.config_path, "w") as f:
         f.write(config('{ tokens = { t = "short" } }'))
     os.kill(pbx.proc.pid, 1)
     t.ok(pbx.wait_log(r"reload failed.*http: tokens: .*12 to 127", 5, since=mark),
          "a token shorter than 12 characters: the reload fails and says why")
-    st, _, _ = http("http://%s:8089/hello" % net.ip(0), token=TOKEN)
+    st, _, _ = http("http://%s:8090/hello" % net.ip(0), token=TOKEN)
     t.is_(st, 200, "... the running server goes on")
     mark = pbx.log_mark()
     with open(pbx.config_path, "w") as f:
-        f.write(config('{ listen = "%s:8089" }' % net.ip(0)))
+        f.write(config('{ listen = "%s:8090" }' % net.ip(0)))
     os.kill(pbx.proc.pid, 1)
     t.ok(pbx.wait_log(r"reload failed.*http: tokens = .* is needed", 5, since=mark),
          "no tokens at all: refused (every request shows one)")
@@ -122,7 +131,7 @@ with Tap(timeout=90) as t:
     with open(pbx.config_path, "w") as f:
         f.write(config(None))
     os.kill(pbx.proc.pid, 1)
-    t.ok(pbx.wait_log(r"http: .*8089 closed", 5, since=mark),
+    t.ok(pbx.wait_log(r"http: .*8090 closed", 5, since=mark),
          "a reload without http: the server stops")
-    t.ok(refused(net.ip(0), 8089), "... nothing listens any more")
+    t.ok(refused(net.ip(0), 8090), "... nothing listens any more")
     pbx.finish(t)
