@@ -14,6 +14,7 @@
 #include "log.h"
 #include "pbx.h"
 #include "reload.h"
+#include "memtrim.h"
 #include "console/console.h"
 #include "http/httpd.h"
 #include "capture/capture.h"
@@ -302,6 +303,7 @@ static int start(struct pbx *pbx, const char *listen)
 		log_warn("blf: dialog subscriptions unavailable");
 
 	rtpwatch_start(pbx);
+	memtrim_start(30);   /* freed heap pages back to the kernel */
 
 	/* the PBX runs without a console when it cannot have one */
 	(void)console_alloc(&pbx->console, pbx);
@@ -324,6 +326,7 @@ static void shutdown_pbx(struct pbx *pbx)
 	pbx->console = mem_deref(pbx->console);
 	httpd_close(pbx);
 	rtpwatch_stop();
+	memtrim_stop();
 	call_close_all();
 	pbx->trunks = mem_deref(pbx->trunks);
 	sendmail_close();
