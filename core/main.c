@@ -16,6 +16,7 @@
 #include "reload.h"
 #include "memtrim.h"
 #include "console/console.h"
+#include "http/httpd.h"
 #include "capture/capture.h"
 #include "media/codec.h"
 #include "call/blf.h"
@@ -307,6 +308,7 @@ static int start(struct pbx *pbx, const char *listen)
 	/* the PBX runs without a console when it cannot have one */
 	(void)console_alloc(&pbx->console, pbx);
 	reload_watch_update(pbx);
+	httpd_update(pbx);
 
 	log_info("ready: listening on udp:%J tcp:%J, media %j, %u endpoints,"
 		 " config %s", &pbx->set.sip_addr, &pbx->set.sip_addr,
@@ -322,6 +324,7 @@ static void shutdown_pbx(struct pbx *pbx)
 	tmr_cancel(&signal_tmr);
 	reload_close();
 	pbx->console = mem_deref(pbx->console);
+	httpd_close(pbx);
 	rtpwatch_stop();
 	memtrim_stop();
 	call_close_all();

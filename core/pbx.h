@@ -18,6 +18,19 @@ struct store;
 struct trunks;
 struct vmbox;
 struct mwi;
+struct httpd;
+
+/** The HTTP server (events, commands, metrics): off while addr is unset. */
+enum { PBX_HTTP_TOKENS = 8 };
+struct pbx_http {
+	struct sa addr;            /**< listen address; unset: no server */
+	char cert[256];            /**< PEM certificate and key: HTTPS   */
+	struct {
+		char name[32];     /**< who it is, for the log           */
+		char secret[128];
+	} tokens[PBX_HTTP_TOKENS];
+	uint32_t queue_kb;         /**< what a WebSocket client may lag  */
+};
 
 /** pbx.settings { security = { ... } } (README, Security). */
 struct sec_settings {
@@ -46,6 +59,7 @@ struct pbx_settings {
 	uint32_t rtp_hold_timeout; /**< the same while the phone holds  */
 	uint32_t session_expires;  /**< session timers, s; 0 = none     */
 	uint32_t session_min_se;   /**< the least we take (422 below)   */
+	struct pbx_http http;
 	struct sec_settings sec;
 };
 
@@ -64,6 +78,7 @@ struct pbx {
 	struct store *store;                /**< <state>/lunapbx.db      */
 	struct vmbox *vmbox;                /**< voicemail messages      */
 	struct mwi *mwi;                    /**< message-waiting NOTIFYs */
+	struct httpd *http;                 /**< events, commands, metrics */
 	struct blf *blf;                    /**< busy lamps (dialog events) */
 	char *config_path;
 	char *state_dir;

@@ -13,6 +13,7 @@
 #include "sip/sipstack.h"
 #include "call/leg.h"
 #include "call/leg_priv.h"
+#include "call/callev.h"
 
 #define ALLOW "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REFER\r\n" \
 	"Supported: replaces, timer\r\n"
@@ -568,6 +569,8 @@ int leg_answer_sdp(struct leg *leg, uint16_t scode)
 		set_state(leg, scode >= 200 ? LEG_ANSWERED : LEG_EARLY);
 	if (!err && scode >= 200)
 		legtimer_start(leg);
+	if (!err)
+		callev_leg_state(leg, scode >= 200 ? "answered" : "progress");
 
 	return err;
 }
@@ -630,6 +633,8 @@ int leg_ringing(struct leg *leg)
 	err = reply(leg, 180, "Ringing", NULL);
 	if (!err)
 		set_state(leg, LEG_EARLY);
+	if (!err)
+		callev_leg_state(leg, "ringing");
 
 	return err;
 }

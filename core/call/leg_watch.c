@@ -7,6 +7,7 @@
 #include "media/codec.h"
 #include "call/leg.h"
 #include "call/leg_priv.h"
+#include "call/callev.h"
 
 /* Whoever follows every leg (BLF, call records): a few at most. */
 enum { MAX_OBSERVERS = 4 };
@@ -31,6 +32,7 @@ void legwatch_observe(struct leg *leg, enum leg_event ev)
 void leg_emit(struct leg *leg, enum leg_event ev)
 {
 	mem_ref(leg);
+	callev_leg(leg, ev);   /* before the watchers: causes come first */
 	for (int i = 0; i < LEG_W_MAX; i++) {
 		if (leg->w[i].h)
 			leg->w[i].h(leg, ev, leg->w[i].arg);
