@@ -203,6 +203,9 @@ void luart_open_core(lua_State *L, struct luart *rt)
 	luart_open_trunks(L);
 	luart_open_capture(L);
 	luart_open_voicemail(L);
+	luart_open_store(L);
+	luart_open_signal(L);
+	luart_open_presence(L);
 	luart_open_events(L);
 	luart_open_api(L);
 }

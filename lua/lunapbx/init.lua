@@ -322,6 +322,16 @@ function pbx.matchmore(context, exten)
   return state.dp:matchmore(context, exten)
 end
 
+--- pbx.store.exec(sql, ...), .query(sql, ...), .migrate(module, steps),
+--- .transaction(fn): the PBX's database (core/store) for Lua services
+pbx.store = { exec = core.store_exec, append = core.store_append, query = core.store_query,
+              migrate = core.store_migrate, transaction = core.store_transaction }
+--- pbx.signal(): what another script notifies to wake this call's
+--- (sig:notify(v); pbx.wait(leg, sig, s) -> sig, "signal", v)
+pbx.signal = core.signal
+--- pbx.endpoint_presence({ names }): { name = { contacts = n, legs = n } }
+pbx.endpoint_presence = core.endpoint_presence
+
 --- pbx.media_stats([reset]): the media clock and the sound cache.
 pbx.media_stats = core.media_stats
 --- pbx.delete_recording(file): remove a recording call:record made

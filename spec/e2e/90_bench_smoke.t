@@ -18,7 +18,7 @@ from harness import *  # noqa: E402,F401
 
 net = Net(90)         # bench/run --net 90: 127.S.90.10-15
 
-with Tap(timeout=200) as t:
+with Tap(timeout=260) as t:
     t.require_pbx()
     for tool in ("relay", "rtpload"):
         if not os.access(os.path.join(ROOT, "build", "bench", tool), os.X_OK):
@@ -27,7 +27,7 @@ with Tap(timeout=200) as t:
     out = os.path.join(workdir("bench"), "results.json")
     p = subprocess.run([os.path.join(ROOT, "bench", "run"), "--mode", "smoke", "--net", "90",
                         "--json", out], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       text=True, timeout=150)
+                       text=True, timeout=210)
     progress = lambda: "---- progress ----\n%s\n---- table ----\n%s" % (tail(p.stderr, 40),
                                                                        p.stdout)
     t.is_(p.returncode, 0, "bench/run --mode smoke exits 0", diag=progress)
@@ -147,3 +147,14 @@ with Tap(timeout=200) as t:
           diag=lambda: p.stdout + tail(p.stderr, 30))
     t.like(p.stdout, r"median B/A \d+\.\d+ over 2 windows of 10 calls",
            "... and prints the two PBXs' CPU ratio")
+
+    # -- the call center: calls through a queue, callers waiting with music -----
+    b = best("queue")
+    q = b.get("queue") or {}
+    t.ok(b.get("ok") and b.get("answered") == 10 and q.get("stuck") == 0,
+         "10 calls/s through a queue to sipp agents: all 10 answered by an agent, none stuck"
+         " (%s)" % (b.get("reason") or q), diag=progress)
+    b = best("queued")
+    t.ok(b.get("calls") == 10 and b.get("rx", 0) > 0,
+         "10 callers waiting in a queue hear its music (%s packets)" % b.get("rx"),
+         diag=progress)

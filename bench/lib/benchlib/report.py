@@ -241,6 +241,39 @@ def _events_rows(results):
     return out
 
 
+def _queue_rows(results):
+    """The call center against FreeSWITCH mod_callcenter's reported limits
+    (about 20 calls/s and 200 concurrent calls): the target is 25 times."""
+    out = []
+    fig = results.get("queue")
+    if fig is not None:
+        name = ("calls/s through a queue (rrmemory, ringinuse=no) to %d agents, every call"
+                " answered, no agent stuck" % fig.get("agents", 200))
+        b = fig.get("best")
+        ratio, met = _ratio_row(b.rate if b else None, 20, 25)
+        out.append((name, _rate_cell(fig), "mod_callcenter: ~20 calls/s (users' reports)",
+                    ratio if b else "-", ">= 25 x (500 calls/s)", met if b else "**no**"))
+    fig = results.get("queued")
+    if fig is not None:
+        name = "callers waiting in a queue with music at once"
+        b = fig.get("best")
+        if not b or not b.get("pbx_cpu"):
+            last = (fig.get("steps") or [{}])[-1]
+            out.append((name, "failed at the first step (%s)" % last.get("reason", "?"),
+                        "mod_callcenter: ~200 concurrent calls", "-", ">= 25 x (5000)", "**no**"))
+        else:
+            per_core = b["calls"] / b["pbx_cpu"]
+            ratio, met = _ratio_row(per_core, 200, 25)
+            moh = (results.get("moh") or {}).get("best")
+            ref = "mod_callcenter: ~200 concurrent calls"
+            if moh and moh.get("pbx_cpu"):
+                ref += "; music on hold, same run: %d per core" % (moh["calls"] / moh["pbx_cpu"])
+            out.append((name, "**%d** (PBX %.0f%% CPU: %d per core)"
+                        % (b["calls"], 100 * b["pbx_cpu"], per_core), ref, ratio,
+                        ">= 25 x per core (5000)", met))
+    return out
+
+
 def rows(results):
     out = []
     kam = results.get("kamailio")
@@ -269,6 +302,7 @@ def rows(results):
         out.extend(_mixer_rows(results))
     if "conference" in results:
         out.extend(_conference_rows(results))
+    out.extend(_queue_rows(results))
     return out
 
 
