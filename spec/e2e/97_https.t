@@ -20,6 +20,15 @@ local pbx = require "lunapbx"
 pbx.settings { rtp_ports = "%s" }
 pbx.endpoint "alice" { secret = "alicepw", context = "internal" }
 pbx.http.route("/hello", function(req) return 200, "hello over " .. req.path end)
+local queue = require "lunapbx.queue"
+queue.define "support" { number = "7001", members = { "alice" } }
+pbx.http.route("/members", function(req)
+  local out = {}
+  for _, m in ipairs(queue.stats("support").members) do
+    out[#out + 1] = m.name .. (m.paused and ":paused" or "")
+  end
+  return 200, table.concat(out, ",")
+end)
 """ % net.pbx_rtp
 
 
@@ -102,6 +111,30 @@ with Tap(timeout=90) as t:
     st, body, _ = http("http://%s:8089/hello" % net.ip(0), token=TOKEN)
     t.ok(st == 200 and body == "hello over /hello", "... it answers there", diag=body)
     t.ok(refused(net.ip(0), 8443), "... and the old address is closed")
+
+    # the queue's member commands reach lunapbx.queue
+    def q(name, **args):
+        return http_json("http://%s:8089/api/%s" % (net.ip(0), name), token=TOKEN, body=args)
+
+    def members():
+        return http("http://%s:8089/members" % net.ip(0), token=TOKEN)[1]
+    st, js = q("queue_add", queue="support", member="bob", penalty=1)
+    t.ok(st == 200 and js.get("ok") and members() == "alice,bob",
+         "queue_add: bob joins queue support (%s)" % members(), diag=(st, js))
+    st, js = q("queue_pause", member="bob", reason="lunch")
+    t.ok(st == 200 and "bob:paused" in members(), "queue_pause: bob paused (%s)" % members(),
+         diag=(st, js))
+    st, js = q("queue_pause", member="bob", paused=False)
+    t.ok(st == 200 and members() == "alice,bob", "queue_pause paused=false: unpaused",
+         diag=(st, js))
+    st, js = q("queue_remove", queue="support", member="alice")
+    t.ok(st == 409 and "static" in js.get("error", ""), "queue_remove of a static member:"
+         " refused, why (%s)" % js.get("error"), diag=(st, js))
+    st, js = q("queue_remove", queue="support", member="bob")
+    t.ok(st == 200 and members() == "alice", "queue_remove: bob leaves", diag=(st, js))
+    st, js = q("queue_add", queue="nope", member="bob")
+    t.ok(st == 409 and js.get("ok") is False, "queue_add to no such queue: refused (%s)"
+         % js.get("error"), diag=(st, js))
 
     # the reload command itself moves the server it came through: answered first
     with open(pbx.config_path, "w") as f:
