@@ -31,6 +31,7 @@
 #include "sip/siptrace.h"
 #include "sip/subscr.h"
 #include "store/store.h"
+#include "cdr/cdr.h"
 #include "voicemail/mwi.h"
 #include "voicemail/sendmail.h"
 #include "voicemail/vmbox.h"
@@ -176,6 +177,10 @@ static void open_state(struct pbx *pbx)
 		return;
 	}
 
+	err = cdr_alloc(&pbx->cdr, pbx, pbx->store);
+	if (err)
+		log_error("cdr: no call records: %m", err);
+
 	re_snprintf(path, sizeof(path), "%s/recordings", pbx->state_dir);
 	err = vmbox_open(&pbx->vmbox, pbx->store, path);
 	if (!err)
@@ -247,6 +252,7 @@ static void shutdown_pbx(struct pbx *pbx)
 	pbx->console = mem_deref(pbx->console);
 	rtpwatch_stop();
 	call_close_all();
+	pbx->cdr = mem_deref(pbx->cdr);   /* the records of legs still up */
 	pbx->trunks = mem_deref(pbx->trunks);
 	sendmail_close();
 	mwi_detach(pbx->mwi);

@@ -15,6 +15,7 @@ struct sipstack;
 struct trunks;
 struct store;
 struct vmbox;
+struct cdr;
 struct mwi;
 
 struct pbx_settings {
@@ -32,6 +33,7 @@ struct pbx_settings {
 	uint32_t rtp_hold_timeout; /**< the same while the phone holds  */
 	uint32_t session_expires;  /**< session timers, s; 0 = none     */
 	uint32_t session_min_se;   /**< the least we take (422 below)   */
+	bool cdr_csv;              /**< records also in <state>/cdr-csv/Master.csv */
 };
 
 struct pbx {
@@ -47,6 +49,7 @@ struct pbx {
 	struct store *store;                /**< <state>/lunapbx.db      */
 	struct vmbox *vmbox;                /**< voicemail messages      */
 	struct mwi *mwi;                    /**< message-waiting NOTIFYs */
+	struct cdr *cdr;                    /**< call records            */
 	char *config_path;
 	char *state_dir;
 	char *lib_dir;                      /**< lua/ of the PBX        */

@@ -20,6 +20,18 @@
 
 static struct list bridges;
 static uint64_t bridge_seq;
+static struct {
+	bridge_obs_h *h;
+	void *arg;
+} observer;
+
+
+/** One process-wide observer of legs joining and leaving (call records). */
+void bridge_set_observer(bridge_obs_h *h, void *arg)
+{
+	observer.h = h;
+	observer.arg = arg;
+}
 
 
 static void flush_events(struct bridge *br)
@@ -441,6 +453,8 @@ static void member_release(struct member *m)
 	stream_unbridge(leg_stream(leg));
 	stream_unbridge(leg_vstream(leg));
 	m->leg = NULL;
+	if (observer.h)
+		observer.h(m->br, leg, false, observer.arg);
 	mem_deref(m);
 	leg_set_bridge(leg, NULL);   /* may hang it up: nobody holds it */
 	if (tell && !leg_closed(leg))
@@ -611,6 +625,8 @@ int bridge_add(struct bridge *br, struct leg *leg, struct featmap *map)
 		update_hold(br);
 	log_debug("bridge %llu: leg %llu joins (%u)", br->id, leg_id(leg),
 		 bridge_count(br));
+	if (observer.h)
+		observer.h(br, leg, true, observer.arg);
 	if (br->room && br->ownerh)
 		bridge_push_event(br, BRIDGE_EV_JOIN, leg, NULL, false);
 

@@ -47,6 +47,10 @@ struct call {
 static struct list calls;
 static uint64_t call_seq;
 static struct call_runner runner;
+static struct {
+	call_obs_h *h;
+	void *arg;
+} observer;
 
 
 void call_set_runner(const struct call_runner *r)
@@ -55,6 +59,21 @@ void call_set_runner(const struct call_runner *r)
 		runner = *r;
 	else
 		memset(&runner, 0, sizeof(runner));
+}
+
+
+/** One process-wide observer of every call's course (call records). */
+void call_set_observer(call_obs_h *h, void *arg)
+{
+	observer.h = h;
+	observer.arg = arg;
+}
+
+
+static void observe(struct call *call, enum call_obs ev, struct dial *d)
+{
+	if (observer.h)
+		observer.h(call, ev, d, observer.arg);
 }
 
 
@@ -350,6 +369,7 @@ void call_note_dial(struct call *call, struct dial *d)
 		mem_deref(call->callee);
 		call->callee = mem_ref(dial_answered(d));
 	}
+	observe(call, CALL_OBS_DIAL, d);
 }
 
 
@@ -410,6 +430,7 @@ int call_run(struct call *call, struct leg *leg)
 		 leg_cid_name(leg) ? leg_cid_name(leg) : "",
 		 leg_cid_num(leg) ? leg_cid_num(leg) : "", call->exten,
 		 call->context, leg_id(leg));
+	observe(call, CALL_OBS_RUN, NULL);
 
 	err = runner.start ? runner.start(call, runner.arg) : ENOSYS;
 	if (!err)
@@ -494,6 +515,7 @@ void call_script_done(struct call *call, bool failed)
 	call->ended = true;
 	call->script = NULL;
 	call_wait_end(call);
+	observe(call, CALL_OBS_END, NULL);
 
 	if (a && call_holds(call, a) && !leg_closed(a) &&
 	    leg_state(a) != LEG_ANSWERED && leg_inbound(a)) {

@@ -311,6 +311,7 @@ static void estab_handler(const struct sip_msg *msg, void *arg)
 		return;
 
 	leg->state = LEG_ANSWERED;
+	leg->answered = tmr_jiffies();
 	leg->codec = sdpneg_answered_codec(leg->sdp);
 	legtimer_answer(leg, msg);
 	leg_emit(leg, LEG_EV_ANSWER);
@@ -615,8 +616,10 @@ int leg_answer_sdp(struct leg *leg, uint16_t scode)
 
 	if (!err)
 		leg->state = scode >= 200 ? LEG_ANSWERED : LEG_EARLY;
-	if (!err && scode >= 200)
+	if (!err && scode >= 200) {
+		leg->answered = tmr_jiffies();
 		legtimer_start(leg);
+	}
 
 	return err;
 }
@@ -1044,6 +1047,13 @@ void leg_set_media(struct leg *leg, struct legmedia *lm)
 uint64_t leg_started(const struct leg *leg)
 {
 	return leg ? leg->started : 0;
+}
+
+
+/** tmr_jiffies() when it was answered (its 200 sent or received); 0: not. */
+uint64_t leg_answered(const struct leg *leg)
+{
+	return leg ? leg->answered : 0;
 }
 
 

@@ -7,6 +7,7 @@
  *   call:take(leg)                the call holds `leg` from now on
  *   call.id .exten .context .caller .caller_name .endpoint .state .hungup
  *   call.dialstatus .vars (a table of your own)
+ *   call.cdr                      its call record (bind_cdr.c)
  *
  * A call's methods that act on a leg (answer, play, record, ...) act on
  * call.leg; the same methods exist on every leg (bind_leg.c).
@@ -202,6 +203,8 @@ static int push_field(lua_State *L, struct call *call, const char *key)
 		push_opt(L, luart_endpoint_name(a));
 	else if (0 == strcmp(key, "state"))
 		lua_pushstring(L, leg_state_name(leg_state(a)));
+	else if (0 == strcmp(key, "cdr"))
+		return luart_push_cdr(L, call);
 	else if (0 == strcmp(key, "dialstatus"))
 		lua_pushstring(L, dial_status_name(call_last_dial(call,
 								  NULL)));

@@ -1,0 +1,745 @@
+/**
+ * @file cdr.c  Call records: following legs, calls and bridges (cdr.h).
+ *
+ * The call module's observers tell this file what happens; it never
+ * touches a leg, call or bridge, only reads them.
+ */
+#include <string.h>
+#include <time.h>
+#include <re.h>
+#include "log.h"
+#include "pbx.h"
+#include "media/codec.h"
+#include "sip/endpoint.h"
+#include "call/dial.h"
+#include "call/leg.h"
+#include "call/bridge.h"
+#include "call/call.h"
+#include "cdr/cdr.h"
+#include "cdr/cdr_priv.h"
+
+
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+
+/* A tmr_jiffies() time on the wall clock (0 stays 0). */
+static uint64_t wall_of(uint64_t jiffies)
+{
+	uint64_t now = tmr_jiffies();
+
+	if (!jiffies)
+		return 0;
+
+	return wall_ms() - (now > jiffies ? now - jiffies : 0);
+}
+
+
+static void var_destructor(void *arg)
+{
+	struct cdr_var *v = arg;
+
+	list_unlink(&v->le);
+	mem_deref(v->name);
+	mem_deref(v->value);
+}
+
+
+static void rec_destructor(void *arg)
+{
+	struct cdr_rec *r = arg;
+
+	list_unlink(&r->le);
+	list_flush(&r->vars);
+	mem_deref(r->b);
+	mem_deref(r->src);
+	mem_deref(r->dst);
+	mem_deref(r->context);
+	mem_deref(r->clid);
+	mem_deref(r->channel);
+	mem_deref(r->dstchannel);
+	mem_deref(r->accountcode);
+	mem_deref(r->userfield);
+}
+
+
+static void party_destructor(void *arg)
+{
+	struct cdr_party *p = arg;
+
+	list_unlink(&p->le);
+	list_flush(&p->recs);
+	mem_deref(p->a);
+}
+
+
+static void close_rec(struct cdr_party *p, struct cdr_rec *r);
+
+
+/* Party A is over (hung up, or the PBX stops): its records are written. */
+static void party_done(struct cdr *cdr, struct cdr_party *p)
+{
+	int err;
+
+	for (struct le *le = list_head(&p->recs); le; le = le->next)
+		close_rec(p, le->data);
+
+	err = cdrdb_write(cdr, p);
+	if (err)
+		log_error("cdr: the records of %s are lost: %m", p->uniqueid,
+			  err);
+	mem_deref(p);
+}
+
+
+static void destructor(void *arg)
+{
+	struct cdr *cdr = arg;
+
+	leg_set_observer(NULL, NULL);
+	call_set_observer(NULL, NULL);
+	bridge_set_observer(NULL, NULL);
+	while (list_head(&cdr->parties))
+		party_done(cdr, list_head(&cdr->parties)->data);
+	mem_deref(cdr->csv_path);
+}
+
+
+/* Asterisk's channel name: technology/peer-sequence. */
+static int channel_name(char **namep, const struct leg *leg)
+{
+	const struct endpoint *ep = leg_endpoint(leg);
+	const char *who = ep ? ep->name : leg_uri(leg);
+	struct pl user;
+
+	if (!ep && who && 0 == re_regex(who, strlen(who), "sip:[^@;>]+",
+					&user))
+		return re_sdprintf(namep, "SIP/%r-%08llx", &user,
+				   leg_id(leg));
+
+	return re_sdprintf(namep, "SIP/%s-%08llx", who ? who : "unknown",
+			   leg_id(leg));
+}
+
+
+static int callerid(char **clidp, const struct leg *leg)
+{
+	const char *name = leg_cid_name(leg), *num = leg_cid_num(leg);
+
+	if (name && *name)
+		return re_sdprintf(clidp, "\"%s\" <%s>", name,
+				   num ? num : "");
+
+	return str_dup(clidp, num ? num : "");
+}
+
+
+static struct cdr_party *party_of(const struct cdr *cdr,
+				  const struct leg *leg)
+{
+	for (struct le *le = list_head(&cdr->parties); le; le = le->next) {
+		struct cdr_party *p = le->data;
+
+		if (p->a == leg)
+			return p;
+	}
+
+	return NULL;
+}
+
+
+static struct cdr_rec *current(const struct cdr_party *p)
+{
+	return p && list_tail(&p->recs) ? list_tail(&p->recs)->data : NULL;
+}
+
+
+/* The linkedid of whoever @a leg talked to as party B, if anyone. */
+static const char *linked_to(const struct cdr *cdr, const struct leg *leg)
+{
+	for (struct le *le = list_head(&cdr->parties); le; le = le->next) {
+		struct cdr_party *p = le->data;
+
+		for (struct le *r = list_head(&p->recs); r; r = r->next) {
+			const struct cdr_rec *rec = r->data;
+
+			if (rec->b_id == leg_id(leg))
+				return p->linkedid;
+		}
+	}
+
+	return NULL;
+}
+
+
+static struct cdr_party *party_new(struct cdr *cdr, struct leg *leg,
+				   const char *linkedid)
+{
+	struct cdr_party *p = mem_zalloc(sizeof(*p), party_destructor);
+
+	if (!p)
+		return NULL;
+
+	p->cdr = cdr;
+	p->a = mem_ref(leg);
+	re_snprintf(p->uniqueid, sizeof(p->uniqueid), "%llu.%llu",
+		    wall_of(leg_started(leg)) / 1000, leg_id(leg));
+	if (!linkedid)
+		linkedid = linked_to(cdr, leg);
+	str_ncpy(p->linkedid, linkedid ? linkedid : p->uniqueid,
+		 sizeof(p->linkedid));
+	list_append(&cdr->parties, &p->le, p);
+
+	return p;
+}
+
+
+static struct cdr_rec *rec_new(struct cdr_party *p, const char *dst,
+			       const char *context)
+{
+	struct cdr_rec *prev = current(p);
+	struct cdr_rec *r = mem_zalloc(sizeof(*r), rec_destructor);
+	int err;
+
+	if (!r)
+		return NULL;
+
+	r->start = prev ? wall_ms() : wall_of(leg_started(p->a));
+	err  = str_dup(&r->src, leg_cid_num(p->a) ? leg_cid_num(p->a) : "");
+	err |= str_dup(&r->dst, dst ? dst : "");
+	err |= str_dup(&r->context, context ? context : "");
+	err |= callerid(&r->clid, p->a);
+	err |= channel_name(&r->channel, p->a);
+	err |= str_dup(&r->dstchannel, "");
+	/* the account is the party's, from one record to the next */
+	err |= str_dup(&r->accountcode, prev ? prev->accountcode : "");
+	err |= str_dup(&r->userfield, "");
+	if (err) {
+		mem_deref(r);
+		return NULL;
+	}
+	list_append(&p->recs, &r->le, r);
+
+	return r;
+}
+
+
+/* The time A and B talked is over (one of them left the other). */
+static void unpair(struct cdr_rec *r)
+{
+	if (!r->b)
+		return;
+
+	r->end = wall_ms();
+	r->b = mem_deref(r->b);
+}
+
+
+/* Whatever @a leg talks to now, it talks to no more. */
+static void unpair_leg(struct cdr *cdr, const struct leg *leg)
+{
+	for (struct le *le = list_head(&cdr->parties); le; le = le->next) {
+		struct cdr_party *p = le->data;
+		struct cdr_rec *r = current(p);
+
+		if (r && r->b && (p->a == leg || r->b == leg))
+			unpair(r);
+	}
+}
+
+
+/* What a record that is over says of how it went. */
+static void close_rec(struct cdr_party *p, struct cdr_rec *r)
+{
+	uint64_t a_ans = wall_of(leg_answered(p->a));
+
+	if (r->disposition)
+		return;
+
+	unpair(r);
+	if (!r->end)
+		r->end = wall_ms();
+	/* answered by the PBX itself (an IVR, voicemail) while this record
+	 * was open: the caller is connected to the PBX */
+	if (!r->answered && a_ans && a_ans + 1000 >= r->start &&
+	    a_ans <= r->end) {
+		r->answered = true;
+		r->answer = a_ans > r->start ? a_ans : r->start;
+	}
+	r->disposition = cdr_disposition(r->answered, r->dial,
+					 leg_code(p->a));
+}
+
+
+static void on_run(struct cdr *cdr, struct call *call)
+{
+	struct leg *a = call_leg(call);
+	struct cdr_party *p = party_of(cdr, a);
+	struct cdr_rec *prev;
+
+	if (!a || leg_closed(a))
+		return;
+	if (!p)
+		p = party_new(cdr, a, NULL);
+	if (!p)
+		goto oom;
+
+	/* a redirect: what the leg did in its last call is over */
+	prev = current(p);
+	if (prev)
+		close_rec(p, prev);
+
+	p->call = call;
+	if (!rec_new(p, call_exten(call), call_context(call)))
+		goto oom;
+
+	return;
+ oom:
+	log_warn("cdr: out of memory: call %llu has no record",
+		 call_id(call));
+}
+
+
+static void on_dial(struct cdr *cdr, struct call *call, struct dial *d)
+{
+	struct cdr_rec *r = current(party_of(cdr, call_leg(call)));
+	enum dial_status st = dial_status(d, NULL);
+
+	if (!r || r->b || r->disposition || st == DIAL_ANSWER)
+		return;
+
+	r->dial = st;
+	if (dial_target(d)) {
+		mem_deref(r->dstchannel);
+		if (re_sdprintf(&r->dstchannel, "SIP/%s", dial_target(d)))
+			r->dstchannel = NULL;
+	}
+}
+
+
+static void call_obs(struct call *call, enum call_obs ev, struct dial *d,
+		     void *arg)
+{
+	struct cdr *cdr = arg;
+
+	switch (ev) {
+
+	case CALL_OBS_RUN:
+		on_run(cdr, call);
+		break;
+
+	case CALL_OBS_DIAL:
+		on_dial(cdr, call, d);
+		break;
+
+	case CALL_OBS_END:
+		for (struct le *le = list_head(&cdr->parties); le;
+		     le = le->next) {
+			struct cdr_party *p = le->data;
+
+			if (p->call == call)
+				p->call = NULL;
+		}
+		break;
+	}
+}
+
+
+/* A record whose A is @a x, open to a party B, or NULL. */
+static struct cdr_rec *open_rec(struct cdr *cdr, const struct leg *x)
+{
+	struct cdr_rec *r = current(party_of(cdr, x));
+
+	return r && !r->disposition ? r : NULL;
+}
+
+
+/* A record that waits for its first party B. */
+static bool waits(const struct cdr_rec *r)
+{
+	return r && !r->b && !r->b_id;
+}
+
+
+/* Which of x and y is party A: the one back with whom it talked before
+ * (a consultation is over), else the one whose record waits for
+ * someone, else the one with a record, else the older leg. */
+static bool y_is_a(const struct cdr_rec *rx, const struct cdr_rec *ry,
+		   const struct leg *x, const struct leg *y)
+{
+	if (rx && rx->b_id == leg_id(y))
+		return false;
+	if (ry && ry->b_id == leg_id(x))
+		return true;
+	if (waits(rx) || waits(ry))
+		return !waits(rx);
+	if (!rx != !ry)
+		return ry != NULL;
+
+	return leg_id(y) < leg_id(x);
+}
+
+
+/* x and y talk (a two-leg bridge): whose record is it, and which one. */
+static void pair(struct cdr *cdr, struct leg *x, struct leg *y)
+{
+	struct cdr_rec *rx = open_rec(cdr, x), *ry = open_rec(cdr, y);
+	struct cdr_party *p;
+	struct cdr_rec *r = rx;
+	uint64_t b_ans;
+
+	if (y_is_a(rx, ry, x, y)) {
+		struct leg *t = x;
+
+		x = y;
+		y = t;
+		r = ry;
+	}
+
+	if (r && r->b == y)
+		return;
+	if (r && r->b_id == leg_id(y)) {
+		r->b = mem_ref(y);            /* back after a consultation */
+		r->end = 0;
+		return;
+	}
+	p = party_of(cdr, x);
+	if (!p)
+		p = party_new(cdr, x, NULL);
+	if (r && !waits(r)) {                /* a new party B: a new record */
+		unpair(r);
+		r = NULL;
+	}
+	if (!r && p) {
+		const struct cdr_rec *prev = current(p);
+
+		r = rec_new(p, leg_cid_num(y) ? leg_cid_num(y) : "",
+			    prev ? prev->context : "");
+	}
+	if (!r) {
+		log_warn("cdr: out of memory: legs %llu and %llu unrecorded",
+			 leg_id(x), leg_id(y));
+		return;
+	}
+
+	b_ans = wall_of(leg_answered(y));
+	r->b = mem_ref(y);
+	r->b_id = leg_id(y);
+	r->dial = 0;
+	r->answered = true;
+	r->answer = b_ans > r->start ? b_ans : wall_ms();
+	if (r->answer < r->start)
+		r->answer = r->start;
+	mem_deref(r->dstchannel);
+	if (channel_name(&r->dstchannel, y))
+		r->dstchannel = NULL;
+}
+
+
+static void bridge_obs(struct bridge *br, struct leg *leg, bool joined,
+		       void *arg)
+{
+	struct cdr *cdr = arg;
+
+	if (!joined) {
+		unpair_leg(cdr, leg);
+		return;
+	}
+
+	/* a room of three and more: the records say each talked to the
+	 * PBX (the conference), not to each other */
+	if (bridge_count(br) == 2)
+		pair(cdr, leg, bridge_other(br, leg));
+}
+
+
+static void leg_obs(struct leg *leg, enum leg_event ev, void *arg)
+{
+	struct cdr *cdr = arg;
+	struct cdr_party *p;
+
+	if (ev != LEG_EV_CLOSED)
+		return;
+
+	unpair_leg(cdr, leg);
+	p = party_of(cdr, leg);
+	if (p)
+		party_done(cdr, p);
+}
+
+
+/**
+ * Call records of the PBX, written to @a st (its table cdr and cdr_var).
+ * One instance: it observes every leg, call and bridge.
+ */
+int cdr_alloc(struct cdr **cdrp, struct pbx *pbx, struct store *st)
+{
+	struct cdr *cdr;
+	int err;
+
+	if (!cdrp || !st)
+		return EINVAL;
+
+	cdr = mem_zalloc(sizeof(*cdr), destructor);
+	if (!cdr)
+		return ENOMEM;
+
+	cdr->pbx = pbx;
+	cdr->st = st;
+	err = cdrdb_open(cdr);
+	if (err) {
+		mem_deref(cdr);
+		return err;
+	}
+
+	leg_set_observer(leg_obs, cdr);
+	call_set_observer(call_obs, cdr);
+	bridge_set_observer(bridge_obs, cdr);
+	*cdrp = cdr;
+
+	return 0;
+}
+
+
+/** Records are also appended to @a path (Asterisk's Master.csv); NULL:
+ *  not any more. */
+int cdr_set_csv(struct cdr *cdr, const char *path)
+{
+	if (!cdr)
+		return EINVAL;
+
+	cdr->csv_path = mem_deref(cdr->csv_path);
+
+	return path ? str_dup(&cdr->csv_path, path) : 0;
+}
+
+
+/* The record's own fields, which the PBX fills. */
+static bool is_fixed(const char *name)
+{
+	static const char *fixed[] = {
+		"start", "answer", "end", "duration", "billsec", "src", "dst",
+		"context", "dcontext", "clid", "channel", "dstchannel",
+		"disposition", "uniqueid", "linkedid", "sequence", "lastapp",
+		"lastdata", "amaflags",
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(fixed); i++) {
+		if (0 == str_casecmp(name, fixed[i]))
+			return true;
+	}
+
+	return false;
+}
+
+
+/** A variable's name: a letter or _, then letters, digits, _ (32 at
+ *  most), not one of the record's own fields. */
+bool cdr_name_valid(const char *name)
+{
+	size_t n = name ? strlen(name) : 0;
+
+	if (!n || n > 32 || !(name[0] == '_' || (name[0] >= 'a' &&
+						 name[0] <= 'z') ||
+			      (name[0] >= 'A' && name[0] <= 'Z')))
+		return false;
+	for (size_t i = 1; i < n; i++) {
+		char c = name[i];
+
+		if (!(c == '_' || (c >= 'a' && c <= 'z') ||
+		      (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')))
+			return false;
+	}
+
+	return !is_fixed(name);
+}
+
+
+/** Asterisk's disposition of a record that is over. */
+const char *cdr_disposition(bool answered, int dial_status, uint16_t code)
+{
+	if (answered)
+		return "ANSWERED";
+
+	switch (dial_status) {
+
+	case DIAL_BUSY:        return "BUSY";
+	case DIAL_NOANSWER:
+	case DIAL_CANCEL:      return "NO ANSWER";
+	case DIAL_CHANUNAVAIL:
+	case DIAL_CONGESTION:  return "FAILED";
+	default:               break;
+	}
+
+	switch (code) {
+
+	case 486:
+	case 600:              return "BUSY";
+	case 0:                /* the caller hung up first */
+	case 408:
+	case 480:
+	case 487:
+	case 603:              return "NO ANSWER";
+	default:               return "FAILED";
+	}
+}
+
+
+static struct cdr_rec *call_rec(const struct cdr *cdr,
+				const struct call *call)
+{
+	struct cdr_rec *r = current(party_of(cdr, call_leg(call)));
+
+	return r && !r->disposition ? r : NULL;
+}
+
+
+static struct cdr_var *var_find(const struct cdr_rec *r, const char *name)
+{
+	for (struct le *le = list_head(&r->vars); le; le = le->next) {
+		struct cdr_var *v = le->data;
+
+		if (0 == strcmp(v->name, name))
+			return v;
+	}
+
+	return NULL;
+}
+
+
+/**
+ * Set a field of the record @a call is on: accountcode, userfield, or a
+ * variable of the dialplan's own (@a value NULL removes it).
+ *
+ * @return 0, ENOENT (no record: the call's leg hung up), EPERM (a field
+ *         the PBX fills), EINVAL (a bad name), E2BIG (too many
+ *         variables), ENOMEM
+ */
+int cdr_set(struct cdr *cdr, const struct call *call, const char *name,
+	    const char *value)
+{
+	struct cdr_rec *r;
+	struct cdr_var *v;
+	char **field = NULL;
+
+	if (!cdr || !call || !name)
+		return EINVAL;
+
+	r = call_rec(cdr, call);
+	if (!r)
+		return ENOENT;
+
+	if (0 == strcmp(name, "accountcode"))
+		field = &r->accountcode;
+	else if (0 == strcmp(name, "userfield"))
+		field = &r->userfield;
+	if (field) {
+		mem_deref(*field);
+		*field = NULL;
+		return str_dup(field, value ? value : "");
+	}
+	if (is_fixed(name))
+		return EPERM;
+	if (!cdr_name_valid(name))
+		return EINVAL;
+
+	v = var_find(r, name);
+	if (!value) {
+		mem_deref(v);
+		return 0;
+	}
+	if (!v) {
+		if (list_count(&r->vars) >= CDR_VAR_MAX)
+			return E2BIG;
+		v = mem_zalloc(sizeof(*v), var_destructor);
+		if (!v || str_dup(&v->name, name)) {
+			mem_deref(v);
+			return ENOMEM;
+		}
+		list_append(&r->vars, &v->le, v);
+	}
+	v->value = mem_deref(v->value);
+
+	return str_dup(&v->value, value);
+}
+
+
+static void put_time(char *buf, size_t sz, uint64_t ms)
+{
+	if (ms)
+		cdrdb_time(buf, sz, ms);
+	else
+		str_ncpy(buf, "", sz);
+}
+
+
+/**
+ * A field of the record @a call is on, as text: the fields of cdr.h's
+ * row (duration and billsec so far), or a variable.
+ *
+ * @return 0, ENOENT (no record, or no such variable), EINVAL
+ */
+int cdr_get(const struct cdr *cdr, const struct call *call,
+	    const char *name, char *buf, size_t sz)
+{
+	const struct cdr_party *p;
+	const struct cdr_rec *r;
+	const struct cdr_var *v;
+	uint64_t now = wall_ms();
+	const char *s = NULL;
+
+	if (!cdr || !call || !name || !buf || !sz)
+		return EINVAL;
+
+	p = party_of(cdr, call_leg(call));
+	r = call_rec(cdr, call);
+	if (!r)
+		return ENOENT;
+
+	if (0 == strcmp(name, "start"))
+		put_time(buf, sz, r->start);
+	else if (0 == strcmp(name, "answer"))
+		put_time(buf, sz, r->answer);
+	else if (0 == strcmp(name, "end"))
+		put_time(buf, sz, r->end);
+	else if (0 == strcmp(name, "duration"))
+		re_snprintf(buf, sz, "%llu", ((r->end ? r->end : now) -
+					      r->start) / 1000);
+	else if (0 == strcmp(name, "billsec"))
+		re_snprintf(buf, sz, "%llu", r->answer ?
+			    ((r->end ? r->end : now) - r->answer) / 1000 : 0);
+	else if (0 == strcmp(name, "src"))          s = r->src;
+	else if (0 == strcmp(name, "dst"))          s = r->dst;
+	else if (0 == strcmp(name, "context"))      s = r->context;
+	else if (0 == strcmp(name, "clid"))         s = r->clid;
+	else if (0 == strcmp(name, "channel"))      s = r->channel;
+	else if (0 == strcmp(name, "dstchannel"))   s = r->dstchannel;
+	else if (0 == strcmp(name, "accountcode"))  s = r->accountcode;
+	else if (0 == strcmp(name, "userfield"))    s = r->userfield;
+	else if (0 == strcmp(name, "uniqueid"))     s = p->uniqueid;
+	else if (0 == strcmp(name, "linkedid"))     s = p->linkedid;
+	else if (0 == strcmp(name, "disposition"))
+		s = r->answered ? "ANSWERED" : "NO ANSWER";
+	else if ((v = var_find(r, name)))
+		s = v->value;
+	else
+		return ENOENT;
+
+	if (s)
+		str_ncpy(buf, s, sz);
+
+	return 0;
+}
+
+
+/** Parties whose records are not written yet (their legs are up). */
+uint32_t cdr_open_count(const struct cdr *cdr)
+{
+	return cdr ? list_count(&cdr->parties) : 0;
+}

@@ -1,0 +1,52 @@
+/**
+ * @file cdr_priv.h  The call records' own structures, shared by the files
+ * of the cdr module only: cdr.c (following the legs) and cdr_db.c
+ * (writing and reading them).
+ */
+
+enum { CDR_VAR_MAX = 32 };   /* variables a dialplan may add per record */
+
+struct cdr_var {
+	struct le le;
+	char *name;
+	char *value;
+};
+
+/** One record: party A's time with one party B (or with nobody). */
+struct cdr_rec {
+	struct le le;              /**< in its party's list             */
+	uint64_t start, answer, end;   /**< wall clock, ms; 0: not yet  */
+	char *src, *dst, *context, *clid, *channel, *dstchannel;
+	char *accountcode, *userfield;
+	struct list vars;          /**< struct cdr_var                  */
+	struct leg *b;             /**< the party it talks to (a ref)   */
+	uint64_t b_id;             /**< the last one it talked to       */
+	int dial;                  /**< enum dial_status of the last
+				        unanswered dial; 0: none         */
+	bool answered;             /**< it talked (to B or the PBX)     */
+	const char *disposition;   /**< set when it is closed           */
+};
+
+/** Party A: a leg and the records it has had. */
+struct cdr_party {
+	struct le le;              /**< in the module's list            */
+	struct cdr *cdr;
+	struct leg *a;             /**< a ref, until it hangs up        */
+	const struct call *call;   /**< the script it runs now (no ref) */
+	char uniqueid[32];
+	char linkedid[32];
+	struct list recs;          /**< struct cdr_rec, oldest first    */
+};
+
+struct cdr {
+	struct pbx *pbx;
+	struct store *st;
+	struct list parties;       /**< struct cdr_party                */
+	char *csv_path;            /**< NULL: no CSV file               */
+	int64_t seq;               /**< the last sequence written       */
+};
+
+/* cdr_db.c */
+int  cdrdb_open(struct cdr *cdr);
+int  cdrdb_write(struct cdr *cdr, struct cdr_party *p);
+void cdrdb_time(char *buf, size_t sz, uint64_t ms);
