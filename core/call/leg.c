@@ -374,6 +374,8 @@ static void close_handler(int err, const struct sip_msg *msg, void *arg)
 
 	if (msg && !msg->req && msg->scode >= 300)
 		code = msg->scode;
+	else if (!leg->established && leg->inbound && err == ECONNRESET)
+		code = 487;   /* the caller's CANCEL: what it was answered */
 	else if (!leg->established)
 		code = err == ETIMEDOUT ? 408 : 503;
 

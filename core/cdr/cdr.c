@@ -192,6 +192,7 @@ static struct cdr_party *party_new(struct cdr *cdr, struct leg *leg,
 		    wall_of(leg_started(leg)) / 1000, leg_id(leg));
 	if (!linkedid)
 		linkedid = linked_to(cdr, leg);
+	p->was_b = linkedid != NULL;
 	str_ncpy(p->linkedid, linkedid ? linkedid : p->uniqueid,
 		 sizeof(p->linkedid));
 	list_append(&cdr->parties, &p->le, p);
@@ -210,7 +211,9 @@ static struct cdr_rec *rec_new(struct cdr_party *p, const char *dst,
 	if (!r)
 		return NULL;
 
-	r->start = prev ? wall_ms() : wall_of(leg_started(p->a));
+	/* its first record starts with the leg, unless the leg was party B
+	 * of someone else's record until now (a transfer) */
+	r->start = prev || p->was_b ? wall_ms() : wall_of(leg_started(p->a));
 	err  = str_dup(&r->src, leg_cid_num(p->a) ? leg_cid_num(p->a) : "");
 	err |= str_dup(&r->dst, dst ? dst : "");
 	err |= str_dup(&r->context, context ? context : "");
@@ -265,10 +268,9 @@ static void close_rec(struct cdr_party *p, struct cdr_rec *r)
 	unpair(r);
 	if (!r->end)
 		r->end = wall_ms();
-	/* answered by the PBX itself (an IVR, voicemail) while this record
-	 * was open: the caller is connected to the PBX */
-	if (!r->answered && a_ans && a_ans + 1000 >= r->start &&
-	    a_ans <= r->end) {
+	/* a leg that is up talks to the PBX (an IVR, voicemail, a transfer
+	 * that moved it to a call of its own): answered, as in Asterisk */
+	if (!r->answered && a_ans && a_ans <= r->end) {
 		r->answered = true;
 		r->answer = a_ans > r->start ? a_ans : r->start;
 	}

@@ -35,6 +35,7 @@ struct cdr_party {
 	const struct call *call;   /**< the script it runs now (no ref) */
 	char uniqueid[32];
 	char linkedid[32];
+	bool was_b;                /**< it talked to someone as party B */
 	struct list recs;          /**< struct cdr_rec, oldest first    */
 };
 

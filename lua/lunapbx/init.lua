@@ -36,7 +36,7 @@ local SETTINGS = {
   sounds = "string", language = "string", tonezone = "string",
   lua_memory_mb = "number", call_memory_mb = "number",
   reload_on_change = "boolean", rtp_timeout = "number", rtp_hold_timeout = "number",
-  session_expires = "number", session_min_se = "number",
+  session_expires = "number", session_min_se = "number", cdr_csv = "boolean",
 }
 
 --- pbx.settings { key = value, ... }: PBX-wide settings (see README).
