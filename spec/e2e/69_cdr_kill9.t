@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+# Call records survive a kill -9: sipp calls end (answered, busy), the PBX
+# is killed with SIGKILL at once, and every record of an ended call is in
+# the database (and in Master.csv); a call still up at the kill has none,
+# and the database opens cleanly.  A PBX started again on the same state
+# folder goes on numbering after the last record.
+import os
+import signal
+import sqlite3
+import sys
+import time
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from harness import *  # noqa: E402,F401
+
+net = Net(69)
+
+CONFIG = """\
+local pbx = require "lunapbx"
+pbx.settings { realm = "lunapbx", rtp_ports = "%s", cdr_csv = true }
+for _, n in ipairs { "alice", "carol" } do
+  pbx.endpoint(n) { secret = n .. "pw", context = "internal" }
+end
+pbx.context "internal" {
+  ["201"] = function(call) call.cdr.userfield = "n" .. call.id; call:dial("alice", { timeout = 10 }) end,
+  ["_3XX"] = function(call) call:answer() pbx.sleep(30) end,
+}
+""" % net.pbx_rtp
+
+
+def rows(state_dir):
+    db = sqlite3.connect("file:%s?mode=ro" % os.path.join(state_dir, "lunapbx.db"), uri=True)
+    out = db.execute("SELECT sequence, disposition, billsec, userfield FROM cdr"
+                     " ORDER BY sequence").fetchall()
+    check = db.execute("PRAGMA integrity_check").fetchone()[0]
+    db.close()
+    return out, check
+
+
+with Tap(timeout=120) as t:
+    t.require_pbx()
+    pbx = Pbx(CONFIG, listen="%s:5070" % net.ip(0))
+    carol = "%s:5060" % net.ip(1)
+    carol_media = "%s:%d" % (net.ip(1), net.media_port(0))
+    alice = "%s:5062" % net.ip(2)
+    alice_media = "%s:%d" % (net.ip(2), net.media_port(1))
+    r = Sipp("register.xml", template={"expires": 3600, "code": 200, "direct": ""},
+             local=alice, remote=pbx.sip, keys={"user": "alice"}, auth=("alice", "alicepw"),
+             timeout=10, name="register-alice").run()
+    t.sipp_ok(r, "sipp registers as alice")
+
+    def call(label, scenario, uas_scenario, uas_template=None, **tmpl):
+        uas = Sipp(uas_scenario, local=alice, media=alice_media, keys={"pt": 0, "codec": "PCMU"},
+                   template=uas_template, timeout=20, name="uas-" + label).start()
+        tmpl.setdefault("media", SDP["pcmu"])
+        res = Sipp(scenario, template=tmpl, local=carol, media=carol_media, remote=pbx.sip,
+                   service="201", keys={"user": "carol"}, auth=("carol", "carolpw"),
+                   timeout=20, name="uac-" + label).run()
+        uas.wait(timeout=10)
+        return res
+
+    for i in range(3):
+        res = call("ans%d" % i, "uac_bye.xml", "uas_answer.xml", hold_ms=1200)
+        t.sipp_ok(res, "call %d: answered, 1.2 s, carol hangs up" % (i + 1))
+    res = call("busy", "uac_reject.xml", "uas_reject.xml",
+               uas_template={"code": 486, "reason": "Busy Here"}, code=486)
+    t.sipp_ok(res, "call 4: alice busy")
+    # one more call, still up when the PBX dies: it has no record
+    up = Sipp("uac_bye.xml", template={"media": SDP["pcmu"], "hold_ms": 20000}, local=carol,
+              media=carol_media, remote=pbx.sip, service="300", keys={"user": "carol"},
+              auth=("carol", "carolpw"), timeout=30, name="uac-up").start()
+    t.ok(pbx.wait_log(r"call \d+: \S* ?<?[^>]*>? ?-> 300@internal", 5),
+         "call 5 (to 300) is up")
+    time.sleep(0.3)
+
+    # the last record was written when carol's BYE was answered: kill now
+    os.killpg(pbx.proc.pid, signal.SIGKILL)
+    pbx.proc.wait(timeout=5)
+    t.is_(pbx.proc.returncode, -signal.SIGKILL, "the PBX is killed with SIGKILL")
+    up.stop()
+    got, check = rows(pbx.state_dir)
+    t.is_(check, "ok", "the database is intact after the kill (integrity_check)")
+    t.is_([(d, b) for _, d, b, _ in got],
+          [("ANSWERED", 1), ("ANSWERED", 1), ("ANSWERED", 1), ("BUSY", 0)],
+          "the four ended calls' records are all there, none of the call still up")
+    t.is_([u for _, _, _, u in got], ["n1", "n2", "n3", "n4"], "... with their userfields")
+    with open(os.path.join(pbx.state_dir, "cdr-csv", "Master.csv")) as fh:
+        t.is_(len(fh.readlines()), 4, "Master.csv has the four lines too")
+
+    # started again on the same state folder: numbering goes on
+    pbx2 = Pbx(CONFIG.replace("cdr_csv = true", "cdr_csv = false"),
+               listen="%s:5070" % net.ip(0), start=False, name="pbx2")
+    pbx2.state_dir = pbx.state_dir
+    pbx2.start()
+    r = Sipp("register.xml", template={"expires": 3600, "code": 200, "direct": ""},
+             local=alice, remote=pbx.sip, keys={"user": "alice"}, auth=("alice", "alicepw"),
+             timeout=10, name="register-alice2").run()
+    res = call("after", "uac_bye.xml", "uas_answer.xml", hold_ms=300)
+    t.sipp_ok(res, "after a restart on the same state, a call")
+    wait_until(lambda: len(rows(pbx.state_dir)[0]) >= 5, 5)
+    got, _ = rows(pbx.state_dir)
+    t.is_([s for s, _, _, _ in got], [1, 2, 3, 4, 5], "... its record is number 5")
+    with open(os.path.join(pbx.state_dir, "cdr-csv", "Master.csv")) as fh:
+        t.is_(len(fh.readlines()), 4, "cdr_csv = false: no line added to Master.csv")
+    pbx2.finish(t)
