@@ -96,7 +96,8 @@ ASAN_E2E := spec/e2e/20_calls_sipp.t spec/e2e/30_b2bua_sipp.t \
             spec/e2e/80_sip_trace.t spec/e2e/82_errors_requests.t \
             spec/e2e/76_video_reinvite.t spec/e2e/42_media_dtmf_ivr.t \
             spec/e2e/45_voicemail.t spec/e2e/46_mwi_email.t \
-            spec/e2e/47_voicemail_kill9.t spec/e2e/55_conference.t
+            spec/e2e/47_voicemail_kill9.t spec/e2e/55_conference.t \
+            spec/e2e/68_cdr.t spec/e2e/69_cdr_kill9.t
 ASAN_WRAP := $(ASAN_E2E:spec/e2e/%.t=$(BUILD)/asan-e2e/%.t)
 
 $(BUILD)/asan-e2e/%.t: spec/e2e/%.t

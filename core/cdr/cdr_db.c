@@ -149,7 +149,7 @@ static int csv_line(struct mbuf *mb, const struct cdr_party *p,
 	err |= csv_field(mb, r->clid, false);
 	err |= csv_field(mb, r->channel, false);
 	err |= csv_field(mb, r->dstchannel, false);
-	err |= csv_field(mb, r->b_id ? "Dial" : "", false);    /* lastapp */
+	err |= csv_field(mb, *r->dstchannel ? "Dial" : "", false); /* lastapp */
 	err |= csv_field(mb, "", false);                      /* lastdata */
 	err |= csv_field(mb, start, false);
 	err |= csv_field(mb, answer, false);
