@@ -16,6 +16,17 @@ CFLAGS  += $(OPT) $(SAN) -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wshadow
 LDLIBS  += $(SAN) $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -ledit
 
 BUILD   := build
+
+# Where `make install` puts things (DESTDIR is prepended to each).  The
+# binary has the Lua folder compiled in (build/paths.h), so build with the
+# PREFIX you install with.
+PREFIX  ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+DATADIR ?= $(PREFIX)/share/lunapbx
+MANDIR  ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+STATEDIR ?= /var/lib/lunapbx
+UNITDIR ?= /lib/systemd/system
 CORE_SRC := $(filter-out core/main.c,$(wildcard core/*.c core/*/*.c))
 CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(wildcard spec/unit/*.c)
@@ -53,6 +64,16 @@ $(STAMP_DEPS):
 $(BUILD)/%.o: %.c $(STAMP_DEPS) $(wildcard core/*.h core/*/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
+
+# Rewritten only when a path changes, so that main.o is rebuilt then.
+$(BUILD)/paths.h: FORCE
+	@mkdir -p $(BUILD)
+	@printf '#define LUNAPBX_LIBDIR "%s"\n' "$(DATADIR)/lua" > $@.tmp
+	@cmp -s $@.tmp $@ || mv $@.tmp $@; rm -f $@.tmp
+FORCE:
+
+$(BUILD)/core/main.o: CFLAGS += -I$(BUILD)
+$(BUILD)/core/main.o: $(BUILD)/paths.h
 
 $(BUILD)/lunapbx: $(BUILD)/core/main.o $(CORE_OBJ)
 	$(CC) -o $@ $^ $(LDLIBS)
