@@ -95,12 +95,15 @@ static void set_defaults(struct pbx *pbx)
 }
 
 
-/* The PBX's lua/ folder: --lib, else $LUNAPBX_LIB, else the first lua/
- * holding lunapbx/init.lua above the executable (build/ or build/asan/ of
- * a source tree), else where `make install` put it.  The executable's
- * path is a real one, so tracebacks show no build/.. */
+/* The PBX's lua/ folder: --lib, else $LUNAPBX_LIB, else the first folder
+ * above the executable that holds lua/lunapbx/init.lua (build/ or
+ * build/asan/ of a source tree) or share/lunapbx/lua/lunapbx/init.lua
+ * (bin/ or sbin/ of an installed tree, wherever it was copied: DESTDIR,
+ * a package unpacked), else where `make install` put it.  The
+ * executable's path is a real one, so tracebacks show no build/.. */
 static int find_lib_dir(struct pbx *pbx, const char *lib)
 {
+	static const char *probes[] = { "lua", "share/lunapbx/lua" };
 	char exe[PATH_MAX], *slash;
 	ssize_t n;
 
@@ -115,12 +118,16 @@ static int find_lib_dir(struct pbx *pbx, const char *lib)
 	exe[n] = 0;
 
 	while ((slash = strrchr(exe, '/')) && slash != exe) {
-		char probe[PATH_MAX + 32];
-
 		*slash = 0;
-		re_snprintf(probe, sizeof(probe), "%s/lua/lunapbx/init.lua", exe);
-		if (0 == access(probe, R_OK))
-			return re_sdprintf(&pbx->lib_dir, "%s/lua", exe);
+		for (size_t i = 0; i < ARRAY_SIZE(probes); i++) {
+			char probe[PATH_MAX + 48];
+
+			re_snprintf(probe, sizeof(probe),
+				    "%s/%s/lunapbx/init.lua", exe, probes[i]);
+			if (0 == access(probe, R_OK))
+				return re_sdprintf(&pbx->lib_dir, "%s/%s", exe,
+						   probes[i]);
+		}
 	}
 
 	return str_dup(&pbx->lib_dir, LUNAPBX_LIBDIR);
