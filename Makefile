@@ -119,7 +119,7 @@ ASAN_E2E := spec/e2e/20_calls_sipp.t spec/e2e/30_b2bua_sipp.t \
             spec/e2e/76_video_reinvite.t spec/e2e/42_media_dtmf_ivr.t \
             spec/e2e/45_voicemail.t spec/e2e/46_mwi_email.t \
             spec/e2e/47_voicemail_kill9.t spec/e2e/55_conference.t \
-            spec/e2e/68_cdr.t spec/e2e/69_cdr_kill9.t
+            spec/e2e/68_cdr.t spec/e2e/69_cdr_kill9.t spec/e2e/98_install.t
 ASAN_WRAP := $(ASAN_E2E:spec/e2e/%.t=$(BUILD)/asan-e2e/%.t)
 
 $(BUILD)/asan-e2e/%.t: spec/e2e/%.t
@@ -218,9 +218,12 @@ deb: deps
 	for f in postinst prerm postrm conffiles; do \
 	  install -m 0755 dist/debian/$$f $(DEB_ROOT)/DEBIAN/$$f || exit 1; done
 	chmod 0644 $(DEB_ROOT)/DEBIAN/conffiles
-	cd $(BUILD)/deb && mkdir -p debian && cp ../../dist/debian/control.in debian/control && \
-	  dpkg-shlibdeps -O root/usr/sbin/lunapbx 2>/dev/null \
+	cd $(BUILD)/deb && mkdir -p debian && \
+	  printf 'Source: lunapbx\n\nPackage: lunapbx\nArchitecture: any\n' \
+	    > debian/control && \
+	  dpkg-shlibdeps -O root/usr/sbin/lunapbx \
 	  | sed -n 's/^shlibs:Depends=//p' > depends
+	test -s $(BUILD)/deb/depends
 	sed -e 's|@VERSION@|$(DEB_VERSION)|' -e 's|@ARCH@|$(DEB_ARCH)|' \
 	  -e "s|@DEPENDS@|$$(cat $(BUILD)/deb/depends)|" \
 	  -e "s|@SIZE@|$$(du -sk --exclude=DEBIAN $(DEB_ROOT) | cut -f1)|" \
