@@ -341,12 +341,15 @@ static void call_obs(struct call *call, enum call_obs ev, struct dial *d,
 		break;
 
 	case CALL_OBS_END:
-		for (struct le *le = list_head(&cdr->parties); le;
-		     le = le->next) {
+		for (struct le *le = list_head(&cdr->parties); le; ) {
 			struct cdr_party *p = le->data;
 
-			if (p->call == call)
-				p->call = NULL;
+			le = le->next;
+			if (p->call != call)
+				continue;
+			p->call = NULL;
+			if (p->gone)
+				party_done(cdr, p);
 		}
 		break;
 	}
@@ -471,7 +474,15 @@ static void leg_obs(struct leg *leg, enum leg_event ev, void *arg)
 
 	unpair_leg(cdr, leg);
 	p = party_of(cdr, leg);
-	if (p)
+	if (!p)
+		return;
+
+	/* its times are those of the hang-up; what its script still sets
+	 * (after a dial, in an `h` handler) goes in until the script ends */
+	for (struct le *le = list_head(&p->recs); le; le = le->next)
+		close_rec(p, le->data);
+	p->gone = true;
+	if (!p->call)
 		party_done(cdr, p);
 }
 
@@ -593,12 +604,11 @@ const char *cdr_disposition(bool answered, int dial_status, uint16_t code)
 }
 
 
+/* The record @a call is on: its caller's last, until it is written. */
 static struct cdr_rec *call_rec(const struct cdr *cdr,
 				const struct call *call)
 {
-	struct cdr_rec *r = current(party_of(cdr, call_leg(call)));
-
-	return r && !r->disposition ? r : NULL;
+	return current(party_of(cdr, call_leg(call)));
 }
 
 
@@ -619,7 +629,7 @@ static struct cdr_var *var_find(const struct cdr_rec *r, const char *name)
  * Set a field of the record @a call is on: accountcode, userfield, or a
  * variable of the dialplan's own (@a value NULL removes it).
  *
- * @return 0, ENOENT (no record: the call's leg hung up), EPERM (a field
+ * @return 0, ENOENT (no record: written already), EPERM (a field
  *         the PBX fills), EINVAL (a bad name), E2BIG (too many
  *         variables), ENOMEM
  */
@@ -727,7 +737,8 @@ int cdr_get(const struct cdr *cdr, const struct call *call,
 	else if (0 == strcmp(name, "uniqueid"))     s = p->uniqueid;
 	else if (0 == strcmp(name, "linkedid"))     s = p->linkedid;
 	else if (0 == strcmp(name, "disposition"))
-		s = r->answered ? "ANSWERED" : "NO ANSWER";
+		s = r->disposition ? r->disposition :
+			r->answered ? "ANSWERED" : "NO ANSWER";
 	else if ((v = var_find(r, name)))
 		s = v->value;
 	else

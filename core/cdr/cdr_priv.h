@@ -36,6 +36,8 @@ struct cdr_party {
 	char uniqueid[32];
 	char linkedid[32];
 	bool was_b;                /**< it talked to someone as party B */
+	bool gone;                 /**< its leg hung up: written when its
+				        script ends too                  */
 	struct list recs;          /**< struct cdr_rec, oldest first    */
 };
 

@@ -37,6 +37,7 @@ pbx.context "internal" {
     call.cdr.gone = 1
     call.cdr.gone = nil
     call:dial("alice", { timeout = 10 })
+    call.cdr.after = call.dialstatus   -- the caller may have hung up: still its record
   end,
   ["202"] = function(call) call:dial("bob", { timeout = 2 }) end,
   ["204"] = function(call) call:dial("dave", { timeout = 5 }) end,
@@ -113,8 +114,9 @@ with Tap(timeout=150) as t:
          re.match(r"SIP/alice-[0-9a-f]{8}$", a.get("dstchannel") or ""),
          "... channel %s, dstchannel %s" % (a.get("channel"), a.get("dstchannel")))
     t.is_((a.get("accountcode"), a.get("userfield"), a.get("vars")),
-          ("acme", "vip", {"campaign": "xmas"}),
-          "... the dialplan's accountcode, userfield and its own column (one removed)")
+          ("acme", "vip", {"campaign": "xmas", "after": "ANSWER"}),
+          "... the dialplan's accountcode, userfield and its own columns (one removed, one"
+          " set after the dial, the caller gone)")
     t.ok(a.get("clid") == '"Carol" <203>' and a.get("uniqueid") == a.get("linkedid") and
          re.match(r"\d+\.\d+$", a.get("uniqueid") or ""),
          "... clid %s, uniqueid %s = linkedid" % (a.get("clid"), a.get("uniqueid")))
@@ -136,6 +138,7 @@ with Tap(timeout=150) as t:
     t.is_((b.get("disposition"), b.get("billsec"), b.get("answer")), ("BUSY", 0, None),
           "row 2: BUSY, billsec 0, no answer time")
     t.is_(b.get("dstchannel"), "SIP/alice", "... dstchannel: what was dialled")
+    t.is_(b.get("vars", {}).get("after"), "BUSY", "... its column set after the dial")
 
     # -- no answer ------------------------------------------------------------------
     uas = callee("uas_cancel.xml", "bob", "noanswer")
@@ -241,7 +244,7 @@ with Tap(timeout=150) as t:
     t.is_(len(lines), len(all_rows), "Master.csv has a line per record (%d)" % len(all_rows))
     first = lines[0] if lines else []
     t.ok(first[:4] == ["acme", "203", "201", "internal"] and first[14] == "ANSWERED" and
-         first[13] == "2" and first[17] == "vip" and "campaign=xmas" in first[20:],
+         first[13] == "2" and first[17] == "vip" and "campaign=xmas" in first[20:] and "after=ANSWER" in first[20:],
          "... Asterisk's columns: accountcode, src, dst, dcontext, ... billsec, disposition,"
          " ..., userfield, then linkedid, sequence and campaign=xmas", diag=repr(first))
     res = console_exec(pbx, "cdr(3)")
