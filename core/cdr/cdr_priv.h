@@ -49,6 +49,11 @@ struct cdr {
 	int64_t seq;               /**< the last sequence written       */
 };
 
+/* cdr.c */
+struct leg;
+struct cdr_party *cdr_party_of(const struct cdr *cdr, const struct leg *leg);
+struct cdr_rec *cdr_current(const struct cdr_party *p);
+
 /* cdr_db.c */
 int  cdrdb_open(struct cdr *cdr);
 int  cdrdb_write(struct cdr *cdr, struct cdr_party *p);
