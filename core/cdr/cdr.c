@@ -412,7 +412,10 @@ static void pair(struct cdr *cdr, struct leg *x, struct leg *y)
 		unpair(r);
 		r = NULL;
 	}
-	if (!r && p) {
+	if (!r && p && p->call) {         /* its script dials again */
+		r = rec_new(p, call_exten(p->call), call_context(p->call));
+	}
+	else if (!r && p) {               /* a transfer joined them */
 		const struct cdr_rec *prev = cdr_current(p);
 
 		r = rec_new(p, leg_cid_num(y) ? leg_cid_num(y) : "",

@@ -41,6 +41,15 @@ pbx.context "internal" {
   end,
   ["202"] = function(call) call:dial("bob", { timeout = 2 }) end,
   ["204"] = function(call) call:dial("dave", { timeout = 5 }) end,
+  ["206"] = function(call)         -- alice, then (she hung up) bob: a queue's next member
+    for _, who in ipairs { "alice", "bob" } do
+      local d = pbx.dial(who, { caller = call.leg, timeout = 5 })
+      local status, code, b, br = d:wait()
+      if status ~= "ANSWER" then return end
+      local ev, leg = br:wait()
+      if leg == call.leg then return end
+    end
+  end,
   ["301"] = function(call)
     call:answer()
     local ok, err = pcall(function() call.cdr.src = "x" end)
@@ -182,6 +191,25 @@ with Tap(timeout=150) as t:
     t.ok(pbx.wait_log(r"cdr read: 301 SIP/carol-", 2, since=mark),
          "call.cdr.dst and .channel read the record's fields")
 
+    # -- one call, two parties one after the other ------------------------------------------
+    uas_a = callee("uas_answer_bye.xml", "alice", "first", template={"hold_ms": 1200})
+    uas_b = callee("uas_answer.xml", "bob", "second")
+    r = caller("uac_bye.xml", "206", "two", hold_ms=3700)
+    uas_a.wait(timeout=10)
+    uas_b.wait(timeout=10)
+    t.sipp_ok(r, "carol calls 206: alice answers and hangs up after 1.2 s, then bob answers")
+    got = wait_rows(pbx, 8)
+    two = got[6:8] if len(got) > 7 else [{}, {}]
+    t.ok([x.get("dst") for x in two] == ["206", "206"] and
+         two[0].get("dstchannel", "").startswith("SIP/alice-") and
+         two[1].get("dstchannel", "").startswith("SIP/bob-") and
+         [x.get("disposition") for x in two] == ["ANSWERED", "ANSWERED"],
+         "two records for 206: carol -> alice, then carol -> bob", diag=lambda: repr(two))
+    t.ok(two[0].get("billsec") == 1 and two[1].get("billsec") == 2 and
+         two[0].get("uniqueid") == two[1].get("uniqueid"),
+         "... billsec 1 and 2 (each party's own time), the same uniqueid (carol's leg)",
+         diag=lambda: repr(two))
+
     # -- a transfer: carol REFERs alice to 301 ------------------------------------------
     uas = callee("uas_answer.xml", "alice", "transfer")
     def reply(method):
@@ -218,8 +246,8 @@ with Tap(timeout=150) as t:
     t.sipp_ok(x, "carol calls 201, alice answers, carol REFERs her to 301, NOTIFYs, carol hangs up",
               extra=ru.diag)
     t.sipp_ok(ru, "... alice talks to 301 and gets its BYE", extra=x.diag)
-    got = wait_rows(pbx, 8)
-    g, h = (got[6], got[7]) if len(got) > 7 else ({}, {})
+    got = wait_rows(pbx, 10)
+    g, h = (got[8], got[9]) if len(got) > 9 else ({}, {})
     by_src = {r.get("src"): r for r in (g, h)}
     g, h = by_src.get("203", {}), by_src.get("201", {})
     t.ok(g.get("disposition") == "ANSWERED" and g.get("dst") == "201" and
@@ -251,7 +279,7 @@ with Tap(timeout=150) as t:
     t.ok(res.rc == 0 and re.search(r"SEQ .*DISPOSITION", res.out) and
          res.out.count("ANSWERED") == 3 and "3 records" in res.out,
          "console: cdr(3) shows the last 3 records", diag=res.diag)
-    res = console_exec(pbx, "cdr(1)[1].campaign or cdr(8)[1].campaign")
+    res = console_exec(pbx, "cdr(1)[1].campaign or cdr(10)[1].campaign")
     t.ok(res.rc == 0 and "xmas" in res.out, "console: a row's own column reads as a field",
          diag=res.diag)
 
