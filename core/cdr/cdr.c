@@ -427,6 +427,8 @@ static void pair(struct cdr *cdr, struct leg *x, struct leg *y)
 		return;
 	}
 
+	log_debug("cdr: %s record %u: leg %llu talks to leg %llu",
+		  p->uniqueid, list_count(&p->recs), leg_id(x), leg_id(y));
 	b_ans = wall_of(leg_answered(y));
 	r->b = mem_ref(y);
 	r->b_id = leg_id(y);
@@ -445,16 +447,18 @@ static void bridge_obs(struct bridge *br, struct leg *leg, bool joined,
 		       void *arg)
 {
 	struct cdr *cdr = arg;
+	struct leg *other;
 
 	if (!joined) {
 		unpair_leg(cdr, leg);
 		return;
 	}
 
-	/* a room of three and more: the records say each talked to the
-	 * PBX (the conference), not to each other */
-	if (bridge_count(br) == 2)
-		pair(cdr, leg, bridge_other(br, leg));
+	/* a conference room or a mixed bridge (bridge_other() is NULL
+	 * there): the records say each talked to the PBX, not to each other */
+	other = bridge_other(br, leg);
+	if (other)
+		pair(cdr, leg, other);
 }
 
 

@@ -41,6 +41,12 @@ pbx.context "internal" {
   end,
   ["202"] = function(call) call:dial("bob", { timeout = 2 }) end,
   ["204"] = function(call) call:dial("dave", { timeout = 5 }) end,
+  ["_5X"] = function(call)         -- a conference room: each talks to the PBX
+    call:answer()
+    local br = pbx.bridge { room = "r" }
+    br:add(call.leg)
+    repeat local ev = br:wait(call.leg) until ev == "hangup" or ev == "left" or ev == nil
+  end,
   ["206"] = function(call)         -- alice, then (she hung up) bob: a queue's next member
     for _, who in ipairs { "alice", "bob" } do
       local d = pbx.dial(who, { caller = call.leg, timeout = 5 })
@@ -210,6 +216,25 @@ with Tap(timeout=150) as t:
          "... billsec 1 and 2 (each party's own time), the same uniqueid (carol's leg)",
          diag=lambda: repr(two))
 
+    # -- two callers in a conference room ----------------------------------------------------
+    n0 = len(rows(pbx))
+    dave = Sipp("uac_bye.xml", template={"media": SDP["pcmu"], "hold_ms": 1500},
+                local="%s:5060" % net.ip(4), media="%s:%d" % (net.ip(4), net.media_port(3)),
+                remote=pbx.sip, service="52", keys={"user": "dave"}, auth=("dave", "davepw"),
+                timeout=20, name="uac-room-dave").start()
+    r = caller("uac_bye.xml", "51", "room", hold_ms=2500)
+    rd = dave.wait(timeout=10)
+    t.sipp_ok(r, "carol and dave in room r (2.5 s and 1.5 s)", extra=rd.diag)
+    got = wait_rows(pbx, n0 + 2)
+    room = {x.get("dst"): x for x in got[n0:n0 + 2]}
+    t.ok(set(room) == {"51", "52"} and
+         all(x.get("disposition") == "ANSWERED" and x.get("dstchannel") == ""
+             for x in room.values()) and
+         room.get("51", {}).get("billsec") == 2 and room.get("52", {}).get("billsec") == 1,
+         "a room: each its own record, ANSWERED by the PBX, billsec 2 and 1 (not each"
+         " other's party)", diag=lambda: repr(got[n0:]))
+    n0 += 2
+
     # -- a transfer: carol REFERs alice to 301 ------------------------------------------
     uas = callee("uas_answer.xml", "alice", "transfer")
     def reply(method):
@@ -246,8 +271,8 @@ with Tap(timeout=150) as t:
     t.sipp_ok(x, "carol calls 201, alice answers, carol REFERs her to 301, NOTIFYs, carol hangs up",
               extra=ru.diag)
     t.sipp_ok(ru, "... alice talks to 301 and gets its BYE", extra=x.diag)
-    got = wait_rows(pbx, 10)
-    g, h = (got[8], got[9]) if len(got) > 9 else ({}, {})
+    got = wait_rows(pbx, n0 + 2)
+    g, h = (got[n0], got[n0 + 1]) if len(got) > n0 + 1 else ({}, {})
     by_src = {r.get("src"): r for r in (g, h)}
     g, h = by_src.get("203", {}), by_src.get("201", {})
     t.ok(g.get("disposition") == "ANSWERED" and g.get("dst") == "201" and
@@ -279,7 +304,7 @@ with Tap(timeout=150) as t:
     t.ok(res.rc == 0 and re.search(r"SEQ .*DISPOSITION", res.out) and
          res.out.count("ANSWERED") == 3 and "3 records" in res.out,
          "console: cdr(3) shows the last 3 records", diag=res.diag)
-    res = console_exec(pbx, "cdr(1)[1].campaign or cdr(10)[1].campaign")
+    res = console_exec(pbx, "cdr(1)[1].campaign or cdr(12)[1].campaign")
     t.ok(res.rc == 0 and "xmas" in res.out, "console: a row's own column reads as a field",
          diag=res.diag)
 
