@@ -25,8 +25,9 @@ net = Net(68)
 CONFIG = """\
 local pbx = require "lunapbx"
 pbx.settings { realm = "lunapbx", rtp_ports = "%s", cdr_csv = true }
-local CID = { alice = '"Alice" <201>', carol = '"Carol" <203>' }
-for _, n in ipairs { "alice", "bob", "carol", "dave" } do
+pbx.features { atxfer = "*2" }
+local CID = { alice = '"Alice" <201>', carol = '"Carol" <203>', xa = "71", xb = "72", xc = "73" }
+for _, n in ipairs { "alice", "bob", "carol", "dave", "xa", "xb", "xc" } do
   pbx.endpoint(n) { secret = n .. "pw", context = "internal", callerid = CID[n] }
 end
 pbx.context "internal" {
@@ -46,6 +47,9 @@ pbx.context "internal" {
     local br = pbx.bridge { room = "r" }
     br:add(call.leg)
     repeat local ev = br:wait(call.leg) until ev == "hangup" or ev == "left" or ev == nil
+  end,
+  ["_7X"] = function(call, exten)
+    call:dial("x" .. ({ ["71"] = "a", ["72"] = "b", ["73"] = "c" })[exten], { timeout = 10, options = "tT" })
   end,
   ["206"] = function(call)         -- alice, then (she hung up) bob: a queue's next member
     for _, who in ipairs { "alice", "bob" } do
@@ -84,7 +88,7 @@ def wait_rows(pbx, n, timeout=10):
     return rows(pbx) if got else rows(pbx)
 
 
-with Tap(timeout=150) as t:
+with Tap(timeout=200) as t:
     t.require_pbx()
     pbx = Pbx(CONFIG, listen="%s:5070" % net.ip(0))
     t.ok(pbx.alive(), "lunapbx started (%s)" % pbx.sip)
@@ -285,6 +289,46 @@ with Tap(timeout=150) as t:
          h.get("uniqueid") != g.get("uniqueid"),
          "... both with carol's linkedid %s" % g.get("linkedid"))
 
+    # -- an attended transfer between baresip phones ------------------------------------------
+    hz = {"xa": 500, "xb": 800, "xc": 1250}
+    ph = {w: Phone(w, net.ip(5 + k), registrar=pbx.sip, password=w + "pw",
+                   rtp_ports=net.phone_rtp(k), tone_hz=hz[w], limit=120)
+          for k, w in enumerate(hz)}
+    t.ok(all(p.registered(10) for p in ph.values()), "three baresip phones register (xa, xb, xc)")
+    lab = PhoneLab(t, pbx, ph, hz)
+    xa, xb, xc = ph["xa"], ph["xb"], ph["xc"]
+    n0 = len(rows(pbx))
+    t.ok(lab.call(xa, "72", xb), "xa calls 72, xb answers")
+    time.sleep(2)
+    xb.send_dtmf("*273")
+    t.ok(xc.wait_event("CALL_ESTABLISHED", 15), "xb keys *2 73: xc answers (xa hears music)")
+    time.sleep(2.5)
+    lab.hang(xb)
+    time.sleep(2.5)
+    t.ok(lab.hang(xa, xc), "xb hangs up: xa and xc talk; xa hangs up, xc's leg ends")
+    ra = xa.wait_recording(1)
+    lab.order(ra and ra["dec"], "xb", "xc", "xa")
+    got = wait_rows(pbx, n0 + 3)
+    new = got[n0:n0 + 3]
+    by = {(x.get("src"), (x.get("dstchannel") or "")[:7]): x for x in new}
+    ab, bc, ac = by.get(("71", "SIP/xb-"), {}), by.get(("72", "SIP/xc-"), {}), \
+        by.get(("71", "SIP/xc-"), {})
+    t.ok(len(new) == 3 and ab and bc and ac and
+         all(x.get("disposition") == "ANSWERED" for x in new),
+         "three records: xa -> xb, xb -> xc (the consultation), xa -> xc; all ANSWERED",
+         diag=lambda: repr(new))
+    t.ok(ab.get("dst") == "72" and ac.get("dst") == "72" and bc.get("dst") == "73",
+         "... dst: 72 for xa's (the extension its call ran), 73 for xb's",
+         diag=lambda: repr(new))
+    t.ok(2 <= (ab.get("billsec") or 0) <= 4 and 2 <= (bc.get("billsec") or 0) <= 4 and
+         2 <= (ac.get("billsec") or 0) <= 3,
+         "... billsecs %s, %s, %s (each pair's own time)" % (ab.get("billsec"),
+                                                           bc.get("billsec"), ac.get("billsec")))
+    t.ok(ab.get("linkedid") and ab.get("linkedid") == bc.get("linkedid") == ac.get("linkedid"),
+         "... one linkedid (xa's) for the three")
+    for p_ in ph.values():
+        p_.stop()
+
     # -- the same records in Master.csv and in the console ----------------------------------
     path = os.path.join(pbx.state_dir, "cdr-csv", "Master.csv")
     try:
@@ -302,9 +346,9 @@ with Tap(timeout=150) as t:
          " ..., userfield, then linkedid, sequence and campaign=xmas", diag=repr(first))
     res = console_exec(pbx, "cdr(3)")
     t.ok(res.rc == 0 and re.search(r"SEQ .*DISPOSITION", res.out) and
-         res.out.count("ANSWERED") == 3 and "3 records" in res.out,
+         res.out.count("ANSWERED") == 3 and "3 records" in res.out and "SIP/xc-" in res.out,
          "console: cdr(3) shows the last 3 records", diag=res.diag)
-    res = console_exec(pbx, "cdr(1)[1].campaign or cdr(12)[1].campaign")
+    res = console_exec(pbx, "cdr(1)[1].campaign or cdr(15)[1].campaign")
     t.ok(res.rc == 0 and "xmas" in res.out, "console: a row's own column reads as a field",
          diag=res.diag)
 
