@@ -72,19 +72,55 @@ static void party_destructor(void *arg)
 static void close_rec(struct cdr_party *p, struct cdr_rec *r);
 
 
-/* Party A is over (hung up, or the PBX stops): its records are written. */
+/* What is done is written, in one transaction (lost if that fails: the
+ * log says whose). */
+static void flush(struct cdr *cdr)
+{
+	uint64_t now = tmr_jiffies();
+	int err;
+
+	tmr_cancel(&cdr->flush_tmr);
+	if (list_isempty(&cdr->done))
+		return;
+
+	err = cdrdb_write(cdr, &cdr->done);
+	cdr->last_commit = tmr_jiffies();
+	log_debug("cdr: the records of %u calls written in one transaction"
+		  " (%llu ms)", list_count(&cdr->done),
+		  tmr_jiffies() - now);
+	if (err) {
+		for (struct le *le = list_head(&cdr->done); le; le = le->next)
+			log_error("cdr: the records of %s are lost: %m",
+				  ((struct cdr_party *)le->data)->uniqueid,
+				  err);
+	}
+	list_flush(&cdr->done);
+}
+
+
+static void flush_handler(void *arg)
+{
+	flush(arg);
+}
+
+
+/* Party A is over (hung up and its script ended, or the PBX stops): its
+ * records are written now, or at the end of the commit window. */
 static void party_done(struct cdr *cdr, struct cdr_party *p)
 {
-	int err;
+	uint64_t since = tmr_jiffies() - cdr->last_commit;
 
 	for (struct le *le = list_head(&p->recs); le; le = le->next)
 		close_rec(p, le->data);
 
-	err = cdrdb_write(cdr, p);
-	if (err)
-		log_error("cdr: the records of %s are lost: %m", p->uniqueid,
-			  err);
-	mem_deref(p);
+	list_unlink(&p->le);
+	list_append(&cdr->done, &p->le, p);
+
+	if (since >= CDR_WINDOW_MS)
+		flush(cdr);
+	else if (!tmr_isrunning(&cdr->flush_tmr))
+		tmr_start(&cdr->flush_tmr, CDR_WINDOW_MS - since,
+			  flush_handler, cdr);
 }
 
 
@@ -97,6 +133,7 @@ static void destructor(void *arg)
 	bridge_set_observer(NULL, NULL);
 	while (list_head(&cdr->parties))
 		party_done(cdr, list_head(&cdr->parties)->data);
+	flush(cdr);
 	mem_deref(cdr->csv_path);
 }
 
@@ -503,6 +540,7 @@ int cdr_alloc(struct cdr **cdrp, struct pbx *pbx, struct store *st)
 
 	cdr->pbx = pbx;
 	cdr->st = st;
+	tmr_init(&cdr->flush_tmr);
 	err = cdrdb_open(cdr);
 	if (err) {
 		mem_deref(cdr);

@@ -15,9 +15,12 @@
  * - B leaves A (hangs up, is taken away): that record's end;
  * - a dial that ends unanswered says the disposition (BUSY, NO ANSWER,
  *   FAILED) of a record that talked to nobody;
- * - A hangs up: its records are written in one transaction (durable when
- *   written: a kill -9 later loses none), then appended to the CSV file
- *   when one is asked for.
+ * - A hangs up and the script it ran ends: its records are written in
+ *   one transaction (durable when written: a kill -9 later loses none),
+ *   then appended to the CSV file when one is asked for.  Commits are
+ *   grouped: at once when the last one is CDR_WINDOW_MS (20 ms) old, else
+ *   at the end of that window with whatever else ended meanwhile, so
+ *   that a busy PBX pays one fsync per window, not one per call.
  *
  * The dialplan sets the accountcode and the userfield and adds
  * variables of its own (cdr_set) to the record its call is on.  Times in

@@ -149,7 +149,8 @@ static int csv_line(struct mbuf *mb, const struct cdr_party *p,
 	err |= csv_field(mb, r->clid, false);
 	err |= csv_field(mb, r->channel, false);
 	err |= csv_field(mb, r->dstchannel, false);
-	err |= csv_field(mb, *r->dstchannel ? "Dial" : "", false); /* lastapp */
+	err |= csv_field(mb, r->dstchannel && *r->dstchannel ? "Dial" : "",
+			 false);                                   /* lastapp */
 	err |= csv_field(mb, "", false);                      /* lastdata */
 	err |= csv_field(mb, start, false);
 	err |= csv_field(mb, answer, false);
@@ -178,7 +179,7 @@ static int csv_line(struct mbuf *mb, const struct cdr_party *p,
 
 /* Append (and sync) what the database has just taken; the database is
  * the record: a CSV that cannot be written is a warning. */
-static void csv_append(struct cdr *cdr, const struct cdr_party *p,
+static void csv_append(struct cdr *cdr, const struct list *parties,
 		       int64_t first)
 {
 	struct mbuf *mb = mbuf_alloc(512);
@@ -189,8 +190,13 @@ static void csv_append(struct cdr *cdr, const struct cdr_party *p,
 	if (!mb)
 		return;
 
-	for (struct le *le = list_head(&p->recs); le && !err; le = le->next)
-		err = csv_line(mb, p, le->data, ++seq);
+	for (struct le *pl = list_head(parties); pl && !err; pl = pl->next) {
+		const struct cdr_party *p = pl->data;
+
+		for (struct le *le = list_head(&p->recs); le && !err;
+		     le = le->next)
+			err = csv_line(mb, p, le->data, ++seq);
+	}
 
 	str_ncpy(dir, cdr->csv_path, sizeof(dir));
 	slash = strrchr(dir, '/');
@@ -210,18 +216,21 @@ static void csv_append(struct cdr *cdr, const struct cdr_party *p,
 }
 
 
-/** Write the records of @a p, all or none (one transaction). */
-int cdrdb_write(struct cdr *cdr, struct cdr_party *p)
+/** Write the records of the parties in @a parties (struct cdr_party),
+ *  all or none: one transaction, one sync. */
+int cdrdb_write(struct cdr *cdr, const struct list *parties)
 {
 	int64_t first = cdr->seq, seq = cdr->seq;
 	int err;
 
-	if (list_isempty(&p->recs))
-		return 0;
-
 	err = store_begin(cdr->st);
-	for (struct le *le = list_head(&p->recs); le && !err; le = le->next)
-		err = insert(cdr, p, le->data, ++seq);
+	for (struct le *pl = list_head(parties); pl && !err; pl = pl->next) {
+		const struct cdr_party *p = pl->data;
+
+		for (struct le *le = list_head(&p->recs); le && !err;
+		     le = le->next)
+			err = insert(cdr, p, le->data, ++seq);
+	}
 	if (!err)
 		err = store_commit(cdr->st);
 	if (err) {
@@ -231,8 +240,8 @@ int cdrdb_write(struct cdr *cdr, struct cdr_party *p)
 	}
 
 	cdr->seq = seq;
-	if (cdr->csv_path)
-		csv_append(cdr, p, first);
+	if (cdr->csv_path && seq > first)
+		csv_append(cdr, parties, first);
 
 	return 0;
 }

@@ -41,10 +41,18 @@ struct cdr_party {
 	struct list recs;          /**< struct cdr_rec, oldest first    */
 };
 
+/* Records are synced at once when the last commit is this old (ms);
+ * sooner, they wait for the end of that window, with whatever else ends
+ * meanwhile: one fsync per window however many calls end in it. */
+enum { CDR_WINDOW_MS = 20 };
+
 struct cdr {
 	struct pbx *pbx;
 	struct store *st;
-	struct list parties;       /**< struct cdr_party                */
+	struct list parties;       /**< struct cdr_party: legs up       */
+	struct list done;          /**< struct cdr_party: to be written */
+	struct tmr flush_tmr;
+	uint64_t last_commit;      /**< tmr_jiffies() of the last one   */
 	char *csv_path;            /**< NULL: no CSV file               */
 	int64_t seq;               /**< the last sequence written       */
 };
@@ -56,5 +64,5 @@ struct cdr_rec *cdr_current(const struct cdr_party *p);
 
 /* cdr_db.c */
 int  cdrdb_open(struct cdr *cdr);
-int  cdrdb_write(struct cdr *cdr, struct cdr_party *p);
+int  cdrdb_write(struct cdr *cdr, const struct list *parties);
 void cdrdb_time(char *buf, size_t sz, uint64_t ms);

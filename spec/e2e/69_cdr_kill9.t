@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-# Call records survive a kill -9: sipp calls end (answered, busy), the PBX
-# is killed with SIGKILL at once, and every record of an ended call is in
-# the database (and in Master.csv); a call still up at the kill has none,
-# and the database opens cleanly.  A PBX started again on the same state
+# Call records survive a kill -9: sipp calls end (answered, busy, then a
+# burst of ten ending at the same moment, whose records share commits),
+# the PBX is killed with SIGKILL at once (0.1 s after the burst), and
+# every record of an ended call is in the database (and in Master.csv); a
+# call still up at the kill has none, and the database opens cleanly.  A PBX started again on the same state
 # folder goes on numbering after the last record.
 import os
+import re
 import signal
 import sqlite3
 import sys
@@ -23,6 +25,12 @@ end
 pbx.context "internal" {
   ["201"] = function(call) call.cdr.userfield = "n" .. call.id; call:dial("alice", { timeout = 10 }) end,
   ["_3XX"] = function(call) call:answer() pbx.sleep(30) end,
+  -- answered, hung up on the next whole second: a burst of calls ends at once
+  ["40"] = function(call)
+    call:answer()
+    pbx.sleep(math.floor(pbx.now()) + 2 - pbx.now())
+    call:hangup()
+  end,
 }
 """ % net.pbx_rtp
 
@@ -64,6 +72,20 @@ with Tap(timeout=120) as t:
     res = call("busy", "uac_reject.xml", "uas_reject.xml",
                uas_template={"code": 486, "reason": "Busy Here"}, code=486)
     t.sipp_ok(res, "call 4: alice busy")
+    # ten calls that end at the same moment: their records share commits
+    mark = pbx.log_mark()
+    burst = Sipp("uac_wait_bye.xml", template={"media": SDP["pcmu"], "bye_within_ms": 4000},
+                 local=carol, media=carol_media, remote=pbx.sip, service="40", m=10, rate=50,
+                 limit=10, keys={"user": "carol"}, auth=("carol", "carolpw"), timeout=20,
+                 name="uac-burst").run()
+    t.sipp_ok(burst, "a burst of ten calls, hung up by the PBX at the same second")
+    time.sleep(0.1)
+    groups = [int(n) for n in re.findall(r"cdr: the records of (\d+) calls written",
+                                         pbx.log_since(mark))]
+    t.ok(sum(groups) == 10 and max(groups or [0]) >= 2,
+         "... their records went in %d commits (%s calls each), not one per call"
+         % (len(groups), groups), diag=lambda: tail(pbx.log_since(mark), 30))
+
     # one more call, still up when the PBX dies: it has no record
     up = Sipp("uac_bye.xml", template={"media": SDP["pcmu"], "hold_ms": 20000}, local=carol,
               media=carol_media, remote=pbx.sip, service="300", keys={"user": "carol"},
@@ -79,12 +101,15 @@ with Tap(timeout=120) as t:
     up.stop()
     got, check = rows(pbx.state_dir)
     t.is_(check, "ok", "the database is intact after the kill (integrity_check)")
-    t.is_([(d, b) for _, d, b, _ in got],
+    t.is_([(d, b) for _, d, b, _ in got[:4]],
           [("ANSWERED", 1), ("ANSWERED", 1), ("ANSWERED", 1), ("BUSY", 0)],
-          "the four ended calls' records are all there, none of the call still up")
-    t.is_([u for _, _, _, u in got], ["n1", "n2", "n3", "n4"], "... with their userfields")
+          "the four first calls' records are all there")
+    t.is_([u for _, _, _, u in got[:4]], ["n1", "n2", "n3", "n4"], "... with their userfields")
+    t.ok(len(got) == 14 and all(d == "ANSWERED" for _, d, _, _ in got[4:]),
+         "... and the burst's ten, killed 0.1 s after the last ended; none of the call still up",
+         diag=lambda: repr(got))
     with open(os.path.join(pbx.state_dir, "cdr-csv", "Master.csv")) as fh:
-        t.is_(len(fh.readlines()), 4, "Master.csv has the four lines too")
+        t.is_(len(fh.readlines()), 14, "Master.csv has the fourteen lines too")
 
     # started again on the same state folder: numbering goes on
     pbx2 = Pbx(CONFIG.replace("cdr_csv = true", "cdr_csv = false"),
@@ -96,9 +121,9 @@ with Tap(timeout=120) as t:
              timeout=10, name="register-alice2").run()
     res = call("after", "uac_bye.xml", "uas_answer.xml", hold_ms=300)
     t.sipp_ok(res, "after a restart on the same state, a call")
-    wait_until(lambda: len(rows(pbx.state_dir)[0]) >= 5, 5)
+    wait_until(lambda: len(rows(pbx.state_dir)[0]) >= 15, 5)
     got, _ = rows(pbx.state_dir)
-    t.is_([s for s, _, _, _ in got], [1, 2, 3, 4, 5], "... its record is number 5")
+    t.is_([s for s, _, _, _ in got], list(range(1, 16)), "... its record is number 15")
     with open(os.path.join(pbx.state_dir, "cdr-csv", "Master.csv")) as fh:
-        t.is_(len(fh.readlines()), 4, "cdr_csv = false: no line added to Master.csv")
+        t.is_(len(fh.readlines()), 14, "cdr_csv = false: no line added to Master.csv")
     pbx2.finish(t)

@@ -53,6 +53,7 @@ static void party_destructor(void *arg)
 {
 	struct cdr_party *p = arg;
 
+	list_unlink(&p->le);
 	list_flush(&p->recs);
 }
 
@@ -160,6 +161,7 @@ static void test_write_read(void)
 	struct cdr_party *p;
 	struct cdr_rec *r;
 	struct got g;
+	struct list l = LIST_INIT;
 	char vars[256] = "";
 
 	(void)store_open(&st, dbpath);
@@ -174,8 +176,9 @@ static void test_write_read(void)
 	var(r, "campaign", "x,\"mas\"");
 	var(r, "agent", "7");
 	(void)rec(p, T0 + 7000, 0, T0 + 9500, "NO ANSWER", "");
+	list_append(&l, &p->le, p);
 
-	ok(!cdrdb_write(cdr, p), "a party's two records are written");
+	ok(!cdrdb_write(cdr, &l), "a party's two records are written");
 	memset(&g, 0, sizeof(g));
 	ok(!cdr_last(cdr, 10, collect, &g) && g.n == 2, "two records read"
 	   " back");
@@ -200,7 +203,7 @@ static void test_write_read(void)
 
 	/* a write that fails writes nothing: its numbers are taken */
 	cdr->seq = 1;
-	ok(cdrdb_write(cdr, p) == EEXIST, "a record whose number exists:"
+	ok(cdrdb_write(cdr, &l) == EEXIST, "a record whose number exists:"
 	   " EEXIST");
 	memset(&g, 0, sizeof(g));
 	ok(!cdr_last(cdr, 10, collect, &g) && g.n == 2, "... and neither"
@@ -210,7 +213,7 @@ static void test_write_read(void)
 	/* the CSV file, from the next write on */
 	cdr->seq = 2;
 	ok(!cdr_set_csv(cdr, csvpath), "Master.csv asked for");
-	ok(!cdrdb_write(cdr, p), "written again (3, 4)");
+	ok(!cdrdb_write(cdr, &l), "written again (3, 4)");
 	is_str(slurp(csvpath),
 	       "\"acme\",\"203\",\"201\",\"internal\","
 	       "\"\"\"Carol \"\"C\"\"\"\" <203>\",\"SIP/carol-0000000a\","
@@ -231,11 +234,40 @@ static void test_write_read(void)
 	       " linkedid, sequence, the variables");
 	ok(!cdr_set_csv(cdr, NULL), "no CSV any more");
 
-	mem_deref(p);
+	/* two parties (calls that ended in the same commit window): one
+	 * transaction */
+	{
+		struct cdr_party *q = mem_zalloc(sizeof(*q), party_destructor);
+
+		str_ncpy(q->uniqueid, "1767323046.12", sizeof(q->uniqueid));
+		str_ncpy(q->linkedid, "1767323046.12", sizeof(q->linkedid));
+		(void)rec(q, T0 + 1000, T0 + 2000, T0 + 3000, "ANSWERED", "q");
+		list_append(&l, &q->le, q);
+		ok(!cdrdb_write(cdr, &l), "two parties' three records in one"
+		   " write (5, 6, 7)");
+		memset(&g, 0, sizeof(g));
+		ok(!cdr_last(cdr, 3, collect, &g) && g.n == 3 &&
+		   g.seq[2] == 7 && !strcmp(g.uniq[2], "1767323046.12") &&
+		   !strcmp(g.user[2], "q"), "... the second party's last");
+		/* a record numbered 10 is there: 8 and 9 go in, 10 clashes */
+		ok(!store_exec(st, "INSERT INTO cdr (sequence, start, \"end\","
+			       " duration, billsec, disposition, uniqueid,"
+			       " linkedid) VALUES (10, 'x', 'x', 0, 0, 'FAILED',"
+			       " 'u', 'l')", ""), "(a record 10 put there)");
+		ok(cdrdb_write(cdr, &l) == EEXIST && cdr->seq == 7, "a clash"
+		   " in the second party's record: EEXIST, nothing numbered");
+		memset(&g, 0, sizeof(g));
+		ok(!cdr_last(cdr, 100, collect, &g) && g.n == 8 &&
+		   g.seq[7] == 10, "... and the first party's records (8, 9)"
+		   " of that write are not there either");
+		(void)store_exec(st, "DELETE FROM cdr WHERE sequence = 10", "");
+	}
+
+	list_flush(&l);
 	mem_deref(cdr);
 
-	ok(!cdr_alloc(&cdr, NULL, st) && cdr->seq == 4, "opened again: it"
-	   " numbers on from 4");
+	ok(!cdr_alloc(&cdr, NULL, st) && cdr->seq == 7, "opened again: it"
+	   " numbers on from 7");
 	mem_deref(cdr);
 	mem_deref(st);
 }
