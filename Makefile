@@ -36,14 +36,15 @@ UNIT_BIN := $(UNIT_SRC:spec/unit/%.c=$(BUILD)/spec/unit/%.t)
 DEB_PKGS := build-essential pkg-config libre-dev librem-dev liblua5.4-dev \
             lua5.4 libsndfile1-dev libedit-dev sip-tester baresip-core \
             lua-busted sox espeak-ng python3 tshark tmux liburing-dev \
-            libsqlite3-dev msmtp python3-aiosmtpd linphone-cli \
-            dpkg-dev fakeroot systemd man-db
+            libsqlite3-dev msmtp python3-aiosmtpd linphone-cli fail2ban \
+            clang libclang-rt-14-dev dpkg-dev fakeroot systemd man-db
 STAMP_DEPS := $(BUILD)/.deps
 # What only `make bench` needs: the reference it is compared with.
 BENCH_PKGS := kamailio kamailio-lua-modules
 BENCH_BIN := $(BUILD)/bench/relay $(BUILD)/bench/rtpload $(BUILD)/bench/mixbench
 
-.PHONY: all deps run test check unit bench sounds clean asan install deb
+.PHONY: all deps run test check unit bench sounds clean asan fuzz fuzz-bins fuzz-link soak \
+	install deb
 # Everything `make run` needs: the PBX and the prompts it plays.
 all: $(BUILD)/lunapbx sounds
 
@@ -98,6 +99,30 @@ asan: $(STAMP_DEPS)
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/asan OPT="-O1 -g" \
 	  SAN="-fsanitize=address -fno-omit-frame-pointer" $(BUILD)/asan/lunapbx
 
+# libFuzzer targets (spec/fuzz/fz_*.c) over the core built by clang with
+# ASan and UBSan: build/fuzz/fz_*.  `make fuzz` runs each FUZZ_SECONDS
+# (corpus kept in build/fuzz/corpus, crashes in build/fuzz/crashes).
+FUZZ_NAMES := $(patsubst spec/fuzz/fz_%.c,%,$(wildcard spec/fuzz/fz_*.c))
+FUZZ_OUT ?= $(abspath $(BUILD))/fuzz
+FUZZ_SECONDS ?= 600
+
+fuzz-bins: $(STAMP_DEPS)
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/fuzz/obj CC=clang \
+	  OPT="-O1 -g" FUZZ_OUT=$(FUZZ_OUT) \
+	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fsanitize=fuzzer-no-link -fno-omit-frame-pointer" \
+	  fuzz-link
+
+fuzz-link: $(FUZZ_NAMES:%=$(FUZZ_OUT)/fz_%)
+
+$(FUZZ_OUT)/fz_%: spec/fuzz/fz_%.c spec/fuzz/fuzz.h $(CORE_OBJ)
+	@mkdir -p $(dir $@)
+	@echo "  LINK $@"
+	@$(CC) $(CFLAGS) -fsanitize=fuzzer -Ispec/fuzz -o $@ $< $(CORE_OBJ) $(LDLIBS)
+
+fuzz: fuzz-bins
+	@python3 spec/fuzz/seeds.py $(BUILD)/fuzz/seeds
+	python3 spec/fuzz/run --seconds $(FUZZ_SECONDS) --json $(BUILD)/fuzz/results.json
+
 # Every test speaks TAP; prove runs them all.  Dependencies first, in their
 # own make run, so that pkg-config exists when the flags are computed.
 test: deps
@@ -120,6 +145,12 @@ ASAN_E2E := spec/e2e/20_calls_sipp.t spec/e2e/30_b2bua_sipp.t \
             spec/e2e/76_video_reinvite.t spec/e2e/42_media_dtmf_ivr.t \
             spec/e2e/45_voicemail.t spec/e2e/46_mwi_email.t \
             spec/e2e/47_voicemail_kill9.t spec/e2e/55_conference.t \
+            spec/e2e/52_parking.t spec/e2e/53_pickup.t spec/e2e/54_blf.t \
+            spec/e2e/58_followme.t spec/e2e/56_conference_pin.t \
+            spec/e2e/57_conference_ten.t \
+            spec/e2e/11_auth_digest.t spec/e2e/12_protection.t \
+            spec/e2e/13_fail2ban.t spec/e2e/84_sent_grammar.t \
+            spec/e2e/51_netfuzz.t spec/e2e/67_crash_restart.t \
             spec/e2e/68_cdr.t spec/e2e/69_cdr_kill9.t spec/e2e/98_install.t
 ASAN_WRAP := $(ASAN_E2E:spec/e2e/%.t=$(BUILD)/asan-e2e/%.t)
 
@@ -135,8 +166,9 @@ $(BUILD)/asan-e2e/%.t: spec/e2e/%.t
 # JOBS=1 runs them one by one.
 JOBS ?= 3
 
-check: $(BUILD)/lunapbx $(UNIT_BIN) $(BENCH_BIN) sounds asan $(ASAN_WRAP)
-	prove --timer -j$(JOBS) $(UNIT_BIN) spec/lua/*.t spec/e2e/*.t $(ASAN_WRAP)
+check: $(BUILD)/lunapbx $(UNIT_BIN) $(BENCH_BIN) sounds asan $(ASAN_WRAP) fuzz-bins
+	prove --timer -j$(JOBS) $(UNIT_BIN) spec/lua/*.t spec/e2e/*.t $(ASAN_WRAP) \
+	  spec/fuzz/fuzz.t
 
 # The benchmark's own UDP tools (bench/relay/): plain C, no libre.
 $(BUILD)/bench/%: bench/relay/%.c bench/relay/udpaddr.c bench/relay/udpaddr.h
@@ -153,6 +185,13 @@ bench: deps
 	@$(call apt_install,$(BENCH_PKGS))
 	@$(MAKE) --no-print-directory $(BUILD)/lunapbx $(BENCH_BIN) sounds
 	bench/run $(BENCH_ARGS)
+
+# `make soak` (SOAK_MINUTES, default 60): the mixed load of bench/run
+# --mode soak after a quick ramp; README, "Soak".
+SOAK_MINUTES ?= 60
+soak: deps
+	@$(MAKE) --no-print-directory $(BUILD)/lunapbx $(BENCH_BIN) sounds
+	bench/run --mode soak --minutes $(SOAK_MINUTES) $(SOAK_ARGS)
 
 clean:
 	rm -rf $(BUILD)/core $(BUILD)/spec $(BUILD)/bench $(BUILD)/lunapbx \

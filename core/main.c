@@ -18,16 +18,21 @@
 #include "paths.h"   /* build/paths.h: where `make install` puts lua/ */
 #include "console/console.h"
 #include "capture/capture.h"
+#include "media/codec.h"
+#include "call/blf.h"
 #include "call/dial.h"
 #include "call/call.h"
+#include "call/leg.h"
 #include "call/rtpwatch.h"
 #include "lua/runtime.h"
-#include "media/codec.h"
 #include "media/sound.h"
+#include "media/recorder.h"
 #include "media/rtpring.h"
+#include "security/seclog.h"
 #include "sip/auth.h"
 #include "sip/endpoint.h"
 #include "sip/registrar.h"
+#include "sip/sipsec.h"
 #include "sip/sipstack.h"
 #include "sip/trunk.h"
 #include "sip/siptrace.h"
@@ -185,12 +190,57 @@ static void vm_changed(const char *mailbox, void *arg)
 }
 
 
+struct ep_count {
+	const char *name;
+	uint32_t n;
+};
+
+
+static bool count_leg(struct leg *leg, void *arg)
+{
+	struct ep_count *c = arg;
+	const struct endpoint *ep = leg_endpoint(leg);
+
+	if (ep && leg_state(leg) != LEG_ENDED && 0 == strcmp(ep->name, c->name))
+		++c->n;
+	return false;
+}
+
+
+/* For the call limits of the SIP side (sipsec): the calls up, or the legs
+ * of one endpoint up (inbound and outbound, as Asterisk's call-limit). */
+static uint32_t count_calls(const char *endpoint, void *arg)
+{
+	struct ep_count c = { endpoint, 0 };
+	(void)arg;
+
+	if (!endpoint)
+		return call_count();
+
+	(void)leg_apply(count_leg, &c);
+	return c.n;
+}
+
+
+static bool endpoint_exists(const char *name, void *arg)
+{
+	struct pbx *pbx = arg;
+
+	return endpoint_table_find_str(pbx->endpoints, name) != NULL;
+}
+
+
 /* The state database and the voicemail messages it indexes.  Without
  * them the PBX still runs: voicemail says it is unavailable. */
 static void open_state(struct pbx *pbx)
 {
 	char path[512];
 	int err;
+
+	re_snprintf(path, sizeof(path), "%s/recordings", pbx->state_dir);
+	if ((err = (int)recorder_clean(path)))
+		log_info("state: %d partial recordings a crash left removed",
+			 err);
 
 	re_snprintf(path, sizeof(path), "%s/lunapbx.db", pbx->state_dir);
 	err = store_open(&pbx->store, path);
@@ -213,6 +263,25 @@ static void open_state(struct pbx *pbx)
 		return;
 	}
 	vmbox_set_change_handler(pbx->vmbox, vm_changed, pbx->mwi);
+}
+
+
+/* The registrations kept in the state database from before a restart.
+ * Without it the registrar keeps its bindings in memory only. */
+static void restore_registrations(struct pbx *pbx)
+{
+	int err;
+
+	if (!pbx->store)
+		return;
+	err = registrar_set_store(pbx->registrar, pbx->store);
+	if (err) {
+		log_error("state: registrations not kept: %m (%s)", err,
+			  store_errmsg(pbx->store));
+		return;
+	}
+	log_info("registrar: %u bindings back from the store",
+		 registrar_restore(pbx->registrar, endpoint_exists, pbx));
 }
 
 
@@ -242,8 +311,12 @@ static int start(struct pbx *pbx, const char *listen)
 	if (!e)
 		sipstack_set_invite_handler(pbx->stack, call_incoming);
 	if (!e)
+		sipsec_set_counter(sipstack_sec(pbx->stack), count_calls, pbx);
+	if (!e)
 		e = registrar_alloc(&pbx->registrar, sipstack_sip(pbx->stack),
 				    &rc);
+	if (!e)
+		restore_registrations(pbx);
 	if (!e)
 		e = trunks_start(pbx->trunks);
 	if (e)
@@ -251,6 +324,8 @@ static int start(struct pbx *pbx, const char *listen)
 	if (pbx->mwi && mwi_attach(pbx->mwi, sipstack_subscr(pbx->stack),
 				   pbx->registrar))
 		log_warn("mwi: message-summary subscriptions unavailable");
+	if (pbx->blf && blf_attach(pbx->blf, sipstack_subscr(pbx->stack)))
+		log_warn("blf: dialog subscriptions unavailable");
 
 	rtpwatch_start(pbx);
 
@@ -318,6 +393,7 @@ static void shutdown_pbx(struct pbx *pbx)
 	pbx->trunks = mem_deref(pbx->trunks);
 	sendmail_close();
 	mwi_detach(pbx->mwi);
+	blf_detach(pbx->blf);
 	subscr_close(sipstack_subscr(pbx->stack));   /* final NOTIFYs */
 	/* un-REGISTERs and OPTIONS went out; their answers are not awaited */
 	sip_close(sipstack_sip(pbx->stack), true);
@@ -325,9 +401,13 @@ static void shutdown_pbx(struct pbx *pbx)
 	pbx->stack = mem_deref(pbx->stack);
 	pbx->lua = mem_deref(pbx->lua);
 	pbx->endpoints = mem_deref(pbx->endpoints);
+	pbx->guest_acl = mem_deref(pbx->guest_acl);
+	pbx->sec_trusted = mem_deref(pbx->sec_trusted);
+	seclog_close();
 	pbx->auth = mem_deref(pbx->auth);
 	pbx->capture = mem_deref(pbx->capture);
 	pbx->mwi = mem_deref(pbx->mwi);
+	pbx->blf = mem_deref(pbx->blf);
 	pbx->vmbox = mem_deref(pbx->vmbox);
 	pbx->store = mem_deref(pbx->store);
 	rtpring_close();            /* the calls' streams are gone */
@@ -411,6 +491,8 @@ int main(int argc, char *argv[])
 	}
 	if (!err)
 		open_state(&pbx);
+	if (!err)
+		err = blf_alloc(&pbx.blf, &pbx);
 	if (!err)
 		err = luart_alloc(&pbx.lua, &pbx);
 	if (!err)

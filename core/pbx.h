@@ -5,18 +5,32 @@
  * so none of it needs locking.
  */
 
+struct acl;
 struct auth;
+struct blf;
 struct console;
 struct capture;
 struct endpoint_table;
 struct luart;
 struct registrar;
 struct sipstack;
-struct trunks;
 struct store;
+struct trunks;
 struct vmbox;
 struct cdr;
 struct mwi;
+
+/** pbx.settings { security = { ... } } (README, Security). */
+struct sec_settings {
+	uint32_t fail_limit;       /**< failed auths from one source ...  */
+	uint32_t fail_window;      /**< ... within these seconds: a ban   */
+	uint32_t ban_time;         /**< seconds; fail_limit 0 = no bans   */
+	uint32_t rate;             /**< new requests/s per source; 0 = any */
+	uint32_t burst;            /**< at once; 0 = 2 x rate             */
+	uint32_t max_calls;        /**< concurrent calls; 0 = no limit    */
+	char log[256];             /**< security log ("" = none), relative
+				        to the state folder               */
+};
 
 struct pbx_settings {
 	char realm[64];
@@ -34,6 +48,7 @@ struct pbx_settings {
 	uint32_t session_expires;  /**< session timers, s; 0 = none     */
 	uint32_t session_min_se;   /**< the least we take (422 below)   */
 	bool cdr_csv;              /**< records also in <state>/cdr-csv/Master.csv */
+	struct sec_settings sec;
 };
 
 struct pbx {
@@ -42,6 +57,8 @@ struct pbx {
 	struct registrar *registrar;
 	struct auth *auth;
 	struct endpoint_table *endpoints;   /**< the table in force     */
+	struct acl *guest_acl;              /**< guest context's permit/deny */
+	struct acl *sec_trusted;            /**< never banned nor limited */
 	struct trunks *trunks;              /**< registrations, peers   */
 	struct luart *lua;
 	struct console *console;            /**< lunapbx -r             */
@@ -49,6 +66,7 @@ struct pbx {
 	struct store *store;                /**< <state>/lunapbx.db      */
 	struct vmbox *vmbox;                /**< voicemail messages      */
 	struct mwi *mwi;                    /**< message-waiting NOTIFYs */
+	struct blf *blf;                    /**< busy lamps (dialog events) */
 	struct cdr *cdr;                    /**< call records            */
 	char *config_path;
 	char *state_dir;

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <re.h>
+#include "tmrheap.h"
 
 struct slot {
 	uint64_t jfs;
@@ -206,6 +207,13 @@ uint64_t tmr_get_expire(const struct tmr *tmr)
 	now = tmr_jiffies();
 
 	return tmr->jfs > now ? tmr->jfs - now : 0;
+}
+
+
+/** Timers running now on this thread (libre's and the PBX's). */
+size_t tmrheap_count(void)
+{
+	return heap.n;
 }
 
 

@@ -8,6 +8,9 @@ local ivr = require "lunapbx.ivr"
 local apps = require "lunapbx.apps"
 local vm = require "lunapbx.voicemail"
 local confbridge = require "lunapbx.confbridge"
+local parking = require "lunapbx.parking"
+local pickup = require "lunapbx.pickup"
+local followme = require "lunapbx.followme"
 
 pbx.settings { listen = "127.0.0.1:5060", rtp_ports = "10000-20000" }
 
@@ -20,10 +23,13 @@ end
 
 pbx.endpoint "amine"        (phone { secret = "test",     callerid = '"Amine" <100>' })
 pbx.endpoint "chhinyleboss" (phone { secret = "vitrygtr", callerid = '"Chhiny" <900>' })
-pbx.endpoint "zoiper"       (phone { secret = "vitrygtr", callerid = '"Zoiper" <6001>' })
-pbx.endpoint "xlite"        (phone { secret = "vitrygtr", callerid = '"Xlite" <6002>' })
-pbx.endpoint "blink"        (phone { secret = "vitrygtr", callerid = '"Blink" <6003>' })
-pbx.endpoint "bria"         (phone { secret = "vitrygtr", callerid = '"Bria" <6004>' })
+-- sip.conf's callgroup=1, pickupgroup=1 on the four lab phones: *8 on
+-- one of them picks up a call ringing another.
+local function group1(t) t.callgroup = 1; t.pickupgroup = 1; return phone(t) end
+pbx.endpoint "zoiper"       (group1 { secret = "vitrygtr", callerid = '"Zoiper" <6001>' })
+pbx.endpoint "xlite"        (group1 { secret = "vitrygtr", callerid = '"Xlite" <6002>' })
+pbx.endpoint "blink"        (group1 { secret = "vitrygtr", callerid = '"Blink" <6003>' })
+pbx.endpoint "bria"         (group1 { secret = "vitrygtr", callerid = '"Bria" <6004>' })
 
 -- features.conf: blindxfer => #1, atxfer => *2, in a call placed with
 -- Dial's tT options (stdexten below): #1 then a number transfers the other
@@ -42,20 +48,38 @@ for _, number in ipairs { "100", "900", "6001", "6002", "6003", "6004" } do
                        endpoints = { PHONES[number] } }
 end
 
+local OPERATOR = "xlite"    -- Asterisk's ${OPERATOR} (the seed lab's)
+
+-- res_parking.conf: parkext 700, parkpos 701-720, 45 s, then the call
+-- rings the parker back (comebacktoorigin), then the operator, then the
+-- parker's voicemail.  `include = { "parkedcalls" }` below makes 700 and
+-- 701-720 dialable; #1 700 (or a phone's transfer to 700) parks the other
+-- party and says the space.
+parking.lot "default" { exten = "700", slots = "701-720", timeout = 45,
+                        comebacktoorigin = true, operator = OPERATOR }
+
+-- followme.conf [6001]: 100 then 900, 15 s each; the callee presses 1 to
+-- take the call, 2 to decline.
+followme.user "6001" { numbers = { { "100", timeout = 15 }, { "900", timeout = 15 } },
+                       takecall = "1", declinecall = "2" }
+
 -- The lab's stdexten: ring 20 s; busy: voicemail with the busy greeting;
 -- no answer: the unavailable greeting; anything else (the caller hung
--- up, the phone is not registered, congestion): hang up.
-local function stdexten(call, endpoint, mailbox)
+-- up, the phone is not registered, congestion): hang up.  With a
+-- follow-me (6001), it runs between the ring and voicemail.
+local function stdexten(call, endpoint, mailbox, fm)
   local status = call:dial(endpoint, { timeout = 20, options = "tT" })
+  if fm and (status == "BUSY" or status == "NOANSWER") then
+    local r = followme.run(call, fm)
+    if r ~= "NOANSWER" then return end       -- talked, or the caller left
+  end
   if status == "BUSY" then
     return vm.deposit(call, mailbox, { greeting = "busy" })
   elseif status == "NOANSWER" then
     return vm.deposit(call, mailbox, { greeting = "unavail" })
   end
-  call:hangup()
+  call:hangup()                     -- CANCEL, CHANUNAVAIL, CONGESTION
 end
-
-local OPERATOR = "xlite"    -- Asterisk's ${OPERATOR} (the seed lab's)
 
 -- What a caller of the auto-attendant may dial while the menu plays.
 pbx.context "aasiptrunk" {
@@ -64,12 +88,19 @@ pbx.context "aasiptrunk" {
 }
 
 pbx.context "internal" {
+  include = { "parkedcalls" },    -- 700 parks, 701-720 retrieve
+
   ["100"]  = function(call) stdexten(call, "amine", "100") end,
   ["900"]  = function(call) stdexten(call, "chhinyleboss", "900") end,
-  ["6001"] = function(call) stdexten(call, "zoiper", "6001") end,
+  ["6001"] = function(call) stdexten(call, "zoiper", "6001", "6001") end,
   ["6002"] = function(call) stdexten(call, "xlite", "6002") end,
   ["6003"] = function(call) stdexten(call, "blink", "6003") end,
   ["6004"] = function(call) stdexten(call, "bria", "6004") end,
+
+  -- features.conf's pickupexten: a call ringing a phone of my pickup
+  -- groups; **6002: the call ringing 6002 (Asterisk's Pickup())
+  ["*8"] = pickup.group,
+  ["_**X."] = function(call, exten) pickup.directed(call, exten:sub(3)) end,
 
   -- VoiceMailMain: mailbox then #, PIN then # (lunapbx/vmmain.lua)
   ["9"] = function(call) vm.main(call) end,

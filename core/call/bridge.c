@@ -763,9 +763,15 @@ uint32_t bridge_total(void)
 }
 
 
-struct bridge *bridge_apply(bridge_apply_h *h, void *arg)
+/*
+ * The bridges of lst (every bridge, or the rooms: their elements' data is
+ * the bridge) until h says stop.  The next one is taken before h runs, so
+ * h may end the bridge it is given.
+ */
+struct bridge *bridge_list_apply(const struct list *lst, bridge_apply_h *h,
+				 void *arg)
 {
-	struct le *le = list_head(&bridges);
+	struct le *le = list_head(lst);
 
 	while (le) {
 		struct bridge *br = le->data;
@@ -776,4 +782,10 @@ struct bridge *bridge_apply(bridge_apply_h *h, void *arg)
 	}
 
 	return NULL;
+}
+
+
+struct bridge *bridge_apply(bridge_apply_h *h, void *arg)
+{
+	return bridge_list_apply(&bridges, h, arg);
 }

@@ -381,17 +381,7 @@ struct bridge *bridge_find_room(const char *name)
 /** Every room that has not ended. */
 struct bridge *bridge_room_apply(bridge_apply_h *h, void *arg)
 {
-	struct le *le = list_head(&rooms);
-
-	while (le) {
-		struct bridge *br = le->data;
-
-		le = le->next;
-		if (h(br, arg))
-			return br;
-	}
-
-	return NULL;
+	return bridge_list_apply(&rooms, h, arg);
 }
 
 

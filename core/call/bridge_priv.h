@@ -63,6 +63,8 @@ int  bridge_music(struct member *m, const char *cls, char *errbuf,
 		  size_t errsz);
 void bridge_music_stop(struct member *m);
 void bridge_relink(struct bridge *br);
+struct bridge *bridge_list_apply(const struct list *lst, bridge_apply_h *h,
+				 void *arg);
 
 /* bridge_mix.c */
 bool bmix_wanted(const struct bridge *br);

@@ -33,6 +33,8 @@ struct call {
 	uint16_t dial_code;        /**< the last dial's                */
 	enum dial_status dial_status;
 	struct leg *callee;        /**< the last one a dial bridged    */
+	struct dial *replaces;     /**< the ringing dial its INVITE's
+				        Replaces names (a pickup)       */
 	bool capture;
 	bool originated;
 	bool ended;                /**< its script is over             */
@@ -124,6 +126,7 @@ static void destructor(void *arg)
 	list_flush(&call->bridges);
 	mem_deref(call->leg);
 	mem_deref(call->callee);
+	mem_deref(call->replaces);
 	mem_deref(call->context);
 	mem_deref(call->exten);
 	mem_deref(call->xhdrs);
@@ -629,6 +632,24 @@ void call_set_capture(struct call *call, bool on)
 bool call_capture(const struct call *call)
 {
 	return call && call->capture;
+}
+
+
+/** Its INVITE's Replaces named a leg of @a d, which rings: the script
+ *  decides whether the caller picks it up (dial_pickup). */
+void call_set_replaces(struct call *call, struct dial *d)
+{
+	if (!call)
+		return;
+
+	mem_deref(call->replaces);
+	call->replaces = mem_ref(d);
+}
+
+
+struct dial *call_replaces(const struct call *call)
+{
+	return call ? call->replaces : NULL;
 }
 
 

@@ -93,6 +93,8 @@ const char *call_headers(const struct call *call);
 void call_set_capture(struct call *call, bool on);
 bool call_capture(const struct call *call);
 void call_set_final_code(struct call *call, uint16_t code);
+void call_set_replaces(struct call *call, struct dial *d);
+struct dial *call_replaces(const struct call *call);
 void call_note_dial(struct call *call, struct dial *d);
 enum dial_status call_last_dial(const struct call *call, uint16_t *code);
 struct leg *call_last_callee(const struct call *call);

@@ -18,42 +18,15 @@
 #include "call/leg.h"
 #include "call/legmedia.h"
 #include "call/dial.h"
+#include "call/dial_priv.h"
 
 enum { DEFAULT_TIMEOUT_MS = 60000 };
 
 static const char *dial_names[] = {"", "ANSWER", "BUSY", "NOANSWER", "CANCEL",
 				   "CHANUNAVAIL", "CONGESTION"};
 
-struct fork {
-	struct le le;
-	struct leg *leg;
-	struct dial *d;
-};
-
-struct dial {
-	struct pbx *pbx;
-	uint64_t id;
-	struct leg *caller;
-	struct list forks;          /**< struct fork, ringing           */
-	struct stream *fstream;     /**< the forks' audio, shared       */
-	struct stream *fvstream;    /**< and video                      */
-	struct tmr tmr;
-	struct dial_opts o;         /**< its strings are copies below   */
-	char *caller_name, *caller_num, *number, *xhdrs, *ringback;
-	char *target;               /**< the first it rang, for the log */
-	enum dial_status status;
-	uint16_t code;
-	struct leg *answered;
-	struct bridge *bridge;
-	bool early;                 /**< caller linked to a fork's 183  */
-	bool ringing_sent;
-	bool ringback_on;
-	bool gone;                  /**< the caller hung up             */
-	dial_event_h *h;
-	void *owner;
-};
-
 static uint64_t dial_seq;
+static struct list dials;    /* every dial, oldest first */
 
 
 static void fork_destructor(void *arg)
@@ -66,7 +39,7 @@ static void fork_destructor(void *arg)
 }
 
 
-static void cancel_forks(struct dial *d)
+void dialpriv_cancel_forks(struct dial *d)
 {
 	struct le *le;
 
@@ -91,8 +64,9 @@ static void destructor(void *arg)
 {
 	struct dial *d = arg;
 
+	list_unlink(&d->le);
 	tmr_cancel(&d->tmr);
-	cancel_forks(d);
+	dialpriv_cancel_forks(d);
 	unwatch_caller(d);
 	mem_deref(d->caller);
 	mem_deref(d->fstream);
@@ -156,7 +130,7 @@ static void tell_owner(struct dial *d)
 }
 
 
-static void ringback_stop(struct dial *d)
+void dialpriv_ringback_stop(struct dial *d)
 {
 	if (!d->ringback_on)
 		return;
@@ -166,15 +140,42 @@ static void ringback_stop(struct dial *d)
 }
 
 
+/** @a leg answered to suit @a peer (codecs matched), unless it is already. */
+int dialpriv_answer_to(struct leg *leg, struct leg *peer)
+{
+	int err = leg_match(leg, peer);
+
+	if (!err && leg_state(leg) != LEG_ANSWERED)
+		err = leg_answer_sdp(leg, 200);
+
+	return err;
+}
+
+
+/** The caller @a a and the leg that took the call @a b in the dial's new
+ *  bridge, each with its side's feature keys. */
+int dialpriv_bridge(struct dial *d, struct leg *a, struct leg *b)
+{
+	int err = bridge_alloc(&d->bridge);
+
+	if (!err)
+		err = bridge_add(d->bridge, a, d->o.caller_keys);
+	if (!err)
+		err = bridge_add(d->bridge, b, d->o.callee_keys);
+
+	return err;
+}
+
+
 /** The dial is over: the owner gets its answer. */
-static void finish(struct dial *d, enum dial_status st, uint16_t code)
+void dialpriv_finish(struct dial *d, enum dial_status st, uint16_t code)
 {
 	if (d->status != DIAL_NONE)
 		return;
 
 	tmr_cancel(&d->tmr);
-	cancel_forks(d);
-	ringback_stop(d);
+	dialpriv_cancel_forks(d);
+	dialpriv_ringback_stop(d);
 	if (d->early && d->caller && !d->answered)
 		stream_unbridge(leg_stream(d->caller));
 	d->status = st;
@@ -266,42 +267,36 @@ static void fork_answer(struct dial *d, struct fork *f)
 
 	mem_deref(f);
 	tmr_cancel(&d->tmr);
-	cancel_forks(d);
-	ringback_stop(d);
+	dialpriv_cancel_forks(d);
+	dialpriv_ringback_stop(d);
 
 	if (a && d->gone) {   /* nobody to talk to: the owner did not
 				 cancel yet */
 		leg_hangup(b, 0);
 		mem_deref(b);
-		finish(d, DIAL_CANCEL, 487);
+		dialpriv_finish(d, DIAL_CANCEL, 487);
 		return;
 	}
 	d->answered = b;
 
 	if (a && !d->gone) {
-		err = leg_match(a, b);
-		if (!err && leg_state(a) != LEG_ANSWERED)
-			err = leg_answer_sdp(a, 200);
+		err = dialpriv_answer_to(a, b);
 		if (!err)
-			err = bridge_alloc(&d->bridge);
-		if (!err)
-			err = bridge_add(d->bridge, a, d->o.caller_keys);
-		if (!err)
-			err = bridge_add(d->bridge, b, d->o.callee_keys);
+			err = dialpriv_bridge(d, a, b);
 		if (err) {
 			log_warn("dial %llu: cannot bridge %s: %m", d->id,
 				 leg_uri(b), err);
 			leg_hangup(b, 0);
 			d->answered = mem_deref(d->answered);
 			d->bridge = mem_deref(d->bridge);
-			finish(d, DIAL_CHANUNAVAIL, 503);
+			dialpriv_finish(d, DIAL_CHANUNAVAIL, 503);
 			return;
 		}
 	}
 
 	log_info("dial %llu: answered by %s (%s)", d->id, leg_uri(b),
 		 codec_get(leg_codec(b)) ? codec_get(leg_codec(b))->name : "?");
-	finish(d, DIAL_ANSWER, 200);
+	dialpriv_finish(d, DIAL_ANSWER, 200);
 }
 
 
@@ -330,7 +325,7 @@ static void fork_handler(struct leg *leg, enum leg_event ev, void *arg)
 		note_failure(d, leg_code(leg));
 		mem_deref(f);
 		if (list_isempty(&d->forks) && !d->answered)
-			finish(d, status_of(d->code), d->code);
+			dialpriv_finish(d, status_of(d->code), d->code);
 		break;
 
 	default:
@@ -359,7 +354,7 @@ static void timeout(void *arg)
 	struct dial *d = arg;
 
 	log_info("dial %llu: no answer", d->id);
-	finish(d, DIAL_NOANSWER, 480);
+	dialpriv_finish(d, DIAL_NOANSWER, 480);
 }
 
 
@@ -544,6 +539,8 @@ int dial_start(struct dial **dp, struct pbx *pbx, struct leg *caller,
 
 	d->pbx = pbx;
 	d->id = ++dial_seq;
+	d->started = tmr_jiffies();
+	list_append(&dials, &d->le, d);
 	d->caller = mem_ref(caller);
 	tmr_init(&d->tmr);
 	err = copy_opts(d, opts);
@@ -556,14 +553,14 @@ int dial_start(struct dial **dp, struct pbx *pbx, struct leg *caller,
 	*dp = d;
 
 	if (caller && leg_closed(caller)) {
-		finish(d, DIAL_CANCEL, 487);
+		dialpriv_finish(d, DIAL_CANCEL, 487);
 		return 0;
 	}
 
 	err = ring_targets(d, targets, n);
 	if (err) {
-		finish(d, err == ENOENT ? DIAL_CHANUNAVAIL : DIAL_CONGESTION,
-		       err == ENOENT ? 480 : 503);
+		dialpriv_finish(d, err == ENOENT ? DIAL_CHANUNAVAIL
+				: DIAL_CONGESTION, err == ENOENT ? 480 : 503);
 		d->h = h;
 		d->owner = owner;
 		return 0;
@@ -587,7 +584,7 @@ void dial_cancel(struct dial *d)
 		return;
 
 	log_info("dial %llu: cancelled", d->id);
-	finish(d, DIAL_CANCEL, 487);
+	dialpriv_finish(d, DIAL_CANCEL, 487);
 }
 
 
@@ -672,6 +669,26 @@ uint32_t dial_ringing(const struct dial *d)
 const char *dial_target(const struct dial *d)
 {
 	return d ? d->target : NULL;
+}
+
+
+/**
+ * Every dial, oldest first, until @a h returns true (that dial is
+ * returned): the pickup service looks for the ones that ring.
+ */
+struct dial *dial_apply(dial_apply_h *h, void *arg)
+{
+	struct le *le = list_head(&dials);
+
+	while (le) {
+		struct dial *d = le->data;
+
+		le = le->next;
+		if (h(d, arg))
+			return d;
+	}
+
+	return NULL;
 }
 
 

@@ -8,6 +8,10 @@
  * or, already answered, a ringback tone.  A caller that hangs up does not
  * stop the dial by itself: the owner is told (dial_caller_gone) and
  * decides (cancel it, or give the dial another caller: a transfer).
+ *
+ * Another phone may take a dial that rings (dial_pickup: Asterisk's
+ * pickup): the forks are cancelled and the picker plays the part of the
+ * callee who answered.
  */
 
 struct bridge;
@@ -59,3 +63,12 @@ uint32_t dial_ringing(const struct dial *d);
 uint64_t dial_id(const struct dial *d);
 const char *dial_target(const struct dial *d);
 const char *dial_status_name(enum dial_status st);
+
+/* who rings, and picking it up (dial_pickup.c) */
+typedef bool (dial_apply_h)(struct dial *d, void *arg);
+struct dial *dial_apply(dial_apply_h *h, void *arg);
+struct dial *dial_of_leg(const struct leg *leg);
+struct leg *dial_caller(const struct dial *d);
+struct leg *dial_fork(const struct dial *d, uint32_t i);
+uint64_t dial_started(const struct dial *d);
+int  dial_pickup(struct dial *d, struct leg *picker);

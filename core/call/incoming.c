@@ -1,7 +1,9 @@
 /**
  * @file incoming.c  A new INVITE: a leg and a call that runs the
  * dialplan, or, with Replaces (RFC 3891), a leg that takes the place of
- * the one whose dialog it names.
+ * the one whose dialog it names: in its bridge when that dialog is
+ * confirmed, or the call it rings when it is early (a BLF key's pickup:
+ * the dialplan's pickup policy decides, through call_replaces()).
  */
 #include <string.h>
 #include <re.h>
@@ -9,6 +11,7 @@
 #include "pbx.h"
 #include "media/codec.h"
 #include "call/bridge.h"
+#include "call/dial.h"
 #include "call/leg.h"
 #include "call/call.h"
 
@@ -27,19 +30,44 @@ static bool is_named(struct leg *leg, void *arg)
 }
 
 
+static int run(struct pbx *pbx, struct leg *leg, const struct sip_msg *msg,
+	       const char *context, struct dial *replaces)
+{
+	struct call *call = NULL;
+	char *exten = NULL;
+	int err;
+
+	err = pl_strdup(&exten, &msg->uri.user);
+	if (!err)
+		err = call_alloc(&call, pbx, context, exten);
+	mem_deref(exten);
+	if (err) {
+		leg_hangup(leg, 500);
+		return err;
+	}
+
+	call_set_replaces(call, replaces);
+
+	return call_run(call, leg);   /* the call holds the leg now */
+}
+
+
 /*
  * @a w (answered here) replaces the leg of the dialog @a rep names, in
  * its bridge: the other party talks to @a w from now on, the replaced
- * leg gets a BYE.  481 when no dialog matches; 603 when the one that
- * does is in no bridge (ringing dialogs are picked up by the pickup
- * service, not here).
+ * leg gets a BYE.  A dialog that rings (a dial's caller or one of its
+ * forks) is a pickup: @a w's call runs with call_replaces() set.  481
+ * when no dialog matches; 603 when the one that does is neither bridged
+ * nor ringing.
  */
-static int replace(struct leg *w, const struct sip_hdr *rep)
+static int replace(struct pbx *pbx, struct leg *w, const struct sip_msg *msg,
+		   const char *context, const struct sip_hdr *rep)
 {
 	struct named n = { .self = w };
 	struct leg *old, *y;
 	struct bridge *br;
 	struct call *holder;
+	struct dial *d;
 	int err;
 
 	if (leg_replaces_parse(&rep->val, &n.callid, &n.tag1, &n.tag2)) {
@@ -55,11 +83,19 @@ static int replace(struct leg *w, const struct sip_hdr *rep)
 		return ENOENT;
 	}
 
+	d = leg_state(old) != LEG_ANSWERED ? dial_of_leg(old) : NULL;
+	if (d) {
+		log_info("leg %llu: Replaces names leg %llu, ringing (dial"
+			 " %llu): a pickup", leg_id(w), leg_id(old),
+			 dial_id(d));
+		return run(pbx, w, msg, context, d);
+	}
+
 	br = leg_bridge(old);
 	y = bridge_other(br, old);
 	if (!br || !y || leg_state(old) != LEG_ANSWERED) {
-		log_info("leg %llu: Replaces names leg %llu, in no bridge: 603",
-			 leg_id(w), leg_id(old));
+		log_info("leg %llu: Replaces names leg %llu, neither bridged"
+			 " nor ringing: 603", leg_id(w), leg_id(old));
 		leg_hangup(w, 603);
 		return EPERM;
 	}
@@ -94,32 +130,15 @@ int call_incoming(struct pbx *pbx, const struct sip_msg *msg,
 		  struct endpoint *ep, const char *context)
 {
 	const struct sip_hdr *rep = sip_msg_hdr(msg, SIP_HDR_REPLACES);
-	struct call *call = NULL;
 	struct leg *leg;
-	char *exten = NULL;
 	int err;
 
 	err = leg_incoming(&leg, pbx, msg, ep);
 	if (err)
 		return err;
 
-	if (rep) {
-		err = replace(leg, rep);
-		mem_deref(leg);
-		return err;
-	}
-
-	err = pl_strdup(&exten, &msg->uri.user);
-	if (!err)
-		err = call_alloc(&call, pbx, context, exten);
-	mem_deref(exten);
-	if (err) {
-		leg_hangup(leg, 500);
-		mem_deref(leg);
-		return err;
-	}
-
-	err = call_run(call, leg);   /* the call holds the leg now */
+	err = rep ? replace(pbx, leg, msg, context, rep)
+		: run(pbx, leg, msg, context, NULL);
 	mem_deref(leg);
 
 	return err;

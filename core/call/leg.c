@@ -22,10 +22,12 @@ static const char *state_names[] = {"new", "early", "answered", "ended"};
 /* Every live leg: the console lists them, Replaces and REFER find them. */
 static struct list legs;
 static uint64_t leg_seq;
+/* Whoever follows every leg (BLF, call records): a few at most. */
+enum { MAX_OBSERVERS = 4 };
 static struct {
 	leg_event_h *h;
 	void *arg;
-} observer;
+} observers[MAX_OBSERVERS];
 
 
 static void destructor(void *arg)
@@ -45,6 +47,11 @@ static void destructor(void *arg)
 	mem_deref(leg->uri);
 	mem_deref(leg->cid_num);
 	mem_deref(leg->cid_name);
+	mem_deref(leg->callid);
+	mem_deref(leg->ltag);
+	mem_deref(leg->rtag);
+	mem_deref(leg->far_num);
+	mem_deref(leg->far_name);
 	mem_deref(leg->media);
 	mem_deref(leg->final_stats);
 }
@@ -69,7 +76,16 @@ static struct leg *leg_new(struct pbx *pbx, struct endpoint *ep)
 }
 
 
-/** Tell the watchers, in slot order, then the observer.  The leg lives
+static void observe(struct leg *leg, enum leg_event ev)
+{
+	for (size_t i = 0; i < MAX_OBSERVERS; i++) {
+		if (observers[i].h)
+			observers[i].h(leg, ev, observers[i].arg);
+	}
+}
+
+
+/** Tell the watchers, in slot order, then the observers.  The leg lives
  *  until the last of them returns, whatever they do to it. */
 void leg_emit(struct leg *leg, enum leg_event ev)
 {
@@ -78,8 +94,20 @@ void leg_emit(struct leg *leg, enum leg_event ev)
 		if (leg->w[i].h)
 			leg->w[i].h(leg, ev, leg->w[i].arg);
 	}
-	if (observer.h)
-		observer.h(leg, ev, observer.arg);
+	observe(leg, ev);
+	mem_deref(leg);
+}
+
+
+/* Its dialog state moves on: the observers hear of it (LEG_EV_STATE). */
+static void set_state(struct leg *leg, enum leg_state st)
+{
+	if (leg->state == st)
+		return;
+
+	leg->state = st;
+	mem_ref(leg);
+	observe(leg, LEG_EV_STATE);
 	mem_deref(leg);
 }
 
@@ -106,11 +134,35 @@ void leg_unwatch(struct leg *leg, enum leg_slot slot, void *arg)
 }
 
 
-/** One process-wide observer of every leg's events (call records). */
-void leg_set_observer(leg_event_h *h, void *arg)
+/**
+ * Follow every leg's events, and its state changes (LEG_EV_STATE), after
+ * its watchers: BLF, call records.  ENOSPC when too many follow already.
+ */
+int leg_observe(leg_event_h *h, void *arg)
 {
-	observer.h = h;
-	observer.arg = arg;
+	if (!h)
+		return EINVAL;
+
+	for (size_t i = 0; i < MAX_OBSERVERS; i++) {
+		if (!observers[i].h) {
+			observers[i].h = h;
+			observers[i].arg = arg;
+			return 0;
+		}
+	}
+
+	return ENOSPC;
+}
+
+
+void leg_unobserve(leg_event_h *h, void *arg)
+{
+	for (size_t i = 0; i < MAX_OBSERVERS; i++) {
+		if (observers[i].h == h && observers[i].arg == arg) {
+			observers[i].h = NULL;
+			observers[i].arg = NULL;
+		}
+	}
 }
 
 
@@ -143,7 +195,7 @@ static void closed(struct leg *leg, uint16_t code)
 
 	mem_ref(leg);   /* a watcher may let go of the last reference */
 	leg->closed = true;
-	leg->state = LEG_ENDED;
+	leg->state = LEG_ENDED;   /* observers hear LEG_EV_CLOSED */
 	if (!leg->code)
 		leg->code = code;
 	leg->sess = mem_deref(leg->sess);
@@ -304,16 +356,16 @@ static int answer_handler(const struct sip_msg *msg, void *arg)
 static void estab_handler(const struct sip_msg *msg, void *arg)
 {
 	struct leg *leg = arg;
-	(void)msg;
 
 	leg->established = true;
+	legdlg_learn(leg, msg);
 	if (leg->inbound)
 		return;
 
-	leg->state = LEG_ANSWERED;
 	leg->answered = tmr_jiffies();
 	leg->codec = sdpneg_answered_codec(leg->sdp);
 	legtimer_answer(leg, msg);
+	set_state(leg, LEG_ANSWERED);
 	leg_emit(leg, LEG_EV_ANSWER);
 }
 
@@ -348,9 +400,10 @@ static void progress_handler(const struct sip_msg *msg, void *arg)
 	if (msg->scode < 180)
 		return;
 
-	leg->state = LEG_EARLY;
+	legdlg_learn(leg, msg);
 	leg->progress_code = msg->scode;
 	leg->progress_sdp = 0 == leg_early_sdp(leg, msg);
+	set_state(leg, LEG_EARLY);
 	leg_emit(leg, LEG_EV_PROGRESS);
 }
 
@@ -466,6 +519,7 @@ int leg_incoming(struct leg **legp, struct pbx *pbx,
 	leg->invite = mem_ref((void *)msg);
 	err  = re_sdprintf(&leg->uri, "%r", &msg->from.auri);
 	err |= set_caller_id(leg, msg);
+	err |= legdlg_incoming(leg, msg);
 	if (err)
 		goto out;
 
@@ -502,6 +556,7 @@ int leg_incoming(struct leg **legp, struct pbx *pbx,
 	}
 
 	*legp = leg;
+	observe(leg, LEG_EV_STATE);   /* trying */
 	return 0;
 }
 
@@ -550,6 +605,8 @@ int leg_connect(struct leg **legp, struct pbx *pbx, const struct leg_dial *d)
 			      progress_handler, estab_handler, info_handler,
 			      legrefer_handler, close_handler, leg,
 			      ALLOW "%s%s", timer, d->xhdrs ? d->xhdrs : "");
+	if (!err)
+		err = legdlg_outgoing(leg, d);
  out:
 	mem_deref(offer);
 	if (err) {
@@ -560,6 +617,7 @@ int leg_connect(struct leg **legp, struct pbx *pbx, const struct leg_dial *d)
 	}
 
 	*legp = leg;
+	observe(leg, LEG_EV_STATE);   /* trying */
 	return 0;
 }
 
@@ -617,7 +675,7 @@ int leg_answer_sdp(struct leg *leg, uint16_t scode)
 	mem_deref(mb);
 
 	if (!err)
-		leg->state = scode >= 200 ? LEG_ANSWERED : LEG_EARLY;
+		set_state(leg, scode >= 200 ? LEG_ANSWERED : LEG_EARLY);
 	if (!err && scode >= 200) {
 		leg->answered = tmr_jiffies();
 		legtimer_start(leg);
@@ -683,7 +741,7 @@ int leg_ringing(struct leg *leg)
 
 	err = reply(leg, 180, "Ringing", NULL);
 	if (!err)
-		leg->state = LEG_EARLY;
+		set_state(leg, LEG_EARLY);
 
 	return err;
 }
@@ -882,36 +940,6 @@ void leg_set_capture(struct leg *leg, bool on)
 	leg->capture = on;
 	stream_tap(leg->stream, on);
 	stream_tap(leg->vstream, on);
-}
-
-
-/* The dialog named by Replaces (RFC 3891): its Call-ID and tags, in
- * either order (phones differ on which tag is whose). */
-bool leg_matches_dialog(const struct leg *leg, const struct pl *callid,
-			const struct pl *tag1, const struct pl *tag2)
-{
-	const struct sip_dialog *dlg;
-	struct sip_msg m;
-
-	if (!leg || !leg->sess || leg->closed)
-		return false;
-
-	dlg = sipsess_dialog(leg->sess);
-	if (!dlg)
-		return false;
-
-	memset(&m, 0, sizeof(m));
-	m.req = true;
-	m.callid = *callid;
-	m.from.tag = *tag1;
-	m.to.tag = *tag2;
-	if (sip_dialog_cmp(dlg, &m))
-		return true;
-
-	m.from.tag = *tag2;
-	m.to.tag = *tag1;
-
-	return sip_dialog_cmp(dlg, &m);
 }
 
 

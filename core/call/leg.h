@@ -44,6 +44,8 @@ enum leg_event {
 	LEG_EV_CLOSED,       /**< the dialog is over (leg_code says why)      */
 	LEG_EV_BRIDGE,       /**< news of its (mixing) bridge for its holder:
 				  it left it, talks, was sent a note          */
+	LEG_EV_STATE,        /**< its state changed (to observers only: the
+				  dialog's trying/early/confirmed for BLF)    */
 };
 
 typedef void (leg_event_h)(struct leg *leg, enum leg_event ev, void *arg);
@@ -107,11 +109,20 @@ int  leg_answer(struct leg *leg);
 int  leg_answer_sdp(struct leg *leg, uint16_t scode);
 void leg_hangup(struct leg *leg, uint16_t code);
 
+/** The dialog a leg is, as RFC 4235 and RFC 3891 name it: NULL for a
+ *  part not known yet (our tag of an incoming leg comes with its ACK). */
+struct leg_dialog_id {
+	const char *callid;
+	const char *ltag;          /**< the PBX's tag                       */
+	const char *rtag;          /**< the phone's tag                     */
+};
+
 /* watching */
 void leg_watch(struct leg *leg, enum leg_slot slot, leg_event_h *h,
 	       void *arg);
 void leg_unwatch(struct leg *leg, enum leg_slot slot, void *arg);
-void leg_set_observer(leg_event_h *h, void *arg);
+int  leg_observe(leg_event_h *h, void *arg);
+void leg_unobserve(leg_event_h *h, void *arg);
 void leg_set_media_handler(struct leg *leg, leg_media_h *h, void *arg);
 void leg_set_info_handler(struct leg *leg, leg_info_h *h, void *arg);
 void leg_emit(struct leg *leg, enum leg_event ev);
@@ -183,8 +194,13 @@ uint64_t leg_started(const struct leg *leg);
 uint64_t leg_answered(const struct leg *leg);
 bool leg_rx_seen(struct leg *leg, uint64_t rx, uint64_t now);
 uint64_t leg_rx_since(const struct leg *leg);
+
+/* which dialog it is (leg_dialog.c) */
 bool leg_matches_dialog(const struct leg *leg, const struct pl *callid,
 			const struct pl *tag1, const struct pl *tag2);
+void leg_dialog_id(const struct leg *leg, struct leg_dialog_id *id);
+const char *leg_far_num(const struct leg *leg);
+const char *leg_far_name(const struct leg *leg);
 int  leg_set_cid(struct leg *leg, const char *num, const char *name);
 
 /* every live leg (the console; INVITE/Replaces and REFER look them up) */

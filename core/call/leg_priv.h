@@ -30,6 +30,10 @@ struct leg {
 	struct endpoint *ep;       /**< the caller, or what was dialled */
 	char *uri;
 	char *cid_num, *cid_name;
+	char *callid, *ltag, *rtag;  /**< its dialog (leg_dialog.c)     */
+	char *far_num, *far_name;  /**< the other end, as its dialog
+					shows it: the caller of a leg we
+					dialled, the number a phone dialled */
 	enum codec_id codec;       /**< what this leg sends and gets    */
 
 	struct {
@@ -65,6 +69,11 @@ void legvideo_offer_alone(struct leg *leg);
 
 /* leg_stats.c */
 void legstats_close(struct leg *leg);
+
+/* leg_dialog.c */
+int  legdlg_incoming(struct leg *leg, const struct sip_msg *invite);
+int  legdlg_outgoing(struct leg *leg, const struct leg_dial *d);
+void legdlg_learn(struct leg *leg, const struct sip_msg *msg);
 
 /* leg_timer.c */
 int  legtimer_incoming(struct leg *leg, const struct sip_msg *msg,

@@ -15,6 +15,7 @@
 #include "call/leg.h"
 #include "call/bridge.h"
 #include "call/call.h"
+#include "store/store.h"
 #include "cdr/cdr.h"
 #include "cdr/cdr_priv.h"
 
@@ -70,6 +71,23 @@ static void party_destructor(void *arg)
 
 
 static void close_rec(struct cdr_party *p, struct cdr_rec *r);
+static void leg_obs(struct leg *leg, enum leg_event ev, void *arg);
+
+
+/* The commits of the last second reach the disk. */
+static void sync_handler(void *arg)
+{
+	struct cdr *cdr = arg;
+	uint64_t t0 = tmr_jiffies();
+	int err = store_sync(cdr->st);
+
+	cdrdb_csv_sync(cdr);
+	if (err)
+		log_warn("cdr: sync: %s", store_errmsg(cdr->st));
+	else
+		log_debug("cdr: records synced to disk (%llu ms)",
+			  tmr_jiffies() - t0);
+}
 
 
 /* What is done is written, in one transaction (lost if that fails: the
@@ -79,48 +97,35 @@ static void flush(struct cdr *cdr)
 	uint64_t now = tmr_jiffies();
 	int err;
 
-	tmr_cancel(&cdr->flush_tmr);
 	if (list_isempty(&cdr->done))
 		return;
 
 	err = cdrdb_write(cdr, &cdr->done);
-	cdr->last_commit = tmr_jiffies();
-	log_debug("cdr: the records of %u calls written in one transaction"
-		  " (%llu ms)", list_count(&cdr->done),
-		  tmr_jiffies() - now);
+	log_debug("cdr: the records of %u calls written (%llu ms)",
+		  list_count(&cdr->done), tmr_jiffies() - now);
 	if (err) {
 		for (struct le *le = list_head(&cdr->done); le; le = le->next)
 			log_error("cdr: the records of %s are lost: %m",
 				  ((struct cdr_party *)le->data)->uniqueid,
 				  err);
 	}
+	else if (!tmr_isrunning(&cdr->sync_tmr)) {
+		tmr_start(&cdr->sync_tmr, CDR_SYNC_MS, sync_handler, cdr);
+	}
 	list_flush(&cdr->done);
 }
 
 
-static void flush_handler(void *arg)
-{
-	flush(arg);
-}
-
-
 /* Party A is over (hung up and its script ended, or the PBX stops): its
- * records are written now, or at the end of the commit window. */
+ * records are written. */
 static void party_done(struct cdr *cdr, struct cdr_party *p)
 {
-	uint64_t since = tmr_jiffies() - cdr->last_commit;
-
 	for (struct le *le = list_head(&p->recs); le; le = le->next)
 		close_rec(p, le->data);
 
 	list_unlink(&p->le);
 	list_append(&cdr->done, &p->le, p);
-
-	if (since >= CDR_WINDOW_MS)
-		flush(cdr);
-	else if (!tmr_isrunning(&cdr->flush_tmr))
-		tmr_start(&cdr->flush_tmr, CDR_WINDOW_MS - since,
-			  flush_handler, cdr);
+	flush(cdr);
 }
 
 
@@ -128,12 +133,14 @@ static void destructor(void *arg)
 {
 	struct cdr *cdr = arg;
 
-	leg_set_observer(NULL, NULL);
+	leg_unobserve(leg_obs, cdr);
 	call_set_observer(NULL, NULL);
 	bridge_set_observer(NULL, NULL);
 	while (list_head(&cdr->parties))
 		party_done(cdr, list_head(&cdr->parties)->data);
-	flush(cdr);
+	if (tmr_isrunning(&cdr->sync_tmr))
+		sync_handler(cdr);
+	tmr_cancel(&cdr->sync_tmr);
 	mem_deref(cdr->csv_path);
 }
 
@@ -540,14 +547,18 @@ int cdr_alloc(struct cdr **cdrp, struct pbx *pbx, struct store *st)
 
 	cdr->pbx = pbx;
 	cdr->st = st;
-	tmr_init(&cdr->flush_tmr);
+	tmr_init(&cdr->sync_tmr);
 	err = cdrdb_open(cdr);
 	if (err) {
 		mem_deref(cdr);
 		return err;
 	}
 
-	leg_set_observer(leg_obs, cdr);
+	err = leg_observe(leg_obs, cdr);
+	if (err) {
+		mem_deref(cdr);
+		return err;
+	}
 	call_set_observer(call_obs, cdr);
 	bridge_set_observer(bridge_obs, cdr);
 	*cdrp = cdr;

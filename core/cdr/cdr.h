@@ -16,11 +16,11 @@
  * - a dial that ends unanswered says the disposition (BUSY, NO ANSWER,
  *   FAILED) of a record that talked to nobody;
  * - A hangs up and the script it ran ends: its records are written in
- *   one transaction (durable when written: a kill -9 later loses none),
- *   then appended to the CSV file when one is asked for.  Commits are
- *   grouped: at once when the last one is CDR_WINDOW_MS (20 ms) old, else
- *   at the end of that window with whatever else ended meanwhile, so
- *   that a busy PBX pays one fsync per window, not one per call.
+ *   one transaction, then appended to the CSV file when one is asked
+ *   for.  The commit does not wait for the disk (store_begin_lazy): it
+ *   survives a kill -9 at once; the disk is synced within CDR_SYNC_MS
+ *   (1 s) of it, one sync for every call that ended meanwhile, so that a
+ *   busy PBX's loop does not wait for an fsync per call.
  *
  * The dialplan sets the accountcode and the userfield and adds
  * variables of its own (cdr_set) to the record its call is on.  Times in

@@ -205,10 +205,10 @@ static void csv_append(struct cdr *cdr, const struct list *parties,
 		(void)mkdir(dir, 0750);
 	}
 
+	/* synced with the database (cdrdb_csv_sync), not line by line */
 	fd = err ? -1 : open(cdr->csv_path, O_WRONLY | O_APPEND | O_CREAT |
 			     O_CLOEXEC, 0640);
-	if (fd < 0 ||
-	    write(fd, mb->buf, mb->end) != (ssize_t)mb->end || fsync(fd))
+	if (fd < 0 || write(fd, mb->buf, mb->end) != (ssize_t)mb->end)
 		log_warn("cdr: %s: %m", cdr->csv_path, err ? err : errno);
 	if (fd >= 0)
 		close(fd);
@@ -216,14 +216,30 @@ static void csv_append(struct cdr *cdr, const struct list *parties,
 }
 
 
+/** What was appended to the CSV file reaches the disk. */
+void cdrdb_csv_sync(const struct cdr *cdr)
+{
+	int fd;
+
+	if (!cdr->csv_path)
+		return;
+
+	fd = open(cdr->csv_path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd))
+		log_warn("cdr: %s: %m", cdr->csv_path, errno);
+	if (fd >= 0)
+		close(fd);
+}
+
+
 /** Write the records of the parties in @a parties (struct cdr_party),
- *  all or none: one transaction, one sync. */
+ *  all or none, in one lazy transaction (store_begin_lazy). */
 int cdrdb_write(struct cdr *cdr, const struct list *parties)
 {
 	int64_t first = cdr->seq, seq = cdr->seq;
 	int err;
 
-	err = store_begin(cdr->st);
+	err = store_begin_lazy(cdr->st);
 	for (struct le *pl = list_head(parties); pl && !err; pl = pl->next) {
 		const struct cdr_party *p = pl->data;
 

@@ -41,18 +41,17 @@ struct cdr_party {
 	struct list recs;          /**< struct cdr_rec, oldest first    */
 };
 
-/* Records are synced at once when the last commit is this old (ms);
- * sooner, they wait for the end of that window, with whatever else ends
- * meanwhile: one fsync per window however many calls end in it. */
-enum { CDR_WINDOW_MS = 20 };
+/* Records are committed when their call ends without waiting for the disk
+ * (store_begin_lazy: a kill -9 loses none); the disk is synced this long
+ * after the first of them (a power cut loses at most that much). */
+enum { CDR_SYNC_MS = 1000 };
 
 struct cdr {
 	struct pbx *pbx;
 	struct store *st;
 	struct list parties;       /**< struct cdr_party: legs up       */
 	struct list done;          /**< struct cdr_party: to be written */
-	struct tmr flush_tmr;
-	uint64_t last_commit;      /**< tmr_jiffies() of the last one   */
+	struct tmr sync_tmr;       /**< running: commits not synced yet */
 	char *csv_path;            /**< NULL: no CSV file               */
 	int64_t seq;               /**< the last sequence written       */
 };
@@ -65,4 +64,5 @@ struct cdr_rec *cdr_current(const struct cdr_party *p);
 /* cdr_db.c */
 int  cdrdb_open(struct cdr *cdr);
 int  cdrdb_write(struct cdr *cdr, const struct list *parties);
+void cdrdb_csv_sync(const struct cdr *cdr);
 void cdrdb_time(char *buf, size_t sz, uint64_t ms);

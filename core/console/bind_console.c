@@ -202,49 +202,48 @@ static int fail(lua_State *L, const char *why)
 }
 
 
-/* hangup(id [, code]), hangup_leg(id [, code]): the id and the code. */
-static uint64_t id_code(lua_State *L, uint16_t *code)
+/*
+ * hangup(id [, code]) ends a call (its script and every leg it holds),
+ * hangup_leg(id [, code]) one leg; code 0 (none given): the default
+ * answer.  true, or nil and why.
+ */
+static int hang(lua_State *L, bool one_leg)
 {
 	lua_Integer id = luaL_checkinteger(L, 1);
 	lua_Integer c = luaL_optinteger(L, 2, 0);
+	struct call *call = NULL;
+	struct leg *leg = NULL;
 
 	luaL_argcheck(L, c == 0 || (c >= 300 && c < 700), 2,
 		      "a SIP final failure code (300-699)");
-	*code = (uint16_t)c;
 
-	return (uint64_t)id;
+	if (one_leg)
+		leg = leg_find((uint64_t)id);
+	else
+		call = call_find((uint64_t)id);
+	if (!leg && !call)
+		return fail(L, lua_pushfstring(L, "no %s %I",
+					       one_leg ? "leg" : "call", id));
+
+	if (leg)
+		leg_hangup(leg, (uint16_t)c);
+	else
+		call_terminate(call, (uint16_t)c);
+	lua_pushboolean(L, 1);
+
+	return 1;
 }
 
 
 static int l_hangup(lua_State *L)
 {
-	uint16_t code;
-	uint64_t id = id_code(L, &code);
-	struct call *call = call_find(id);
-
-	if (!call)
-		return fail(L, lua_pushfstring(L, "no call %I", (lua_Integer)id));
-
-	call_terminate(call, code);
-	lua_pushboolean(L, 1);
-
-	return 1;
+	return hang(L, false);
 }
 
 
 static int l_hangup_leg(lua_State *L)
 {
-	uint16_t code;
-	uint64_t id = id_code(L, &code);
-	struct leg *leg = leg_find(id);
-
-	if (!leg)
-		return fail(L, lua_pushfstring(L, "no leg %I", (lua_Integer)id));
-
-	leg_hangup(leg, code);
-	lua_pushboolean(L, 1);
-
-	return 1;
+	return hang(L, true);
 }
 
 

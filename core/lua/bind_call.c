@@ -7,6 +7,8 @@
  *   call:take(leg)                the call holds `leg` from now on
  *   call.id .exten .context .caller .caller_name .endpoint .state .hungup
  *   call.dialstatus .vars (a table of your own)
+ *   call.replaces                 the ringing dial its INVITE's Replaces
+ *                                 names (a BLF key's pickup), or nil
  *   call.cdr                      its call record (bind_cdr.c)
  *
  * A call's methods that act on a leg (answer, play, record, ...) act on
@@ -16,6 +18,7 @@
 #include <re.h>
 #include <lauxlib.h>
 #include "lua/luaclass.h"
+#include "lua/luafield.h"
 #include "lua/runtime.h"
 #include "media/codec.h"
 #include "call/dial.h"
@@ -173,15 +176,6 @@ static int l_take(lua_State *L)
 }
 
 
-static void push_opt(lua_State *L, const char *s)
-{
-	if (s)
-		lua_pushstring(L, s);
-	else
-		lua_pushnil(L);
-}
-
-
 /* The fields of a call, most of them its caller leg's. */
 static int push_field(lua_State *L, struct call *call, const char *key)
 {
@@ -190,19 +184,22 @@ static int push_field(lua_State *L, struct call *call, const char *key)
 	if (0 == strcmp(key, "id"))
 		lua_pushinteger(L, (lua_Integer)call_id(call));
 	else if (0 == strcmp(key, "exten"))
-		push_opt(L, call_exten(call));
+		luafield_pushstr(L, call_exten(call));
 	else if (0 == strcmp(key, "context"))
-		push_opt(L, call_context(call));
+		luafield_pushstr(L, call_context(call));
 	else if (0 == strcmp(key, "leg"))
 		return a ? luart_push_leg(L, a) : 0;
 	else if (0 == strcmp(key, "caller"))
-		push_opt(L, leg_cid_num(a));
+		luafield_pushstr(L, leg_cid_num(a));
 	else if (0 == strcmp(key, "caller_name"))
-		push_opt(L, leg_cid_name(a));
+		luafield_pushstr(L, leg_cid_name(a));
 	else if (0 == strcmp(key, "endpoint"))
-		push_opt(L, luart_endpoint_name(a));
+		luafield_pushstr(L, luart_endpoint_name(a));
 	else if (0 == strcmp(key, "state"))
 		lua_pushstring(L, leg_state_name(leg_state(a)));
+	else if (0 == strcmp(key, "replaces"))
+		return call_replaces(call) ? luart_push_dial(L,
+						call_replaces(call)) : 0;
 	else if (0 == strcmp(key, "cdr"))
 		return luart_push_cdr(L, call);
 	else if (0 == strcmp(key, "dialstatus"))

@@ -3,7 +3,7 @@
  * ring, bridge the first to answer with the caller, and wait until that
  * conversation is over, whoever it ends up with.
  *
- *   call:dial(targets [, { timeout = s, options = "tT", caller_name =,
+ *   call:dial(targets [, { timeout = s, options = "tTkK", caller_name =,
  *             caller_num =, number = }])          -> status, code
  *   call:dial{ trunk = name, number = n, timeout = s }
  *
@@ -111,8 +111,8 @@ static void options(lua_State *L, struct call *call, struct dial_opts *o,
 		      !strpbrk(o->number, "@:;<>\" \t\r\n")), t,
 		      "number: digits or a user part, no SIP punctuation");
 	*optstr = opt_str(L, t, "options");
-	luaL_argcheck(L, !*optstr || strspn(*optstr, "tThH") ==
-		      strlen(*optstr), t, "options: Dial's t, T, h, H");
+	luaL_argcheck(L, !*optstr || strspn(*optstr, "tThHkK") ==
+		      strlen(*optstr), t, "options: Dial's t, T, h, H, k, K");
 	(void)call;
 }
 

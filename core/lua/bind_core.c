@@ -11,12 +11,17 @@
  *   _core.generation()        configuration generation in force
  *   _core.stats([collect])    { calls=, lua_bytes= } (a full GC first
  *                             when collect is true)
+ *   _core.shared(name)        a table of that name kept across reloads
+ *                             (what calls share: parked calls)
  */
+#include <malloc.h>
 #include <string.h>
 #include <re.h>
 #include <lauxlib.h>
 #include "log.h"
 #include "pbx.h"
+#include "tmrheap.h"
+#include "sip/registrar.h"
 #include "lua/bind_trunk.h"
 #include "lua/runtime.h"
 #include "media/rtpring.h"
@@ -115,6 +120,16 @@ static int l_generation(lua_State *L)
 }
 
 
+/* Bytes malloc() has handed out and not had back: what the PBX holds,
+ * whatever the allocator keeps beside it (RSS is both). */
+static size_t heap_in_use(void)
+{
+	struct mallinfo2 mi = mallinfo2();
+
+	return mi.uordblks + mi.hblkhd;
+}
+
+
 /* What the PBX holds now (the benchmarks read memory per call from it),
  * and how bridged RTP goes (see rtpring_mode()). */
 static int l_stats(lua_State *L)
@@ -137,6 +152,39 @@ static int l_stats(lua_State *L)
 	lua_setfield(L, -2, "rtp_path");
 	lua_pushinteger(L, (lua_Integer)rtpsteer_count());
 	lua_setfield(L, -2, "steered_legs");
+	/* what must not grow over time (bench/run --mode soak) */
+	lua_pushinteger(L, (lua_Integer)tmrheap_count());
+	lua_setfield(L, -2, "timers");
+	lua_pushinteger(L, (lua_Integer)registrar_count(luart_pbx(L)->registrar));
+	lua_setfield(L, -2, "contacts");
+	lua_pushinteger(L, (lua_Integer)heap_in_use());
+	lua_setfield(L, -2, "heap_bytes");
+
+	return 1;
+}
+
+
+/*
+ * _core.shared(name): the same table for every generation.  Modules are
+ * loaded afresh by each generation; what must outlive one (the calls a
+ * parking lot holds, seen by calls of the next) lives here.
+ */
+static int l_shared(lua_State *L)
+{
+	const char *name = luaL_checkstring(L, 1);
+
+	if (lua_getfield(L, LUA_REGISTRYINDEX, "lunapbx.shared") != LUA_TTABLE) {
+		lua_pop(L, 1);
+		lua_newtable(L);
+		lua_pushvalue(L, -1);
+		lua_setfield(L, LUA_REGISTRYINDEX, "lunapbx.shared");
+	}
+	if (lua_getfield(L, -1, name) != LUA_TTABLE) {
+		lua_pop(L, 1);
+		lua_newtable(L);
+		lua_pushvalue(L, -1);
+		lua_setfield(L, -3, name);
+	}
 
 	return 1;
 }
@@ -151,6 +199,7 @@ void luart_open_core(lua_State *L, struct luart *rt)
 		{ "trace",      l_trace },
 		{ "generation", l_generation },
 		{ "stats",      l_stats },
+		{ "shared",     l_shared },
 		{ NULL, NULL }
 	};
 	(void)rt;

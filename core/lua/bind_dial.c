@@ -9,7 +9,11 @@
  *           ringback = tone spec, caller_keys = map, callee_keys = map
  *   d:wait([s]) -> status, code, leg, bridge | nil, "timeout" | nil, "hangup"
  *   d:cancel()   d:set_caller(leg)
+ *   d:pickup(leg)  leg (this call's) takes the ringing call -> true | nil, why
  *   d.status (nil while ringing) .code .leg .bridge .ringing .id
+ *   .caller (its caller leg) .endpoints (the names it rings now)
+ *   .started (pbx clock, seconds)
+ *   _core.ringing() -> { d, ... }  every dial that rings, oldest first
  *
  * A feature map is a table { ["#1"] = "blindxfer", ["*2"] = "atxfer",
  * timeout = 3 } (seconds between keys).
@@ -265,6 +269,69 @@ static int l_set_caller(lua_State *L)
 }
 
 
+/* d:pickup(leg): the leg, held by this call, takes the ringing call (the
+ * caller is answered and bridged with it; the forks stop ringing). */
+static int l_pickup(lua_State *L)
+{
+	struct dial *d = check_dial(L, 1);
+	struct leg *leg = luart_check_leg(L, 2);
+	struct call *call = luart_current_call(L);
+	int err;
+
+	if (!call || leg_holder(leg) != call)
+		return luaL_error(L, "pickup: leg %d is not this call's",
+				  (int)leg_id(leg));
+
+	err = dial_pickup(d, leg);
+	if (err == EALREADY) {
+		lua_pushnil(L);
+		lua_pushliteral(L, "over");   /* answered or gone meanwhile */
+		return 2;
+	}
+
+	return luart_result(L, err);
+}
+
+
+static int push_endpoints(lua_State *L, const struct dial *d)
+{
+	struct leg *leg;
+
+	lua_newtable(L);
+	for (uint32_t i = 0; (leg = dial_fork(d, i)); i++) {
+		const char *name = luart_endpoint_name(leg);
+
+		lua_pushstring(L, name ? name : "");
+		lua_rawseti(L, -2, (lua_Integer)i + 1);
+	}
+
+	return 1;
+}
+
+
+static bool add_ringing(struct dial *d, void *arg)
+{
+	lua_State *L = arg;
+
+	if (dial_done(d))
+		return false;
+	luart_push_dial(L, d);
+	lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
+
+	return false;
+}
+
+
+/* _core.ringing(): the dials that ring now, oldest first. */
+static int l_ringing(lua_State *L)
+{
+	lua_newtable(L);
+	(void)dial_apply(add_ringing, L);
+
+	return 1;
+}
+
+
 static int l_index(lua_State *L)
 {
 	struct dial *d = check_dial(L, 1);
@@ -293,6 +360,14 @@ static int l_index(lua_State *L)
 		lua_pushinteger(L, (lua_Integer)dial_id(d));
 		return 1;
 	}
+	if (0 == strcmp(key, "caller"))
+		return luart_push_leg(L, dial_caller(d));
+	if (0 == strcmp(key, "endpoints"))
+		return push_endpoints(L, d);
+	if (0 == strcmp(key, "started")) {
+		lua_pushnumber(L, (lua_Number)dial_started(d) / 1000.0);
+		return 1;
+	}
 
 	return 0;
 }
@@ -316,6 +391,7 @@ void luart_open_dial(lua_State *L)
 		{ "wait",       l_wait },
 		{ "cancel",     l_cancel },
 		{ "set_caller", l_set_caller },
+		{ "pickup",     l_pickup },
 		{ NULL, NULL }
 	};
 
@@ -324,4 +400,6 @@ void luart_open_dial(lua_State *L)
 
 	lua_pushcfunction(L, l_dial);
 	lua_setfield(L, -2, "dial");
+	lua_pushcfunction(L, l_ringing);
+	lua_setfield(L, -2, "ringing");
 }

@@ -2,8 +2,10 @@
  * @file bind_leg.c  The `leg` object: one SIP dialog and its media.
  *
  *   leg:answer() :ringing() :progress() :hangup([code])  -> true | nil, why
- *   leg:redirect(exten [, context])  the leg runs that extension in a
- *                                    call of its own (Asterisk's Redirect)
+ *   leg:redirect(exten [, context [, vars]])  the leg runs that extension
+ *                  in a call of its own (Asterisk's Redirect); exten may be
+ *                  a function(call) to run instead; vars are copied into
+ *                  the new call's call.vars
  *   leg:start_moh([class])  leg:stop_moh()   music under nothing else
  *   leg:refer_notify(code [, reason])        how its transfer request went
  *   leg.id .state .hungup .inbound .uri .endpoint .context .caller
@@ -24,6 +26,8 @@
 #include "media/moh.h"
 #include "media/player.h"
 #include "sip/endpoint.h"
+#include "sip/registrar.h"
+#include "call/blf.h"
 #include "call/dial.h"
 #include "call/leg.h"
 #include "call/legmedia.h"
@@ -151,21 +155,48 @@ static int l_hangup(lua_State *L)
 }
 
 
+/*
+ * leg:redirect(exten | fn [, context [, vars]]).  The new call's script
+ * starts inside call_redirect(): what it runs instead of the dialplan
+ * (fn) and its first vars wait for it in the registry (runtime.c's
+ * script_start takes them).
+ */
 static int l_redirect(lua_State *L)
 {
 	struct leg *leg = luart_acting_leg(L, 1);
-	const char *exten = luaL_checkstring(L, 2);
+	bool fn = lua_isfunction(L, 2);
+	const char *exten = fn ? "s" : luaL_checkstring(L, 2);
 	const char *context = luaL_optstring(L, 3, NULL);
 	struct call *cur = luart_current_call(L);
+	int err;
 
 	if (!context)
 		context = cur ? call_context(cur) : NULL;
 	luaL_argcheck(L, context, 3, "a context (no call to take it from)");
 	luaL_argcheck(L, *exten && !strpbrk(exten, " \t\r\n"), 2,
-		      "an extension");
+		      "an extension or a function");
+	if (!lua_isnoneornil(L, 4))
+		luaL_checktype(L, 4, LUA_TTABLE);
+	if (!leg)
+		return luart_result(L, ENOTCONN);
 
-	return luart_result(L, leg ? call_redirect(leg, context, exten)
-			    : ENOTCONN);
+	lua_createtable(L, 0, 2);
+	if (fn) {
+		lua_pushvalue(L, 2);
+		lua_setfield(L, -2, "fn");
+	}
+	if (lua_istable(L, 4)) {
+		lua_pushvalue(L, 4);
+		lua_setfield(L, -2, "vars");
+	}
+	lua_setfield(L, LUA_REGISTRYINDEX, LUART_REDIRECT);
+
+	err = call_redirect(leg, context, exten);
+
+	lua_pushnil(L);     /* not taken when the call could not start */
+	lua_setfield(L, LUA_REGISTRYINDEX, LUART_REDIRECT);
+
+	return luart_result(L, err);
 }
 
 
@@ -261,15 +292,6 @@ static int push_refer(lua_State *L, const struct leg *leg)
 }
 
 
-static void push_opt(lua_State *L, const char *s)
-{
-	if (s)
-		lua_pushstring(L, s);
-	else
-		lua_pushnil(L);
-}
-
-
 static int push_field(lua_State *L, struct leg *leg, const char *key)
 {
 	const struct endpoint *ep = leg_endpoint(leg);
@@ -284,17 +306,19 @@ static int push_field(lua_State *L, struct leg *leg, const char *key)
 	else if (0 == strcmp(key, "inbound"))
 		lua_pushboolean(L, leg_inbound(leg));
 	else if (0 == strcmp(key, "uri"))
-		push_opt(L, leg_uri(leg));
+		luafield_pushstr(L, leg_uri(leg));
 	else if (0 == strcmp(key, "endpoint"))
-		push_opt(L, ep ? ep->name : NULL);
+		luafield_pushstr(L, ep ? ep->name : NULL);
 	else if (0 == strcmp(key, "context"))
-		push_opt(L, ep ? ep->context : NULL);
+		luafield_pushstr(L, ep ? ep->context : NULL);
 	else if (0 == strcmp(key, "caller"))
-		push_opt(L, leg_cid_num(leg));
+		luafield_pushstr(L, leg_cid_num(leg));
 	else if (0 == strcmp(key, "caller_name"))
-		push_opt(L, leg_cid_name(leg));
-	else if (0 == strcmp(key, "codec"))
-		push_opt(L, (c = codec_get(leg_codec(leg))) ? c->name : NULL);
+		luafield_pushstr(L, leg_cid_name(leg));
+	else if (0 == strcmp(key, "codec")) {
+		c = codec_get(leg_codec(leg));
+		luafield_pushstr(L, c ? c->name : NULL);
+	}
 	else if (0 == strcmp(key, "held"))
 		lua_pushboolean(L, leg_remote_holds(leg));
 	else if (0 == strcmp(key, "transfer"))
@@ -380,11 +404,76 @@ static int l_find_dialog(lua_State *L)
 }
 
 
+/* A comma list ("1,3,sales") as a set. */
+static void push_groups(lua_State *L, const char *s)
+{
+	lua_newtable(L);
+	while (s && *s) {
+		const char *e = strchr(s, ',');
+		size_t n = e ? (size_t)(e - s) : strlen(s);
+
+		if (n) {
+			lua_pushlstring(L, s, n);
+			lua_pushboolean(L, 1);
+			lua_rawset(L, -3);
+		}
+		s += n + (e ? 1 : 0);
+	}
+}
+
+
+/* _core.endpoint_info(name) -> { name, context, caller, caller_name,
+ * callgroup = set, pickupgroup = set, contacts = n } | nil */
+static int l_endpoint_info(lua_State *L)
+{
+	struct pbx *pbx = luart_pbx(L);
+	const char *name = luaL_checkstring(L, 1);
+	const struct endpoint *ep = endpoint_table_find_str(pbx->endpoints,
+							    name);
+	const struct list *contacts;
+
+	if (!ep)
+		return 0;
+
+	contacts = pbx->registrar ? registrar_contacts(pbx->registrar, name)
+		: NULL;
+	lua_createtable(L, 0, 7);
+	luafield_str(L, "name", ep->name);
+	luafield_str(L, "context", ep->context);
+	luafield_str(L, "caller", ep->cid_num);
+	luafield_str(L, "caller_name", ep->cid_name);
+	push_groups(L, ep->callgroup);
+	lua_setfield(L, -2, "callgroup");
+	push_groups(L, ep->pickupgroup);
+	lua_setfield(L, -2, "pickupgroup");
+	lua_pushinteger(L, contacts ? (lua_Integer)list_count(contacts) : 0);
+	lua_setfield(L, -2, "contacts");
+
+	return 1;
+}
+
+
+/* _core.blf(resource, leg | nil): the dialog a busy lamp of that
+ * resource shows (a parking space's parked call). */
+static int l_blf(lua_State *L)
+{
+	const char *res = luaL_checkstring(L, 1);
+	struct leg *leg = lua_isnoneornil(L, 2) ? NULL
+		: luart_check_leg(L, 2);
+
+	return luart_result(L, blf_set(luart_pbx(L)->blf, res, leg));
+}
+
+
 /** _core functions about legs, into the table on top of the stack. */
 void luart_open_leg_core(lua_State *L)
 {
 	lua_pushcfunction(L, l_find_dialog);
 	lua_setfield(L, -2, "find_dialog");
+	lua_pushcfunction(L, l_endpoint_info);
+	lua_setfield(L, -2, "endpoint_info");
+	lua_pushcfunction(L, l_blf);
+	lua_setfield(L, -2, "blf");
 }
 
 

@@ -285,18 +285,28 @@ static const char *check_kind(lua_State *L, int idx)
 }
 
 
+/* What a getter wrote into buf; nothing (nil) when the storage is
+ * unavailable or it has no such value. */
+static int push_value(lua_State *L, int err, const char *buf)
+{
+	if (err)
+		return 0;
+	lua_pushstring(L, buf);
+
+	return 1;
+}
+
+
 static int l_greeting(lua_State *L)
 {
 	const char *box = check_box(L, 1);
 	const char *kind = check_kind(L, 2);
+	struct vmbox *vb = vb_of(L);
 	char name[NAME_SZ];
 
-	if (!vb_of(L) || vmbox_greeting(vb_of(L), box, kind, name,
-					sizeof(name)))
-		return 0;
-	lua_pushstring(L, name);
-
-	return 1;
+	return push_value(L, vb ? vmbox_greeting(vb, box, kind, name,
+						 sizeof(name)) : ENODEV,
+			  name);
 }
 
 
@@ -326,13 +336,11 @@ static int l_remove_greeting(lua_State *L)
 static int l_pin(lua_State *L)
 {
 	const char *box = check_box(L, 1);
+	struct vmbox *vb = vb_of(L);
 	char pin[64];
 
-	if (!vb_of(L) || vmbox_pin(vb_of(L), box, pin, sizeof(pin)))
-		return 0;
-	lua_pushstring(L, pin);
-
-	return 1;
+	return push_value(L, vb ? vmbox_pin(vb, box, pin, sizeof(pin)) : ENODEV,
+			  pin);
 }
 
 

@@ -5,7 +5,8 @@
  *   dial handle  done, or its caller hung up -> d, status, code, leg, bridge
  *   bridge       an event                    -> br, event, leg [, feature]
  *   leg          hung up                     -> leg, "hangup"
- *                or keyed a digit (taken)    -> leg, "digit", "5"
+ *                taken by another call       -> leg, "taken"
+ *                or keyed a digit (consumed) -> leg, "digit", "5"
  *   seconds      none of them in time        -> nil, "timeout"
  *
  * The first ready in argument order wins.  A leg waited for must be the
@@ -24,7 +25,7 @@
 
 
 /* One argument: its result pushed after it, or -1. */
-static int ready_one(lua_State *L, int i)
+static int ready_one(lua_State *L, int i, struct call *call)
 {
 	struct dial *d = luart_test_dial(L, i);
 	struct bridge *br;
@@ -46,6 +47,11 @@ static int ready_one(lua_State *L, int i)
 		lua_pushliteral(L, "hangup");
 		return 2;
 	}
+	if (leg_holder(leg) != call) {   /* a pickup, a retrieval */
+		lua_pushvalue(L, i);
+		lua_pushliteral(L, "taken");
+		return 2;
+	}
 	digit = legmedia_pop_digit(leg);
 	if (digit < 0)
 		return -1;
@@ -63,7 +69,7 @@ static int ready(lua_State *L, struct call *call, lua_KContext ctx)
 	int nobj = (int)ctx;
 
 	for (int i = 1; i <= nobj; i++) {
-		int n = ready_one(L, i);
+		int n = ready_one(L, i, call);
 
 		if (n >= 0)
 			return n;

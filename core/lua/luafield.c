@@ -16,6 +16,16 @@ void luafield_str(lua_State *L, const char *key, const char *val)
 }
 
 
+/** The value of a field read by __index: @a val, or nil when it is NULL. */
+void luafield_pushstr(lua_State *L, const char *val)
+{
+	if (val)
+		lua_pushstring(L, val);
+	else
+		lua_pushnil(L);
+}
+
+
 void luafield_int(lua_State *L, const char *key, lua_Integer val)
 {
 	lua_pushinteger(L, val);

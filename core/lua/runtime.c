@@ -659,6 +659,39 @@ int luart_await(lua_State *L, uint32_t timeout_ms, const char *what,
 
 
 /*
+ * A call leg:redirect() starts: the function it runs instead of the
+ * generation's handler (replacing it under the call object on top of
+ * @a co's stack), and the vars it starts with.  Taken once.
+ */
+static void take_redirect(lua_State *co)
+{
+	if (lua_getfield(co, LUA_REGISTRYINDEX, LUART_REDIRECT) != LUA_TTABLE) {
+		lua_pop(co, 1);
+		return;
+	}
+	lua_pushnil(co);
+	lua_setfield(co, LUA_REGISTRYINDEX, LUART_REDIRECT);
+
+	if (lua_getfield(co, -1, "fn") == LUA_TFUNCTION)
+		lua_replace(co, -4);                  /* the handler */
+	else
+		lua_pop(co, 1);
+
+	if (lua_getfield(co, -1, "vars") == LUA_TTABLE) {
+		lua_getiuservalue(co, -3, 1);         /* call.vars */
+		lua_pushnil(co);
+		while (lua_next(co, -3)) {
+			lua_pushvalue(co, -2);
+			lua_insert(co, -2);
+			lua_rawset(co, -4);
+		}
+		lua_pop(co, 1);
+	}
+	lua_pop(co, 2);
+}
+
+
+/*
  * Run the dialplan for a new call: the generation's handler, in a new
  * coroutine, with the call object as argument.
  */
@@ -687,6 +720,7 @@ static int script_start(struct call *call, void *arg)
 	lua_getfield(sc->co, -1, "handler");
 	lua_remove(sc->co, -2);
 	luart_push_call(sc->co, call);
+	take_redirect(sc->co);
 	lua_rawgeti(sc->co, LUA_REGISTRYINDEX, rt->gen_ref);
 	lua_getfield(sc->co, -1, "call_methods");   /* written in Lua */
 	lua_setiuservalue(sc->co, -3, 2);

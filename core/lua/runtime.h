@@ -10,6 +10,9 @@
 #include <lua.h>
 #include <lauxlib.h>
 
+/* leg:redirect(fn, ..., vars): what the next script started runs */
+#define LUART_REDIRECT "lunapbx.redirect"
+
 struct luart;
 struct bridge;
 struct call;

@@ -9,11 +9,15 @@
 #include "pbx.h"
 #include "lua/bind_trunk.h"
 #include "lua/runtime.h"
+#include "lua/secsettings.h"
 #include "lua/settings.h"
+#include "call/blf.h"
 #include "media/codec.h"
 #include "media/dtmf.h"
 #include "sip/endpoint.h"
 #include "sip/registrar.h"
+#include "sip/sipsec.h"
+#include "sip/sipstack.h"
 #include "sip/trunk.h"
 #include "voicemail/mwi.h"
 #include "cdr/cdr.h"
@@ -141,8 +145,16 @@ static int endpoint_from_lua(lua_State *L, int t, struct endpoint **epp,
 		err = set_codecs(L, t, ep, errbuf, errsz);
 	if (!err)
 		err = set_dtmf(L, t, ep, errbuf, errsz);
+	if (!err)
+		err = secsettings_endpoint(L, t, ep, errbuf, errsz);
 	if (!err && opt_string(L, t, "moh"))
 		err = str_dup(&ep->moh, opt_string(L, t, "moh"));
+	/* groups come normalised by lunapbx/init.lua: "1,3,sales" */
+	if (!err && opt_string(L, t, "callgroup"))
+		err = str_dup(&ep->callgroup, opt_string(L, t, "callgroup"));
+	if (!err && opt_string(L, t, "pickupgroup"))
+		err = str_dup(&ep->pickupgroup,
+			      opt_string(L, t, "pickupgroup"));
 	lua_getfield(L, t, "allow_transfer");
 	ep->no_transfer = lua_isboolean(L, -1) && !lua_toboolean(L, -1);
 	lua_pop(L, 1);
@@ -196,6 +208,63 @@ static int build_endpoints(lua_State *L, int t, struct endpoint_table **tp,
 		mem_deref(tbl);
 	else
 		*tp = tbl;
+
+	return err;
+}
+
+
+/* hints = { ["6002"] = { "xlite" }, ["701"] = {} }: BLF resources. */
+static int build_hints(lua_State *L, int t, struct blf_hints **hp,
+		       char *errbuf, size_t errsz)
+{
+	struct blf_hints *h;
+	int err;
+
+	err = blf_hints_alloc(&h);
+	if (err)
+		return err;
+
+	lua_getfield(L, t, "hints");
+	if (!lua_istable(L, -1)) {
+		lua_pop(L, 1);
+		*hp = h;
+		return 0;
+	}
+
+	lua_pushnil(L);
+	while (!err && lua_next(L, -2)) {
+		const char *eps[16];
+		const char *res = lua_tostring(L, -2);
+		size_t n = 0;
+
+		if (lua_type(L, -2) != LUA_TSTRING || !lua_istable(L, -1)) {
+			re_snprintf(errbuf, errsz, "hint: a name and a list"
+				    " of endpoints");
+			err = EINVAL;
+			lua_pop(L, 1);
+			break;
+		}
+		for (lua_Integer i = 1; n < ARRAY_SIZE(eps) &&
+			     lua_rawgeti(L, -1, i) == LUA_TSTRING; i++) {
+			eps[n++] = lua_tostring(L, -1);
+			lua_pop(L, 1);   /* the list still holds it */
+		}
+		lua_pop(L, 1);
+		err = blf_hints_add(h, res, eps, n);
+		if (err)
+			re_snprintf(errbuf, errsz, "hint '%s': %s", res,
+				    err == EEXIST ? "declared twice"
+				    : "a bad name");
+		lua_pop(L, 1);
+	}
+	if (err)
+		lua_pop(L, 1);   /* the key lua_next left */
+	lua_pop(L, 1);
+
+	if (err)
+		mem_deref(h);
+	else
+		*hp = h;
 
 	return err;
 }
@@ -346,22 +415,35 @@ int settings_apply(lua_State *L, int idx, struct pbx *pbx, bool initial,
 	struct pbx_settings set = pbx->set;
 	struct endpoint_table *tbl = NULL;
 	enum log_level level = log_level();
+	struct acl *trusted = NULL, *guest = NULL;
 	struct trunk_cfg *tcfg = NULL;
 	struct hash *boxes = NULL;
+	struct blf_hints *hints = NULL;
 	int err;
 
 	err = read_settings(L, idx, &set, &level, initial, errbuf, errsz);
+	if (!err) {
+		lua_getfield(L, idx, "settings");
+		err = secsettings_read(L, lua_gettop(L), &set.sec, &trusted,
+				       &guest, errbuf, errsz);
+		lua_pop(L, 1);
+	}
 	if (!err)
 		err = build_endpoints(L, idx, &tbl, errbuf, errsz);
+	if (!err)
+		err = build_hints(L, idx, &hints, errbuf, errsz);
 	if (!err)
 		err = bind_vm_config(L, idx, &boxes, errbuf, errsz);
 	if (!err)
 		err = bind_trunk_config(L, idx, &tcfg, errbuf, errsz);
 	if (err) {
 		mem_deref(tbl);
+		mem_deref(hints);
 		if (boxes)
 			hash_flush(boxes);
 		mem_deref(boxes);
+		mem_deref(trusted);
+		mem_deref(guest);
 		return err;
 	}
 
@@ -372,6 +454,12 @@ int settings_apply(lua_State *L, int idx, struct pbx *pbx, bool initial,
 		hash_flush(boxes);
 		mem_deref(boxes);
 	}
+	blf_set_hints(pbx->blf, hints);   /* taken over */
+	mem_deref(pbx->sec_trusted);
+	pbx->sec_trusted = trusted;
+	mem_deref(pbx->guest_acl);
+	pbx->guest_acl = guest;
+	sipsec_configure(sipstack_sec(pbx->stack));
 	if (!pbx->verbose)
 		log_set_level(level);
 	mem_deref(pbx->endpoints);

@@ -3,7 +3,9 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <dirent.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <sndfile.h>
 #include <re.h>
@@ -279,4 +281,48 @@ uint64_t recorder_samples(const struct recorder *r)
 const char *recorder_path(const struct recorder *r)
 {
 	return r ? r->path : NULL;
+}
+
+
+static bool is_partial(const char *name)
+{
+	size_t n = strlen(name);
+
+	return name[0] == '.' && n > 6 && 0 == strcmp(name + n - 5, ".part");
+}
+
+
+/**
+ * The partial recordings a crash left in @a dir and its folders (the
+ * ".<name>.part" files a kill -9 interrupted): removed at start, before
+ * any call records.  Returns how many went.
+ */
+unsigned recorder_clean(const char *dir)
+{
+	struct dirent *de;
+	unsigned n = 0;
+	DIR *d;
+
+	d = dir ? opendir(dir) : NULL;
+	if (!d)
+		return 0;
+
+	while ((de = readdir(d))) {
+		char path[1024];
+		struct stat st;
+
+		if (0 == strcmp(de->d_name, ".") || 0 == strcmp(de->d_name, ".."))
+			continue;
+		if (re_snprintf(path, sizeof(path), "%s/%s", dir,
+				de->d_name) < 0 || lstat(path, &st))
+			continue;
+		if (S_ISDIR(st.st_mode))
+			n += recorder_clean(path);
+		else if (S_ISREG(st.st_mode) && is_partial(de->d_name) &&
+			 0 == unlink(path))
+			++n;
+	}
+	closedir(d);
+
+	return n;
 }

@@ -25,3 +25,4 @@ const char *recorder_path(const struct recorder *r);
 int  rec_format_parse(const char *s, enum rec_format *fmt);
 const char *rec_format_ext(enum rec_format fmt);
 bool rec_frame_silent(const int16_t *pcm, size_t n);
+unsigned recorder_clean(const char *dir);

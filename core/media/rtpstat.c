@@ -107,6 +107,7 @@ static void seq_restart(struct rtpstat *st, uint32_t ssrc, uint16_t seq)
 static void jitter_update(struct rtpstat *st, uint32_t ts, uint64_t now_us)
 {
 	int32_t transit, d;
+	uint32_t ad;
 
 	if (!st->pub.clock_rate)
 		return;
@@ -114,21 +115,30 @@ static void jitter_update(struct rtpstat *st, uint32_t ts, uint64_t now_us)
 	transit = (int32_t)((uint32_t)us_to_units(now_us, st->pub.clock_rate)
 			    - ts);
 	if (st->received > 1) {
-		d = transit - st->transit;
-		if (d < 0)
-			d = -d;
-		st->jitter += (uint32_t)d - ((st->jitter + 8) >> 4);
+		/* in 32-bit two's complement, as RFC 3550 A.8 means it: a
+		 * time stamp jump must not overflow an int (found by fuzzing) */
+		d = (int32_t)((uint32_t)transit - (uint32_t)st->transit);
+		ad = d < 0 ? 0u - (uint32_t)d : (uint32_t)d;
+		st->jitter += ad - ((st->jitter + 8) >> 4);
 	}
 	st->transit = transit;
 }
 
 
-/** One RTP packet from the phone (@a p: a checked RTP header). */
+/** One RTP packet from the phone.  Its caller checked the header; the
+ *  12 bytes read here are checked again all the same (found by fuzzing:
+ *  a shorter packet was read past its end when a caller did not). */
 void rtpstat_rtp_in(struct rtpstat *st, const uint8_t *p, size_t len,
 		    uint64_t now_us)
 {
-	uint16_t seq = (uint16_t)(p[2] << 8 | p[3]);
-	uint32_t ssrc = be32(p + 8);
+	uint16_t seq;
+	uint32_t ssrc;
+
+	if (len < 12)
+		return;
+
+	seq = (uint16_t)(p[2] << 8 | p[3]);
+	ssrc = be32(p + 8);
 
 	++st->pub.rx_packets;
 	st->pub.rx_bytes += len;

@@ -22,7 +22,10 @@ static void endpoint_destructor(void *arg)
 	mem_deref(ep->context);
 	mem_deref(ep->cid_name);
 	mem_deref(ep->cid_num);
+	mem_deref(ep->acl);
 	mem_deref(ep->moh);
+	mem_deref(ep->callgroup);
+	mem_deref(ep->pickupgroup);
 }
 
 

@@ -4,6 +4,8 @@
  * on every (re)load; the table in force is swapped in one step.
  */
 
+struct acl;
+
 struct endpoint {
 	struct le he;         /**< in the table's hash             */
 	char *name;           /**< user name, also the AOR         */
@@ -14,9 +16,16 @@ struct endpoint {
 	uint32_t codecs;      /**< CODEC_MASK() bits it may use    */
 	uint8_t codec_order[4]; /**< preference, CODEC_NONE ends   */
 	uint8_t dtmf;         /**< enum dtmf_mode: how it sends DTMF */
+	struct acl *acl;      /**< permit/deny; NULL: any address   */
+	uint32_t call_limit;  /**< concurrent calls; 0 = no limit   */
 	char *moh;            /**< class its held parties hear; NULL: default */
 	bool no_transfer;     /**< allow_transfer = false: REFER, keys refused */
 	bool hold_passthrough;  /**< its holds go on to the far phone   */
+	char *callgroup;      /**< groups whose members may pick up its
+				   ringing calls: "1,3,sales"; NULL: none */
+	char *pickupgroup;    /**< groups whose ringing calls it may pick
+				   up (Asterisk's callgroup, pickupgroup,
+				   namedcallgroup, namedpickupgroup)      */
 };
 
 struct endpoint_table;

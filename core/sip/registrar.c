@@ -2,9 +2,12 @@
  * @file registrar.c  REGISTER processing and the bindings it keeps.
  */
 #include <string.h>
+#include <time.h>
 #include <re.h>
 #include "log.h"
 #include "sip/registrar.h"
+#include "sip/regstore.h"
+#include "store/store.h"
 
 enum { MAX_BINDINGS_IN_REQ = 16 };
 
@@ -15,6 +18,7 @@ struct registrar {
 	uint32_t count;       /* contacts over all endpoints */
 	registrar_bound_h *boundh;   /* a REGISTER added or refreshed */
 	void *arg;
+	struct store *store;  /* bindings kept across restarts, or NULL */
 };
 
 struct aor {
@@ -126,12 +130,25 @@ static struct aor *aor_get(struct registrar *reg, const char *name)
 }
 
 
+/* A binding that went, from the store too. */
+static void forget(struct registrar *reg, const char *aor, const char *uri)
+{
+	int err = uri ? regstore_del(reg->store, aor, uri)
+		: regstore_del_aor(reg->store, aor);
+
+	if (err && reg->store)
+		log_warn("registrar: %s: not removed from the store: %m (%s)",
+			 aor, err, store_errmsg(reg->store));
+}
+
+
 static void contact_expired(void *arg)
 {
 	struct contact *c = arg;
 	struct aor *aor = c->aor;
 
 	log_info("registrar: %s: contact %s expired", aor->name, c->uri);
+	forget(aor->reg, aor->name, c->uri);
 	mem_deref(c);
 	if (list_isempty(&aor->contacts))
 		mem_deref(aor);
@@ -232,6 +249,14 @@ static int contact_update(struct aor *aor, const struct sip_msg *msg,
 	c->expires = tmr_jiffies() + expires * 1000ULL;
 	tmr_start(&c->tmr, expires * 1000ULL, contact_expired, c);
 
+	/* kept before the 200 goes out: a 200 means it survives a crash */
+	if (!err && aor->reg->store &&
+	    regstore_put(aor->reg->store, aor->name, c,
+			 (uint64_t)time(NULL) + expires))
+		log_warn("registrar: %s: %s not kept in the store (%s): it"
+			 " will not survive a restart", aor->name, c->uri,
+			 store_errmsg(aor->reg->store));
+
 	return err;
 }
 
@@ -269,6 +294,7 @@ static void remove_all(struct registrar *reg, const char *name)
 
 	if (aor) {
 		log_info("registrar: %s: all contacts removed", name);
+		forget(reg, name, NULL);
 		mem_deref(aor);
 	}
 }
@@ -321,14 +347,19 @@ int registrar_handle(struct registrar *reg, const struct sip_msg *msg,
 	if (added && !aor)
 		return sip_reply(reg->sip, msg, 500, "Out of Memory");
 
+	/* the request's bindings change in the store in one transaction */
+	bool tx = reg->store && 0 == store_begin(reg->store);
+
 	for (uint32_t i = 0; aor && i < ctx.n; i++) {
 		const struct binding_req *b = &ctx.req[i];
 		struct contact *c = contact_find(aor, &b->uri);
 
 		if (!b->expires) {
-			if (c)
+			if (c) {
 				log_info("registrar: %s: contact %s removed",
 					 name, c->uri);
+				forget(reg, name, c->uri);
+			}
 			mem_deref(c);
 			continue;
 		}
@@ -340,6 +371,10 @@ int registrar_handle(struct registrar *reg, const struct sip_msg *msg,
 		if (err)
 			break;
 	}
+
+	if (tx && store_commit(reg->store))
+		log_warn("registrar: %s: the store did not commit (%s)", name,
+			 store_errmsg(reg->store));
 
 	if (aor && list_isempty(&aor->contacts))
 		aor = mem_deref(aor);
@@ -412,4 +447,94 @@ void registrar_apply(const struct registrar *reg, registrar_apply_h *h,
 
 	if (reg && h)
 		(void)hash_apply(reg->aors, apply_aor, &ctx);
+}
+
+
+/** Keep the bindings in @a st from now on (NULL: in memory only). */
+int registrar_set_store(struct registrar *reg, struct store *st)
+{
+	int err;
+
+	if (!reg)
+		return EINVAL;
+
+	err = st ? regstore_open(st) : 0;
+	reg->store = err ? NULL : st;
+
+	return err;
+}
+
+
+struct restore_ctx {
+	struct registrar *reg;
+	registrar_keep_h *keeph;
+	void *arg;
+	uint64_t now;
+	uint32_t n;
+};
+
+
+static bool restore_row(const struct regrow *r, void *arg)
+{
+	struct restore_ctx *ctx = arg;
+	struct contact *c;
+	struct aor *aor;
+	struct pl uri;
+	struct sa src;
+
+	if ((ctx->keeph && !ctx->keeph(r->aor, ctx->arg)) ||
+	    sa_decode(&src, r->src, strlen(r->src))) {
+		forget(ctx->reg, r->aor, r->uri);
+		return false;
+	}
+
+	aor = aor_get(ctx->reg, r->aor);
+	if (!aor)
+		return true;
+	pl_set_str(&uri, r->uri);
+	if (contact_find(aor, &uri) ||
+	    list_count(&aor->contacts) >= ctx->reg->conf.max_contacts)
+		return false;
+
+	c = mem_zalloc(sizeof(*c), contact_destructor);
+	if (!c || str_dup(&c->uri, r->uri) ||
+	    (r->callid && str_dup(&c->callid, r->callid))) {
+		mem_deref(c);
+		return true;
+	}
+	c->aor = aor;
+	c->src = src;
+	c->tp = (enum sip_transp)r->tp;
+	c->cseq = r->cseq;
+	c->expires = tmr_jiffies() + (r->expires - ctx->now) * 1000ULL;
+	tmr_start(&c->tmr, (r->expires - ctx->now) * 1000ULL,
+		  contact_expired, c);
+	++ctx->reg->count;
+	list_append(&aor->contacts, &c->le, c);
+	++ctx->n;
+
+	return false;
+}
+
+
+/**
+ * The bindings kept in the store that are still valid come back (at
+ * start).  @a keeph says whether an address of record still exists;
+ * the rows of those that do not are dropped.  Returns how many came.
+ */
+uint32_t registrar_restore(struct registrar *reg, registrar_keep_h *keeph,
+			   void *arg)
+{
+	struct restore_ctx ctx = { reg, keeph, arg, (uint64_t)time(NULL), 0 };
+	int err;
+
+	if (!reg || !reg->store)
+		return 0;
+
+	err = regstore_load(reg->store, ctx.now, restore_row, &ctx);
+	if (err)
+		log_warn("registrar: bindings not restored: %m (%s)", err,
+			 store_errmsg(reg->store));
+
+	return ctx.n;
 }

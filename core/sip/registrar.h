@@ -4,11 +4,14 @@
  *
  * Bindings outlive configuration reloads: they are keyed by endpoint name,
  * and an endpoint removed by a reload has its bindings dropped explicitly.
+ * With a store (registrar_set_store) they outlive restarts too
+ * (core/sip/regstore.c).
  */
 
 struct registrar;
 struct sip;
 struct sip_msg;
+struct store;
 
 /** One registered contact of an endpoint. */
 struct contact {
@@ -44,3 +47,7 @@ void registrar_apply(const struct registrar *reg, registrar_apply_h *h,
 typedef void (registrar_bound_h)(const char *name, void *arg);
 void registrar_set_bound_handler(struct registrar *reg, registrar_bound_h *h,
 				 void *arg);
+typedef bool (registrar_keep_h)(const char *name, void *arg);
+int  registrar_set_store(struct registrar *reg, struct store *st);
+uint32_t registrar_restore(struct registrar *reg, registrar_keep_h *keeph,
+			   void *arg);

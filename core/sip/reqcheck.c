@@ -41,6 +41,48 @@ static bool required_ok(const struct sip_msg *msg)
 }
 
 
+/* A quoted string closes (RFC 3261 25.1): an unterminated display name
+ * in To or From is a 400 (RFC 4475 3.1.2.6), not a name to guess. */
+static bool quotes_closed(const struct pl *v)
+{
+	bool in = false;
+
+	for (size_t i = 0; i < v->l; i++) {
+		if (in && v->p[i] == '\\')
+			++i;                       /* quoted-pair */
+		else if (v->p[i] == '"')
+			in = !in;
+	}
+	return !in;
+}
+
+
+static bool addrs_ok(const struct sip_msg *msg)
+{
+	const struct sip_hdr *to = sip_msg_hdr(msg, SIP_HDR_TO);
+	const struct sip_hdr *from = sip_msg_hdr(msg, SIP_HDR_FROM);
+
+	return quotes_closed(&to->val) && quotes_closed(&from->val);
+}
+
+
+/* Methods the PBX knows, whether it takes them or not (405 vs 501). */
+static bool known_method(const struct pl *met)
+{
+	static const char *known[] = {
+		"INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "REGISTER",
+		"INFO", "SUBSCRIBE", "NOTIFY", "MESSAGE", "PUBLISH", "REFER",
+		"UPDATE", "PRACK",
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(known); i++) {
+		if (0 == pl_strcmp(met, known[i]))
+			return true;
+	}
+	return false;
+}
+
+
 /* A Via value that libre parses up to its branch (which only the top
  * one needs, and an RFC 2543 peer leaves out). */
 static bool bad_via(const struct sip_hdr *hdr, const struct sip_msg *msg,
@@ -195,10 +237,15 @@ static bool content_ok(const struct sip_msg *msg, struct reqcheck *rc)
 		return fail(rc, 415, "Unsupported Media Type");
 	}
 
+	/* RFC 4475 3.3.15: a 406 with a Warning 399 saying why */
 	if (sip_msg_hdr(msg, SIP_HDR_ACCEPT) &&
 	    !sip_msg_hdr_apply(msg, true, SIP_HDR_ACCEPT, accept_has_sdp,
-			       NULL))
+			       NULL)) {
+		str_ncpy(rc->hdrs, "Warning: 399 lunapbx \"the answer would be"
+			 " application/sdp, which Accept leaves out\"\r\n",
+			 sizeof(rc->hdrs));
 		return fail(rc, 406, "Not Acceptable");
+	}
 
 	return true;
 }
@@ -216,13 +263,16 @@ bool reqcheck_request(const struct sip_msg *msg, struct reqcheck *rc)
 	ruri_scheme(msg, &scheme);
 
 	if (!required_ok(msg) || !singles_ok(msg) || !scalars_ok(msg) ||
-	    !length_ok(msg) ||
+	    !length_ok(msg) || !addrs_ok(msg) ||
 	    sip_msg_hdr_apply(msg, true, SIP_HDR_VIA, bad_via, NULL) ||
 	    !scheme_ok(&scheme))
 		return fail(rc, 400, "Bad Request");
 
+	/* an unknown method says 501 first (RFC 4475 3.1.2.18) */
 	if (pl_cmp(&msg->cseq.met, &msg->met))
-		return fail(rc, 400, "CSeq Method Mismatch");
+		return known_method(&msg->met)
+			? fail(rc, 400, "CSeq Method Mismatch")
+			: fail(rc, 501, "Not Implemented");
 
 	if (pl_strcasecmp(&scheme, "sip") && pl_strcasecmp(&scheme, "sips"))
 		return fail(rc, 416, "Unsupported URI Scheme");

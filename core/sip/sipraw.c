@@ -9,6 +9,7 @@
 #include <re.h>
 #include "log.h"
 #include "sip/sipraw.h"
+#include "sip/sipsec.h"
 #include "sip/sipstack.h"
 #include "sip/siptrace.h"
 #include "capture/pcap.h"
@@ -434,7 +435,9 @@ static bool recv_helper(struct sa *src, struct mbuf *mb, void *arg)
 
 	if (sipraw_add_branch(mbuf_buf(mb), mbuf_get_left(mb), &fixed, note,
 			      sizeof(note))) {
-		answer_raw(r, src, mb);
+		/* a banned or flooding source gets nothing, and costs no log */
+		if (sipsec_admit_raw(sipstack_sec(r->stack), src))
+			answer_raw(r, src, mb);
 		return true;
 	}
 
@@ -466,6 +469,8 @@ static void ping_handler(int err, const struct sip_msg *msg, void *arg)
 /**
  * Start: one OPTIONS from the PBX to itself over UDP, so that the first
  * request on the socket is ours and sipraw_seen() learns the socket.
+ * libre writes the Via, Max-Forwards (70) and User-Agent of a request
+ * itself: the headers given here are the others, each once.
  */
 int sipraw_alloc(struct sipraw **rp, struct sipstack *stack, struct sip *sip,
 		 const struct sa *laddr, const char *server)
@@ -495,7 +500,6 @@ int sipraw_alloc(struct sipraw **rp, struct sipstack *stack, struct sip *sip,
 			   "From: <%s>;tag=%016llx\r\n"
 			   "Call-ID: lunapbx-self-%016llx\r\n"
 			   "CSeq: 1 OPTIONS\r\n"
-			   "Max-Forwards: 1\r\n"
 			   "Content-Length: 0\r\n\r\n",
 			   uri, uri, rand_u64(), rand_u64());
  out:

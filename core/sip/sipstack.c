@@ -12,6 +12,7 @@
 #include "sip/registrar.h"
 #include "sip/reqcheck.h"
 #include "sip/sipraw.h"
+#include "sip/sipsec.h"
 #include "sip/sipstack.h"
 #include "sip/subscr.h"
 #include "sip/trunk.h"
@@ -34,6 +35,7 @@ struct sipstack {
 	struct sipevent_sock *evsock;
 	struct sipraw *raw;
 	struct subscr *subscr;     /* SUBSCRIBE/NOTIFY, event packages */
+	struct sipsec *sec;
 	sipstack_invite_h *inviteh;
 	bool udp_buffered;
 };
@@ -45,6 +47,7 @@ static void destructor(void *arg)
 
 	mem_deref(s->raw);      /* its helper before libre's socket */
 	mem_deref(s->subscr);
+	mem_deref(s->sec);
 	mem_deref(s->lsnr);
 	mem_deref(s->evsock);
 	mem_deref(s->sock);
@@ -64,47 +67,65 @@ static const char *endpoint_secret(const struct pl *user, void *arg)
 
 /**
  * Authenticate a request against the endpoints.  Answers the challenge or
- * the refusal itself; returns the endpoint only when it may go on.
+ * the refusal itself; returns the endpoint only when it may go on.  Every
+ * refusal is the same 403, whatever the reason (which only the security
+ * log says): unknown user, wrong secret, credentials made for another
+ * Request-URI, an address the endpoint does not permit.
  */
 static struct endpoint *authenticate(struct sipstack *s,
 				     const struct sip_msg *msg, bool proxy)
 {
 	struct pbx *pbx = s->pbx;
-	struct pl user = PL_INIT;
+	struct auth_info info;
+	struct endpoint *ep;
 
 	switch (auth_verify(pbx->auth, msg, proxy, endpoint_secret, pbx,
-			    &user)) {
+			    &info)) {
 
 	case AUTH_OK:
-		return endpoint_table_find(pbx->endpoints, &user);
+		ep = endpoint_table_find(pbx->endpoints, &info.user);
+		if (sipsec_endpoint_allows(s->sec, msg, ep))
+			return ep;
+		sipsec_refused(s->sec, msg, "AclDenied", &info.user,
+			       "address not permitted for this endpoint");
+		break;
 
 	case AUTH_MISSING:
 		(void)auth_challenge(pbx->auth, s->sip, msg, proxy, false);
 		return NULL;
 
 	case AUTH_STALE:
+		log_info("auth: %r from %J for '%r': %s: challenged again"
+			 " (stale=true)", &msg->met, &msg->src, &info.user,
+			 info.why);
 		(void)auth_challenge(pbx->auth, s->sip, msg, proxy, true);
 		return NULL;
 
 	case AUTH_FAILED:
 	default:
-		log_info("auth: %r from %J refused (user '%r')", &msg->met,
-			 &msg->src, &user);
-		(void)sip_treply(NULL, s->sip, msg, 403, "Forbidden");
-		return NULL;
+		sipsec_refused(s->sec, msg, "AuthFailed", &info.user,
+			       info.why);
+		break;
 	}
+
+	(void)sip_treply(NULL, s->sip, msg, 403, "Forbidden");
+	return NULL;
 }
 
 
 static void handle_register(struct sipstack *s, const struct sip_msg *msg)
 {
 	struct endpoint *ep = authenticate(s, msg, false);
+	struct pl name;
 
 	if (!ep)
 		return;
 
 	/* An endpoint registers its own address of record, no other. */
 	if (pl_strcmp(&msg->to.uri.user, ep->name)) {
+		pl_set_str(&name, ep->name);
+		sipsec_refused(s->sec, msg, "AuthFailed", &name,
+			       "To is not the endpoint's own address");
 		(void)sip_reply(s->sip, msg, 403, "Forbidden");
 		return;
 	}
@@ -137,6 +158,10 @@ static bool request_handler(const struct sip_msg *msg, void *arg)
 		s->udp_buffered = true;
 	}
 	sipraw_seen(s->raw, msg);
+
+	/* a banned source, or one over its request rate: refused here */
+	if (!sipsec_admit(s->sec, msg))
+		return true;
 
 	if (pl_isset(&msg->maxfwd) && 0 == pl_u32(&msg->maxfwd) &&
 	    pl_strcmp(&msg->met, "ACK") && pl_strcmp(&msg->met, "OPTIONS")) {
@@ -193,38 +218,85 @@ static bool request_handler(const struct sip_msg *msg, void *arg)
 }
 
 
-/* A new INVITE: who calls, and may they? */
+/* Was @a ep registered from the address of @a msg? */
+static bool registered_from(const struct pbx *pbx, const struct endpoint *ep,
+			    const struct sip_msg *msg)
+{
+	const struct list *contacts;
+
+	if (!ep)
+		return false;
+
+	contacts = registrar_contacts(pbx->registrar, ep->name);
+	for (struct le *le = list_head(contacts); le; le = le->next) {
+		const struct contact *c = le->data;
+
+		if (sa_cmp(&c->src, &msg->src, SA_ADDR))
+			return true;
+	}
+	return false;
+}
+
+
+/*
+ * Who calls: a peer trusted by its address, an endpoint proving who it is,
+ * or a guest.  With a guest context, an INVITE without credentials is
+ * challenged only when its From names an endpoint registered from the
+ * very address it comes from; anyone else (a stranger, or someone
+ * borrowing an endpoint's name from elsewhere) is a guest: a probe cannot
+ * tell which names exist.  Without a guest context everyone is
+ * challenged, and every failure is the same 403.
+ */
+static bool caller_of(struct sipstack *s, const struct sip_msg *msg,
+		      struct endpoint **epp, const char **contextp)
+{
+	struct pbx *pbx = s->pbx;
+	struct endpoint *from;
+
+	if (trunk_inbound(pbx->trunks, msg, epp, contextp))
+		return true;
+
+	from = endpoint_table_find(pbx->endpoints, &msg->from.uri.user);
+	if (sip_msg_hdr(msg, SIP_HDR_PROXY_AUTHORIZATION) ||
+	    !pbx->set.guest_context[0] || registered_from(pbx, from, msg)) {
+		*epp = authenticate(s, msg, true);
+		if (!*epp)
+			return false;
+		*contextp = (*epp)->context;
+		return true;
+	}
+
+	if (!sipsec_guest_allows(s->sec, msg)) {
+		sipsec_refused(s->sec, msg, "AclDenied", &msg->from.uri.user,
+			       "address not permitted for guests");
+		(void)sip_treply(NULL, s->sip, msg, 403, "Forbidden");
+		return false;
+	}
+
+	*epp = NULL;
+	*contextp = pbx->set.guest_context;
+	return true;
+}
+
+
+/* A new INVITE: who calls, may they, and within the call limits? */
 static void connect_handler(const struct sip_msg *msg, void *arg)
 {
 	struct sipstack *s = arg;
 	struct pbx *pbx = s->pbx;
 	struct endpoint *ep = NULL;
-	const char *context;
+	const char *context = NULL;
 
 	if (!s->inviteh) {
 		(void)sip_treply(NULL, s->sip, msg, 503, "Service Unavailable");
 		return;
 	}
 
-	/* a peer trusted by its address (insecure=invite) */
-	if (trunk_inbound(pbx->trunks, msg, &ep, &context)) {
-		(void)s->inviteh(pbx, msg, ep, context);
+	if (!caller_of(s, msg, &ep, &context))
 		return;
-	}
 
-	/* Known callers always prove who they are; strangers land in the
-	 * guest context when there is one (Asterisk's allowguest). */
-	if (sip_msg_hdr(msg, SIP_HDR_PROXY_AUTHORIZATION) ||
-	    !pbx->set.guest_context[0] ||
-	    endpoint_table_find(pbx->endpoints, &msg->from.uri.user)) {
-		ep = authenticate(s, msg, true);
-		if (!ep)
-			return;
-		context = ep->context;
-	}
-	else {
-		context = pbx->set.guest_context;
-	}
+	if (!sipsec_call_admit(s->sec, msg, ep))
+		return;
 
 	(void)s->inviteh(pbx, msg, ep, context);
 }
@@ -320,6 +392,10 @@ int sipstack_alloc(struct sipstack **sp, struct pbx *pbx)
 		goto out;
 	sip_set_trace_handler(s->sip, trace_handler);
 
+	err = sipsec_alloc(&s->sec, pbx, s->sip);
+	if (err)
+		goto out;
+
 	err = sip_transp_add(s->sip, SIP_TRANSP_UDP, &pbx->set.sip_addr);
 	if (err) {
 		log_error("sip: cannot listen on udp:%J: %m",
@@ -369,6 +445,12 @@ struct sip *sipstack_sip(const struct sipstack *s)
 struct subscr *sipstack_subscr(const struct sipstack *s)
 {
 	return s ? s->subscr : NULL;
+}
+
+
+struct sipsec *sipstack_sec(const struct sipstack *s)
+{
+	return s ? s->sec : NULL;
 }
 
 

@@ -10,6 +10,7 @@ struct sip;
 struct sipsess_sock;
 struct sip_packet;
 struct subscr;
+struct sipsec;
 struct sip_msg;
 struct endpoint;
 struct sipevent_sock;
@@ -22,6 +23,7 @@ int  sipstack_alloc(struct sipstack **sp, struct pbx *pbx);
 struct sip *sipstack_sip(const struct sipstack *s);
 struct sipsess_sock *sipstack_sessock(const struct sipstack *s);
 struct subscr *sipstack_subscr(const struct sipstack *s);
+struct sipsec *sipstack_sec(const struct sipstack *s);
 struct sipevent_sock *sipstack_evsock(const struct sipstack *s);
 void sipstack_set_invite_handler(struct sipstack *s, sipstack_invite_h *h);
 int  sipstack_local_uri(const struct sipstack *s, char *buf, size_t sz,

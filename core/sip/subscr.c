@@ -34,6 +34,7 @@ struct subscription {
 	struct sipnot *not;
 	char *resource;
 	char *user;
+	uint32_t version;          /* NOTIFYs sent                  */
 };
 
 /* A NOTIFY sent without a subscription (unsolicited MWI). */
@@ -109,7 +110,7 @@ static int print_events(struct re_printf *pf, const struct subscr *s)
 
 
 static int body_of(const struct subscr_pkg *pkg, const char *resource,
-		   struct mbuf **mbp)
+		   uint32_t version, struct mbuf **mbp)
 {
 	struct mbuf *mb = mbuf_alloc(512);
 	int err;
@@ -117,7 +118,7 @@ static int body_of(const struct subscr_pkg *pkg, const char *resource,
 	if (!mb)
 		return ENOMEM;
 
-	err = pkg->bodyh(mb, resource, pkg->arg);
+	err = pkg->bodyh(mb, resource, version, pkg->arg);
 	mb->pos = 0;
 	if (err)
 		mem_deref(mb);
@@ -133,9 +134,11 @@ static int notify(struct subscription *sub)
 	struct mbuf *mb = NULL;
 	int err;
 
-	err = body_of(sub->pkg, sub->resource, &mb);
+	err = body_of(sub->pkg, sub->resource, sub->version, &mb);
 	if (!err)
 		err = sipevent_notify(sub->not, mb, SIPEVENT_ACTIVE, 0, 0);
+	if (!err)
+		++sub->version;
 	mem_deref(mb);
 
 	return err;
@@ -371,6 +374,22 @@ void subscr_changed(struct subscr *s, const char *event,
 }
 
 
+/** Every subscription of @a event gets a NOTIFY (its package's state
+ *  changed as a whole: a reload). */
+void subscr_changed_all(struct subscr *s, const char *event)
+{
+	if (!s || !event)
+		return;
+
+	for (struct le *le = s->subs.head; le; le = le->next) {
+		struct subscription *sub = le->data;
+
+		if (!str_casecmp(sub->pkg->event, event))
+			(void)notify(sub);
+	}
+}
+
+
 /** Does @a user hold a subscription to @a resource? */
 bool subscr_watched_by(const struct subscr *s, const char *event,
 		       const char *resource, const char *user)
@@ -457,7 +476,7 @@ int subscr_notify_uri(struct subscr *s, const char *event,
 		return ENOMEM;
 
 	err = str_dup(&o->cuser, s->cuser);
-	err = err ? err : body_of(pkg, resource, &mb);
+	err = err ? err : body_of(pkg, resource, 0, &mb);
 	err = err ? err : sip_dialog_alloc(&o->dlg, uri, uri, NULL, from_uri,
 					   NULL, 0);
 	if (err)

@@ -17,7 +17,7 @@
  *   subscr_changed(s, "message-summary", "6001");
  *
  * Voicemail's message-summary (RFC 3842) is one package; the dialog
- * package (RFC 4235, BLF) is meant to be another.
+ * package (RFC 4235, BLF: core/call/blf.c) is another.
  */
 
 struct subscr;
@@ -34,9 +34,11 @@ struct mbuf;
  */
 typedef uint16_t (subscr_resolve_h)(const char *user, const struct pl *target,
 				    char *res, size_t sz, void *arg);
-/** The body of @a resource's current state. */
+/** The body of @a resource's current state; @a version counts the
+ *  NOTIFYs of one subscription from 0 (RFC 4235's version attribute;
+ *  0 outside a subscription). */
 typedef int (subscr_body_h)(struct mbuf *mb, const char *resource,
-			    void *arg);
+			    uint32_t version, void *arg);
 
 struct subscr_pkg {
 	const char *event;          /**< "message-summary", "dialog"  */
@@ -58,6 +60,7 @@ int  subscr_register(struct subscr *s, const struct subscr_pkg *pkg);
 void subscr_unregister(struct subscr *s, const struct subscr_pkg *pkg);
 void subscr_changed(struct subscr *s, const char *event,
 		    const char *resource);
+void subscr_changed_all(struct subscr *s, const char *event);
 bool subscr_watched_by(const struct subscr *s, const char *event,
 		       const char *resource, const char *user);
 uint32_t subscr_count(const struct subscr *s, const char *event);

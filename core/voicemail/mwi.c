@@ -187,8 +187,11 @@ int mwi_body(struct mbuf *mb, struct mwi *m, const char *mailbox)
 }
 
 
-static int body_handler(struct mbuf *mb, const char *resource, void *arg)
+static int body_handler(struct mbuf *mb, const char *resource,
+			uint32_t version, void *arg)
 {
+	(void)version;
+
 	return mwi_body(mb, arg, resource);
 }
 

@@ -7,6 +7,7 @@
 --     atxferabort = "*1",    --   hang up to complete, *1 to come back
 --     atxfercomplete = "*2", --   or *2 to complete and stay out
 --     disconnect = "*0",     -- hang up the bridge (Dial's h/H)
+--     parkcall = "#72",      -- park the other party (Dial's k/K)
 --     featuredigittimeout = 3,       -- seconds between the keys
 --     atxfernoanswertimeout = 15,    -- the target rings at most this long
 --   }
@@ -15,13 +16,14 @@
 --     refuse, a string to dial that instead, nil to go on
 --
 -- Keys are on per dial, as Dial's options: call:dial("bob", { options =
--- "tT" }): t the callee may transfer, T the caller; h/H hang up.
+-- "tT" }): t the callee may transfer, T the caller; h/H hang up; k/K park.
 
 local M = {}
 
 M.DEFAULTS = {
   blindxfer = "#1", atxfer = "*2", atxferabort = "*1", atxfercomplete = "*2",
-  disconnect = "*0", featuredigittimeout = 3, atxfernoanswertimeout = 15,
+  disconnect = "*0", parkcall = "#72", featuredigittimeout = 3,
+  atxfernoanswertimeout = 15,
 }
 
 local CODE = "^[0-9*#A-D]+$"
@@ -67,19 +69,20 @@ function M.new()
     return any and keys or nil
   end
 
-  --- The keys each side of a dial gets from Dial's options ("tThH").
+  --- The keys each side of a dial gets from Dial's options ("tThHkK").
   function self.for_options(options)
     options = options or ""
     if type(options) ~= "string" then error("dial: options must be a string like \"tT\"", 4) end
-    local function side(t, h)
+    local function side(t, h, k)
       local names = {}
       if options:find(t, 1, true) then
         names[#names + 1] = "blindxfer"; names[#names + 1] = "atxfer"
       end
       if options:find(h, 1, true) then names[#names + 1] = "disconnect" end
+      if options:find(k, 1, true) then names[#names + 1] = "parkcall" end
       return self.keys(table.unpack(names))
     end
-    return side("T", "H"), side("t", "h")
+    return side("T", "H", "K"), side("t", "h", "k")
   end
 
   --- The hook's word on a transfer: false (refused), or the number to dial.

@@ -19,6 +19,7 @@ local trunk = require "lunapbx.trunk"
 local features = require "lunapbx.features"
 local dial = require "lunapbx.dial"
 local tones = require "lunapbx.tones"
+local pickup = require "lunapbx.pickup"
 local core = _core
 
 local pbx = {}
@@ -28,7 +29,12 @@ local state = {
   endpoint_names = {},
   dp = dialplan.new(),
   features = features.new(),
+  hints = {},           -- pbx.hint: BLF resources -> endpoints
+  pickup = pickup.new { core = _core, log = function(level, fmt, ...)
+    core.log(level, select("#", ...) > 0 and fmt:format(...) or fmt) end,
+    endpoints_of = function(n) return pbx.endpoints_of(n) end },
 }
+pickup.service = state.pickup
 
 local SETTINGS = {
   realm = "string", listen = "string", media_address = "string",
@@ -37,6 +43,7 @@ local SETTINGS = {
   lua_memory_mb = "number", call_memory_mb = "number",
   reload_on_change = "boolean", rtp_timeout = "number", rtp_hold_timeout = "number",
   session_expires = "number", session_min_se = "number", cdr_csv = "boolean",
+  security = "table",   -- checked by the core (README, Security)
 }
 
 --- pbx.settings { key = value, ... }: PBX-wide settings (see README).
@@ -56,8 +63,47 @@ local ENDPOINT = {
   secret = "string", context = "string", callerid = "string", allow = "table",
   dtmf = "string", language = "string",
   qualify = "boolean|number", qualifyfreq = "number",
+  permit = "string|table", deny = "string|table", call_limit = "number",
   allow_transfer = "boolean", moh = "string", hold = "string",
+  callgroup = "number|string|table", pickupgroup = "number|string|table",
 }
+
+-- Call and pickup groups as sip.conf writes them (callgroup=1,3-4 and
+-- namedcallgroup=sales): numbers 0-63, ranges, names; one field takes
+-- both.  Normalised for the core to "1,3,4,sales".
+local function groups(v)
+  local items, seen, out = {}, {}, {}
+  if type(v) == "table" then
+    for i, x in ipairs(v) do
+      if type(x) ~= "number" and type(x) ~= "string" then
+        return nil, ("item %d is not a number or a name"):format(i)
+      end
+      items[#items + 1] = tostring(x)
+    end
+  else
+    for x in tostring(v):gmatch("[^,]+") do items[#items + 1] = x end
+  end
+  local function add(g)
+    if not seen[g] then seen[g] = true; out[#out + 1] = g end
+  end
+  for _, x in ipairs(items) do
+    x = x:match("^%s*(.-)%s*$")
+    local a, b = x:match("^(%d+)%-(%d+)$")
+    if a then
+      a, b = tonumber(a), tonumber(b)
+      if a > b or b > 63 then return nil, ("bad range '%s' (0-63)"):format(x) end
+      for g = a, b do add(tostring(g)) end
+    elseif x:match("^%d+$") then
+      if tonumber(x) > 63 then return nil, ("group %s is over 63"):format(x) end
+      add(tostring(tonumber(x)))
+    elseif x:match("^[%a_][%w_%-]*$") then
+      add(x)
+    else
+      return nil, ("bad group '%s' (a number 0-63, a range, or a name)"):format(x)
+    end
+  end
+  return table.concat(out, ",")
+end
 
 --- pbx.endpoint "name" { secret=, context=, callerid=, allow= }
 -- Templates are plain Lua: build the table with a function or a merge.
@@ -88,6 +134,13 @@ function pbx.endpoint(name)
     end
     local qerr = trunk.qualify_error(ep)
     if qerr then error(("pbx.endpoint '%s': %s"):format(name, qerr), 2) end
+    for _, k in ipairs { "callgroup", "pickupgroup" } do
+      if ep[k] ~= nil then
+        local g, gerr = groups(ep[k])
+        if not g then error(("pbx.endpoint '%s': %s: %s"):format(name, k, gerr), 2) end
+        ep[k] = g
+      end
+    end
     state.endpoint_names[name] = ep
     state.endpoints[#state.endpoints + 1] = ep
     return ep
@@ -120,6 +173,63 @@ function pbx.context(name)
     if not ok then error(err, 2) end
   end
 end
+
+--- pbx.hint(exten, endpoints): what a busy lamp of exten shows (Asterisk's
+-- exten => 6002,hint,SIP/xlite): the dialogs of those endpoints' legs; an
+-- empty list for a resource the dialplan sets itself (pbx.blf).  Every
+-- endpoint is hinted already under its name and its callerid number.
+function pbx.hint(exten, eps)
+  if type(exten) ~= "string" or exten == "" or exten:find("[%s@:;<>\"]") then
+    error("pbx.hint: an extension without spaces or SIP punctuation is needed", 2)
+  end
+  if type(eps) == "string" then eps = { eps } end
+  if type(eps) ~= "table" then error(("pbx.hint '%s': an endpoint or a list"):format(exten), 2) end
+  for i, e in ipairs(eps) do
+    if type(e) ~= "string" then error(("pbx.hint '%s': item %d is not a name"):format(exten, i), 2) end
+  end
+  state.hints[exten] = { table.unpack(eps) }
+end
+
+-- The hints in force: the declared ones, then each endpoint's name and
+-- callerid number (the first endpoint to claim a number keeps it).
+local function all_hints()
+  local h = {}
+  for k, v in pairs(state.hints) do h[k] = v end
+  for _, ep in ipairs(state.endpoints) do
+    if h[ep.name] == nil then h[ep.name] = { ep.name } end
+    local num = ep.callerid and (ep.callerid:match("<([^>]+)>") or ep.callerid:match("^%s*(%S+)%s*$"))
+    if num and num ~= "" and not num:find("[%s@:;<>\"]") and h[num] == nil then
+      h[num] = { ep.name }
+    end
+  end
+  return h
+end
+
+--- pbx.endpoints_of(number): the endpoints a number names (its hint), or
+-- the endpoint of that name; nil when none.
+function pbx.endpoints_of(number)
+  local h = state.hints[number]
+  if h and #h > 0 then return h end
+  if state.endpoint_names[number] then return { number } end
+  for _, ep in ipairs(state.endpoints) do
+    if ep.callerid and ep.callerid:match("<([^>]+)>") == number then return { ep.name } end
+  end
+end
+
+--- pbx.blf(resource, leg | nil): the dialog a busy lamp of resource shows
+-- (a hinted resource without endpoints: a parking space).
+pbx.blf = core.blf
+--- pbx.endpoint_info(name): { name, context, caller, caller_name,
+-- callgroup = {["1"]=true}, pickupgroup = {...}, contacts = n } or nil.
+pbx.endpoint_info = core.endpoint_info
+--- pbx.ringing(): the dials that ring now, oldest first (d.caller,
+-- d.endpoints, d.started; d:pickup(leg)).
+pbx.ringing = core.ringing
+--- pbx.shared(name): a table kept across reloads.
+pbx.shared = core.shared
+--- pbx.on_pickup(function(p) ... end): p.kind "group"|"directed"|
+-- "replaces", p.by (the picker's leg), p.dial, p.endpoint; false refuses.
+function pbx.on_pickup(fn) state.pickup.on_pickup(fn) end
 
 --- pbx.log(level, fmt, ...): "error" | "warn" | "info" | "debug"
 function pbx.log(level, fmt, ...)
@@ -173,6 +283,9 @@ pbx.delete_recording = core.delete_recording
 
 -- The core calls this in a new coroutine for every call.
 local function run_call(call)
+  if call.replaces then            -- INVITE/Replaces of a ringing dialog
+    return state.pickup.replaces(call)
+  end
   local fn, info = state.dp:match(call.context, call.exten)
   if not fn then
     pbx.log("info", "call %d: no extension %s in context %s", call.id,
@@ -203,6 +316,7 @@ local function call_methods()
   local methods = media.methods(state.settings)
   local dm = dial.new {
     core = core, features = state.features, tones = tone_of, log = pbx.log,
+    parking = require("lunapbx.parking"),
     match = function(ctx, exten) return (state.dp:match(ctx, exten)) end,
     matchmore = function(ctx, exten) return state.dp:matchmore(ctx, exten) end,
   }
@@ -219,6 +333,7 @@ function pbx._export()
     registrations = state.registrations,
     peers = state.peers,
     mailboxes = require("lunapbx.voicemail").export(),   -- for MWI
+    hints = all_hints(),                                  -- for BLF
     handler = run_call,
     call_methods = call_methods(),
   }

@@ -17,6 +17,12 @@
 --   the other party hangs up meanwhile    -> transferer and target talk
 -- A phone's REFER with Replaces (its own attended transfer) joins the
 -- other party with the leg the Replaces names.
+--
+-- Parking (lunapbx.parking): a blind transfer to a lot's park extension
+-- (#1 700) parks the other party and tells the transferer the space before
+-- it hangs up; parkcall (Dial's k and K options, features.conf's #72) does
+-- the same in one step.  A full lot: the transferer hears so and both are
+-- back together.
 
 local M = {}
 
@@ -86,6 +92,31 @@ function M.new(env)
     return to, context, number and hook(kind, call, by, to, number, context)
   end
 
+  -- What goes with a transferred party to its new call (Asterisk's
+  -- BLINDTRANSFER): who sent it there (a parking lot rings them back).
+  local function from(by)
+    return { transferer = by.endpoint, transferer_num = by.caller }
+  end
+
+  -- The other party goes to a space of @lot; the transferer hears which,
+  -- then hangs up.  A full lot: both back together.
+  local function park(call, br, by, to, lot, keys)
+    to:stop_moh()
+    local slot = lot:park(to, { parker = by, announce = by })
+    if not slot then
+      if not by.hungup then by:play("park-full") end
+      return rejoin(br, by, to, keys)
+    end
+    env.log("info", "call %d: leg %d parked at %s by leg %d", call.id, to.id,
+            slot, by.id)
+    if not by.hungup then by:hangup() end
+    return br
+  end
+
+  local function lot_at(context, number)
+    return env.parking and env.parking.lot_of(env.match(context, number))
+  end
+
   --- #1: blind transfer by keys.
   function self.blindxfer(call, br, by, keys)
     local to, context, number = take_number(call, br, by, "blind")
@@ -94,12 +125,43 @@ function M.new(env)
       beeperr(by)
       return rejoin(br, by, to, keys)
     end
+    local lot = lot_at(context, number)
+    if lot then return park(call, br, by, to, lot, keys) end
     env.log("info", "call %d: blind transfer of leg %d to %s@%s", call.id,
             to.id, number, context)
     to:stop_moh()
-    to:redirect(number, context)
+    to:redirect(number, context, from(by))
     by:hangup()
     return br
+  end
+
+  --- parkcall (#72, Dial's k/K): the other party is parked in a lot whose
+  --- park extension the keying party's context reaches ("default" first,
+  --- then by name), else "default".
+  function self.parkcall(call, br, by, keys)
+    local to = other(br, by)
+    local parking = env.parking
+    if not to or not parking then return nil end
+    local context = context_of(call, by)
+    local names = {}
+    for name in pairs(parking.lots()) do names[#names + 1] = name end
+    table.sort(names, function(a, b)        -- "default" first, then by name
+      return (a == "default") ~= (b == "default") and a == "default" or
+        ((a == "default") == (b == "default") and a < b)
+    end)
+    local lot
+    for _, name in ipairs(names) do
+      local l = parking.get(name)
+      if env.match(context, l.exten) == l.park_fn then lot = l break end
+    end
+    lot = lot or parking.get("default")
+    if not lot then
+      env.log("warn", "call %d: parkcall: no parking lot", call.id)
+      return nil
+    end
+    br:remove(to)
+    br:remove(by)
+    return park(call, br, by, to, lot, keys)
   end
 
   -- The consultation: the extension runs for the transferer, with a call
@@ -270,7 +332,7 @@ function M.new(env)
     end
     env.log("info", "call %d: REFER: leg %d to %s@%s", call.id, to.id,
             number, context)
-    if not to:redirect(number, context) then
+    if not to:redirect(number, context, from(by)) then
       by:refer_notify(503)
       return nil
     end

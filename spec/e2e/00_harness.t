@@ -3,6 +3,7 @@
 # and fail, sipp runs and its traces parse, and two baresip phones calling each
 # other directly each receive the other's tone.
 import os
+import re
 import sys
 import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
@@ -26,6 +27,18 @@ with Tap(timeout=90) as t:
     t.ok(not tone_present(quiet, 700) and not tone_present(quiet, 1100), "silence: no tone present")
     samples, rate = read_wav(f700)
     t.is_((rate, len(samples)), (8000, 3 * 8000), "tone file is 8 kHz, tone + silence pad")
+
+    # ---- each file's addresses: Net(NN) of file NN_*.t -----------------
+    # Files run in parallel; two on one Net would take each other's ports.
+    here = os.path.dirname(os.path.abspath(__file__))
+    wrong = []
+    for name in sorted(os.listdir(here)):
+        if name.endswith(".t") and name[:2].isdigit():
+            with open(os.path.join(here, name)) as f:
+                nets = re.findall(r"^net = Net\((\d+)\)", f.read(), re.M)
+            if nets and int(nets[0]) != int(name[:2]):
+                wrong.append("%s: Net(%s)" % (name, nets[0]))
+    t.is_(wrong, [], "every end-to-end file NN_*.t takes Net(NN), its own addresses")
 
     # ---- sipp: built-in uas vs uac; a template that must fail -----------
     uas_addr, uac_addr = "%s:5060" % net.ip(1), "%s:5060" % net.ip(2)

@@ -12,6 +12,7 @@ import sys
 import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from harness import *  # noqa: E402,F401
+from lunatest.sippfrag import ACK_2XX, ACK_ERR, KEEP_PBX_TO, answer_invite, bye, reply  # noqa: E402
 
 net = Net(32)
 
@@ -27,88 +28,8 @@ pbx.context "internal" {
 }
 """ % net.pbx_rtp
 
-REPLY_200_SDP = """  <recv request="INVITE">
-    <action>
-      <ereg regexp="[^ ].*" search_in="hdr" header="From:" assign_to="pbx_to"/>
-    </action>
-  </recv>
-  <send>
-    <![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Contact: <sip:[user]@[local_ip]:[local_port];transport=[transport]>
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=- 1 2 IN IP[local_ip_type] [local_ip]
-      s=-
-      c=IN IP[media_ip_type] [media_ip]
-      t=0 0
-      m=audio [media_port] RTP/AVP 0
-      a=rtpmap:0 PCMU/8000
-    ]]>
-  </send>
-  <recv request="ACK"/>"""
-
-REPLY_BYE = """  <recv request="BYE"/>
-  <send>
-    <![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-    ]]>
-  </send>"""
-
-OUR_BYE = """  <send retrans="500">
-    <![CDATA[
-      BYE [next_url] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      [routes]
-      From: <sip:[user]@[remote_ip]:[remote_port]>;tag=[pid]SIPpTag00[call_number]
-      To: [$pbx_to]
-      Call-ID: [call_id]
-      CSeq: 3 BYE
-      Max-Forwards: 70
-      Content-Length: 0
-    ]]>
-  </send>
-  <recv response="200" crlf="true"/>"""
-
-ACK_2XX = """  <send>
-    <![CDATA[
-      ACK [next_url] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      [routes]
-      From: <sip:[user]@[remote_ip]:[remote_port]>;tag=[pid]SIPpTag00[call_number]
-      [last_To:]
-      Call-ID: [call_id]
-      CSeq: 2 ACK
-      Max-Forwards: 70
-      Content-Length: 0
-    ]]>
-  </send>"""
-
-ACK_ERR = """  <send>
-    <![CDATA[
-      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      [last_Via:]
-      From: <sip:[user]@[remote_ip]:[remote_port]>;tag=[pid]SIPpTag00[call_number]
-      [last_To:]
-      Call-ID: [call_id]
-      CSeq: 2 ACK
-      Max-Forwards: 70
-      Content-Length: 0
-    ]]>
-  </send>"""
+REPLY_200_SDP = answer_invite("m=audio [media_port] RTP/AVP 0\na=rtpmap:0 PCMU/8000",
+                              action=KEEP_PBX_TO)
 
 
 with Tap(timeout=120) as t:
@@ -134,9 +55,9 @@ with Tap(timeout=120) as t:
     mark = pbx.log_mark()
     t0 = time.time()
     uas = invite("refresh", net.ip(2), "Session-Expires: 90;refresher=uas\nSupported: timer\n",
-                 200, ACK_2XX, REPLY_200_SDP + "\n" + OUR_BYE)
+                 200, ACK_2XX, REPLY_200_SDP + "\n" + bye(3))
     uac = invite("expire", net.ip(3), "Session-Expires: 90;refresher=uac\nSupported: timer\n",
-                 200, ACK_2XX, REPLY_BYE)
+                 200, ACK_2XX, reply("BYE"))
     ru = uas.wait(timeout=70)
     t.sipp_ok(ru, "refresher=uas: the PBX's re-INVITE comes, is answered, the phone hangs up")
     ok200 = ru.first(200)

@@ -20,6 +20,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from harness import *  # noqa: E402,F401
 from lunatest.rtp import RtpPeer  # noqa: E402
+from lunatest.sippfrag import ACK_2XX, ACK_ERR, bye, reply  # noqa: E402
 
 net = Net(33)
 HZ = {"alice": 500, "carol": 1250, "erin": 1900}
@@ -38,63 +39,7 @@ pbx.context "internal" {
 """ % net.pbx_rtp
 
 
-def reply(method):
-    return """  <recv request="%s"/>
-  <send>
-    <![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Content-Length: 0
-    ]]>
-  </send>""" % method
-
-
-BYE = """  <pause milliseconds="1500"/>
-  <send retrans="500">
-    <![CDATA[
-      BYE [next_url] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      [routes]
-      From: <sip:[user]@[remote_ip]:[remote_port]>;tag=[pid]SIPpTag00[call_number]
-      To: [$pbx_to]
-      Call-ID: [call_id]
-      CSeq: 4 BYE
-      Max-Forwards: 70
-      Content-Length: 0
-    ]]>
-  </send>
-  <recv response="200" crlf="true"/>"""
-
-ACK_2XX = """  <send>
-    <![CDATA[
-      ACK [next_url] SIP/2.0
-      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-      [routes]
-      From: <sip:[user]@[remote_ip]:[remote_port]>;tag=[pid]SIPpTag00[call_number]
-      [last_To:]
-      Call-ID: [call_id]
-      CSeq: 2 ACK
-      Max-Forwards: 70
-      Content-Length: 0
-    ]]>
-  </send>"""
-
-ACK_ERR = """  <send>
-    <![CDATA[
-      ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
-      [last_Via:]
-      From: <sip:[user]@[remote_ip]:[remote_port]>;tag=[pid]SIPpTag00[call_number]
-      [last_To:]
-      Call-ID: [call_id]
-      CSeq: 2 ACK
-      Max-Forwards: 70
-      Content-Length: 0
-    ]]>
-  </send>"""
+BYE = bye(4, pause_ms=1500)
 
 
 def bodies(res, method):
@@ -104,12 +49,8 @@ def bodies(res, method):
 with Tap(timeout=200) as t:
     t.require_pbx()
     pbx = Pbx(CONFIG, listen="%s:5070" % net.ip(0))
-    alice = Phone("alice", net.ip(1), registrar=pbx.sip, password="alicepw",
-                  rtp_ports=net.phone_rtp(0), tone_hz=HZ["alice"], limit=190)
-    carol = Phone("carol", net.ip(2), registrar=pbx.sip, password="carolpw",
-                  rtp_ports=net.phone_rtp(1), tone_hz=HZ["carol"], limit=190)
-    t.ok(alice.registered(10) and carol.registered(10), "alice and carol (baresip) register")
-    lab = PhoneLab(t, pbx, {"alice": alice, "carol": carol}, HZ)
+    lab = PhoneLab.register(t, pbx, net, HZ, names=("alice", "carol"), limit=190)
+    alice, carol = lab.phones["alice"], lab.phones["carol"]
     xavier = "%s:5062" % net.ip(3)
     dave = "%s:5062" % net.ip(4)
     erin = "%s:5062" % net.ip(5)

@@ -52,21 +52,11 @@ def gaps(wav, hz, min_gap=1.5):
     return [(a[0] + a[1], b[0]) for a, b in zip(runs, runs[1:]) if b[0] - (a[0] + a[1]) >= min_gap]
 
 
-def rms(wav, start, end):
-    samples, rate = read_wav(wav)
-    part = samples[int(start * rate):int(end * rate)]
-    return (sum(x * x for x in part) / len(part)) ** 0.5 if part else 0.0
-
-
 with Tap(timeout=90) as t:
     t.require_pbx()
     pbx = Pbx(CONFIG, listen="%s:5070" % net.ip(0))
-    alice = Phone("alice", net.ip(1), registrar=pbx.sip, password="alicepw",
-                  rtp_ports=net.phone_rtp(0), tone_hz=HZ["alice"], limit=80)
-    bob = Phone("bob", net.ip(2), registrar=pbx.sip, password="bobpw",
-                rtp_ports=net.phone_rtp(1), tone_hz=HZ["bob"], limit=80)
-    t.ok(alice.registered(10) and bob.registered(10), "alice and bob (baresip) register")
-    lab = PhoneLab(t, pbx, {"alice": alice, "bob": bob}, HZ)
+    lab = PhoneLab.register(t, pbx, net, HZ, limit=80)
+    alice, bob = lab.phones["alice"], lab.phones["bob"]
 
     mark = pbx.log_mark()
     t.ok(lab.call(alice, "202", bob), "alice calls bob")

@@ -17,6 +17,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from harness import *  # noqa: E402,F401
 from lunatest.rtppeer import RtpPeer  # noqa: E402
+from lunatest.sippfrag import answer_invite  # noqa: E402
 
 net = Net(76)
 CONFIG = """\
@@ -43,36 +44,12 @@ VIDEO_OFF = "m=video 0 RTP/AVP 96"
 
 # sam's answer to the PBX's re-offer in part 2: the video must come back
 # with port 0 (check_it fails the scenario otherwise)
-REOFFER = """\
-  <recv request="INVITE">
+REOFFER = answer_invite(AUDIO + "\n" + VIDEO_OFF, version=3, headers="X-Seen: [$refused]",
+                        action="""
     <action>
       <ereg regexp="m=video 0 " search_in="body" check_it="true" assign_to="refused"/>
     </action>
-  </recv>
-  <send>
-    <![CDATA[
-      SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
-      Contact: <sip:[user]@[local_ip]:[local_port];transport=[transport]>
-      X-Seen: [$refused]
-      Content-Type: application/sdp
-      Content-Length: [len]
-
-      v=0
-      o=- 1 3 IN IP[local_ip_type] [local_ip]
-      s=-
-      c=IN IP[media_ip_type] [media_ip]
-      t=0 0
-      %s
-      %s
-    ]]>
-  </send>
-  <recv request="ACK"/>
-""" % (AUDIO.replace("\n", "\n      "), VIDEO_OFF)
+  """)
 
 
 def video_line(msg):

@@ -105,7 +105,9 @@ with Tap(timeout=200) as t:
     # -- the conference mixer, without SIP (build/bench/mixbench) ---------------
     mx = res.get("mixer") or {}
     a = mx.get("alone") or {}
-    t.ok(a.get("members_per_core", 0) > 0 and a.get("mixed_per_tick") == 2,
+    # two talkers mixed per tick, but for the first ticks of the talk
+    # detection's hysteresis (a loaded machine runs few ticks: 1.98)
+    t.ok(a.get("members_per_core", 0) > 0 and abs(a.get("mixed_per_tick", 0) - 2) < 0.1,
          "the mixer alone mixed rooms of 10, two talkers each (%s us per member per tick)"
          % a.get("us_per_member_tick"), diag=progress)
     for key, what in (("rooms", "a room of 10"), ("single", "the single room, 10 members")):

@@ -26,6 +26,11 @@ def run(argv, timeout=120, **kw):
                           stdin=subprocess.DEVNULL, **kw)
 
 
+# a make of its own, not a part of the `make check` that may run this file
+MAKE_ENV = {k: v for k, v in os.environ.items()
+            if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")}
+
+
 def installed(t, deb):
     # -- installed with dpkg, into a root of its own ------------------------------------------
     root = workdir("root")
@@ -91,7 +96,7 @@ with Tap(timeout=560) as t:
     for tool in ("make", "dpkg-deb", "dpkg-shlibdeps", "fakeroot"):
         if not shutil.which(tool):
             t.skip_all("%s is not installed (dpkg-dev, fakeroot)" % tool)
-    r = run(["make", "-C", ROOT, "--no-print-directory", "deb"], timeout=500)
+    r = run(["make", "-C", ROOT, "--no-print-directory", "deb"], timeout=500, env=MAKE_ENV)
     debs = re.findall(r"^package: (\S+\.deb)$", r.stdout, re.M)
     deb = os.path.join(ROOT, debs[-1]) if debs else None
     t.ok(r.returncode == 0 and deb and os.path.isfile(deb), "make deb -> %s" % (debs and debs[-1]),

@@ -27,8 +27,8 @@ net, pbx, sipmsg, sipp, phone (baresip over ctrl_tcp), audio, capture
 from lunatest.capture import Capture, read_pcap, sdp_ports
 from lunatest.console import ConsoleResult, ConsoleTerm, console_exec
 from lunatest.audio import (dominant_tone, goertzel_power, heard, make_silence, make_tone,
-                            read_wav, tone_duration, tone_powers, tone_present)
-from lunatest.calls import PhoneLab
+                            read_wav, rms, tone_duration, tone_powers, tone_present)
+from lunatest.calls import PhoneLab, demo_password
 from lunatest.configs import basic_config
 from lunatest.linphone import Linphone
 from lunatest.net import Net
@@ -47,5 +47,6 @@ __all__ = [
     "dominant_tone", "tone_present", "tone_duration", "heard", "pbx_binary", "workdir", "HardTimeout",
     "parse_auth_header", "wait_until", "tail", "SDP", "read_text", "basic_config",
     "Capture", "read_pcap", "sdp_ports",
-    "ConsoleResult", "ConsoleTerm", "console_exec", "PhoneLab", "Linphone",
+    "ConsoleResult", "ConsoleTerm", "console_exec", "PhoneLab", "Linphone", "rms",
+    "demo_password",
 ]

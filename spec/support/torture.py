@@ -25,7 +25,10 @@ __all__ = ["TORTURE_DIR", "load_torture", "split_head", "raw_headers", "header_v
            "call_ids_of", "trailing_call_ids", "start_method", "rewrite_top_via",
            "RawSip", "options_ping", "make_ack", "rand_token"]
 
-TORTURE_DIR = os.environ.get("LUNAPBX_RFC4475_DIR") or "/work/shared/conformance/rfc4475"
+# The messages live in the repository (public test data from the RFC's
+# appendix, see rfc4475/README.md): every clone runs them.
+TORTURE_DIR = os.environ.get("LUNAPBX_RFC4475_DIR") or os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "rfc4475")
 
 _COMPACT = {"v": "via", "f": "from", "t": "to", "i": "call-id", "m": "contact",
             "l": "content-length", "c": "content-type", "k": "supported",

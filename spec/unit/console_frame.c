@@ -90,6 +90,26 @@ static void test_decode(void)
 }
 
 
+/* Allocation failures: a frame written and read back. */
+static int op_frame(void *arg)
+{
+	struct mbuf *mb = mbuf_alloc(8);
+	struct pl pl;
+	char type;
+	int err;
+	(void)arg;
+
+	if (!mb)
+		return ENOMEM;
+	err = frame_encode(mb, 'E', "return 1 + 1", 12);
+	if (!err) {
+		mb->pos = 0;
+		err = frame_decode(mb, &type, &pl);
+	}
+	mem_deref(mb);
+	return err;
+}
+
 int main(void)
 {
 	struct leakcheck lc;
@@ -101,6 +121,8 @@ int main(void)
 	test_encode();
 	test_decode();
 	leak_end(&lc, "frames");
+
+	alloc_fail_each("console frames: written and read", op_frame, NULL);
 
 	libre_close();
 

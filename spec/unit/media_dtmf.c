@@ -272,6 +272,30 @@ static void test_mode_names(void)
 }
 
 
+static void no_digit(char digit, enum dtmf_src src, void *arg)
+{
+	(void)digit; (void)src; (void)arg;
+}
+
+
+/* Allocation failures: a DTMF input made, an INFO key and a queued one. */
+static int op_dtmf(void *arg)
+{
+	struct dtmf_in *d = NULL;
+	struct pl body;
+	int err;
+	(void)arg;
+
+	err = dtmf_in_alloc(&d, DTMF_AUTO, no_digit, NULL);
+	pl_set_str(&body, "Signal=5\r\nDuration=160\r\n");
+	if (!err)
+		err = dtmf_in_info(d, "application/dtmf-relay", &body);
+	if (!err)
+		err = dtmf_in_push(d, '7', DTMF_SRC_INFO);
+	mem_deref(d);
+	return err;
+}
+
 int main(void)
 {
 	struct leakcheck lc;
@@ -287,6 +311,9 @@ int main(void)
 	test_modes();
 	test_mode_names();
 	leak_end(&lc, "dtmf input");
+
+	alloc_fail_each("dtmf input: made, a SIP INFO key, a queued key",
+			op_dtmf, NULL);
 
 	libre_close();
 

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 #include <re.h>
+#include "log.h"
 #include "media/codec.h"
 #include "media/mclock.h"
 #include "media/pcmjb.h"
@@ -24,6 +25,7 @@
 #include "media/term.h"
 #include "media/mixer.h"
 #include "tap.h"
+#include "reloop.h"
 #include "audio.h"
 
 enum { NP = 3, F = 160, WIN = 40, KEEP = 64 };
@@ -136,24 +138,6 @@ static void talk_h(bool talking, void *arg)
 }
 
 
-static void stop_loop(void *arg)
-{
-	(void)arg;
-	re_cancel();
-}
-
-
-static void run(uint32_t ms)
-{
-	struct tmr t;
-
-	tmr_init(&t);
-	tmr_start(&t, ms, stop_loop, NULL);
-	(void)re_main(NULL);
-	tmr_cancel(&t);
-}
-
-
 /* The last WIN frames the phone heard. */
 static double share(const struct phone *p, double hz)
 {
@@ -243,7 +227,7 @@ static void test_room(struct mixer *m)
 	t0 = tmr_jiffies();
 	sent_ticks = 0;
 	send_frames(NULL);
-	run(1500);
+	reloop_run(1500);
 
 	ok(ph[0].rx >= 60 && ph[1].rx >= 60 && ph[2].rx >= 60,
 	   "each phone received the mix: %llu, %llu, %llu packets in 1.5 s",
@@ -264,28 +248,28 @@ static void test_room(struct mixer *m)
 	is_int(ph[0].owner_samples, 0, "the owner decodes nothing it did not"
 	       " ask for");
 	term_want_audio(ph[0].t, true);
-	run(400);
+	reloop_run(400);
 	ok(ph[0].owner_samples >= 2400, "asked, it gets the samples too"
 	   " (%llu), beside the mixer",
 	   (unsigned long long)ph[0].owner_samples);
 
 	/* mute phone 2 */
 	mixer_mute(ph[1].mb, true);
-	run(1000);
+	reloop_run(1000);
 	ok(hears(&ph[0], 0x4) && hears(&ph[2], 0x1), "phone 2 muted: the"
 	   " others stop hearing it");
 	mixer_mute(ph[1].mb, false);
-	run(1000);
+	reloop_run(1000);
 	ok(hears(&ph[0], 0x6), "unmuted: heard again");
 
 	/* a prompt on leg 1 takes its frames, then the mix comes back */
 	pl = prompt();
 	term_play(ph[0].t, pl);
 	mem_deref(pl);
-	run(700);
+	reloop_run(700);
 	ok(tone_share(ph[0].heard + (KEEP - 25) * F, 25 * F, 2000, 8000)
 	   > 0.9, "a prompt played on leg 1 is what phone 1 hears");
-	run(1500);
+	reloop_run(1500);
 	ok(hears(&ph[0], 0x6), "after it, the mix again");
 	ok(ph[0].seq_ok && ph[0].ts_ok, "one stream throughout: sequence"
 	   " numbers and timestamps consecutive");
@@ -293,7 +277,7 @@ static void test_room(struct mixer *m)
 	/* phone 3 leaves */
 	ph[2].mb = mem_deref(ph[2].mb);
 	rx = ph[2].rx;
-	run(1000);
+	reloop_run(1000);
 	ok(ph[2].rx <= rx + 1, "the leg that left gets no more mix");
 	if (!strcmp(rtpring_mode(), "steered"))
 		is_int(rtpsteer_count(), NP - 1, "... nor is it steered");
@@ -333,7 +317,7 @@ int main(void)
 	sa_set_str(&local, "127.0.0.1", 0);
 	udp_listen(&us, &local, phone_recv, NULL);
 	mem_deref(us);
-	run(1);
+	reloop_run(1);
 
 	/* without io_uring the ring logs a warning: the time zone glibc
 	 * loads for its first line stays loaded */

@@ -624,6 +624,38 @@ static void test_rtcp_mux(void)
 		leak_end(&lc, table[i].title); \
 	}
 
+/* Allocation failures: an offer with audio and video decoded, answered. */
+static int op_offer(void *arg)
+{
+	static const uint8_t allow[] = ULAW_ALAW;
+	static const char sdp[] = SESSION
+		"m=audio 4000 RTP/AVP 0 8 101\r\n"
+		"a=rtpmap:101 telephone-event/8000\r\n"
+		"m=video 4002 RTP/AVP 96\r\na=rtpmap:96 VP8/90000\r\n";
+	struct sdpneg *n = NULL;
+	struct mbuf *mb = NULL, *out = NULL;
+	struct sa laddr;
+	int err;
+	(void)arg;
+
+	err = sa_set_str(&laddr, "198.51.100.1", 0);
+	err |= sdpneg_alloc(&n, &laddr, LPORT, allow);
+	if (!err) {
+		mb = mbuf_alloc(512);
+		err = mb ? mbuf_write_str(mb, sdp) : ENOMEM;
+	}
+	if (!err) {
+		mb->pos = 0;
+		err = sdpneg_decode(n, mb, true);
+	}
+	if (!err)
+		err = sdpneg_encode(n, false, &out);
+	mem_deref(out);
+	mem_deref(mb);
+	mem_deref(n);
+	return err;
+}
+
 int main(void)
 {
 	struct leakcheck lc;
@@ -656,6 +688,9 @@ int main(void)
 	leak_begin(&lc);
 	test_rtcp_mux();
 	leak_end(&lc, "rtcp-mux");
+
+	alloc_fail_each("sdpneg: an audio+video offer decoded and answered",
+			op_offer, NULL);
 
 	libre_close();
 

@@ -292,6 +292,36 @@ static void test_trace_block(void)
 }
 
 
+/* Allocation failures: each allocation of the repair and of the raw
+ * answer failing in turn. */
+static int op_raw(void *arg)
+{
+	static const char req[] =
+		"INVITE sip:100@192.0.2.1 SIP/2.0\r\n"
+		"Via: SIP/2.0/UDP 192.0.2.9\r\n"
+		"From: <sip:a@192.0.2.9>;tag=1\r\nTo: <sip:100@192.0.2.1>\r\n"
+		"Call-ID: 2543@x\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n";
+	static const char bad[] =
+		"OPTIONS  sip:192.0.2.1  SIP/2.0\r\n"
+		"Via: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK1\r\n"
+		"From: <sip:a@192.0.2.9>;tag=1\r\nTo: <sip:b@192.0.2.1>\r\n"
+		"Call-ID: bad@x\r\nCSeq: 1 OPTIONS\r\n\r\n";
+	struct mbuf *fixed = NULL, *out;
+	char note[96];
+	int err;
+	(void)arg;
+
+	err = sipraw_add_branch((const uint8_t *)req, strlen(req), &fixed,
+				note, sizeof(note));
+	mem_deref(fixed);
+	out = mbuf_alloc(64);
+	if (!out)
+		return ENOMEM;
+	err |= sipraw_reply(out, (const uint8_t *)bad, strlen(bad), "spec");
+	mem_deref(out);
+	return err;
+}
+
 int main(void)
 {
 	struct leakcheck all;
@@ -315,6 +345,8 @@ int main(void)
 	test_trace_block();
 
 	leak_end(&all, "the whole file");
+	alloc_fail_each("sipraw: a Via branch added, a raw answer", op_raw,
+			NULL);
 	libre_close();
 
 	return done_testing();

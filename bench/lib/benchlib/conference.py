@@ -20,7 +20,7 @@ from lunatest.console import console_exec
 from lunatest.proc import workdir
 
 from .common import Addr, CpuMeter, say
-from .media import LATE_MS, LOSS_MAX, MEDIA_PORT, RtpLoad
+from .media import MEDIA_PORT, RtpLoad, judge, mix_describe, mix_step_ok
 from .servers import BenchPbx
 from .sippload import SippLoad
 
@@ -130,31 +130,13 @@ class ConfRun:
 
 
 def step_ok(m):
-    if m["rx"] == 0:
-        return False, "nothing came back"
-    if m["legs"] != m["members"]:
+    if m["rx"] and m["legs"] != m["members"]:
         return False, "%d participants in the rooms, %d called" % (m["legs"], m["members"])
-    if m["silent"]:
-        return False, "%d participants got nothing for 1 s" % m["silent"]
-    if m["loss"] >= LOSS_MAX:
-        return False, "loss %.3f%%" % (100 * m["loss"])
-    if m["late"]:
-        return False, "%d late packets (> %d ms)" % (m["late"], LATE_MS)
-    if m["late_ticks"]:
-        return False, "%d late frames of the media clock (max lag %d ms)" % (
-            m["late_ticks"], m["max_lag_ms"])
-    if m["talkers"] != TALKERS * m["rooms"]:
-        return False, "%d talkers, %d expected" % (m["talkers"], TALKERS * m["rooms"])
-    return True, ""
+    return mix_step_ok(m, TALKERS, "participants")
 
 
 def describe(m):
-    return ("%5d participants in %d room(s): loss %.4f%%, %d late, delay max %.1f ms, %d late"
-            " ticks (lag max %d ms), %d talking; PBX %.0f%% CPU (%.4f%% per participant),"
-            " rtpload %.0f%%"
-            % (m["members"], m["rooms"], 100 * m["loss"], m["late"], m["delay_max_ms"],
-               m["late_ticks"], m["max_lag_ms"], m["talkers"], 100 * m["cpu"],
-               100 * m["cpu"] / max(1, m["members"]), 100 * m["load_cpu"]))
+    return mix_describe(m, "participants", "PBX")
 
 
 def ramp(addr, plan, single):
@@ -169,11 +151,7 @@ def ramp(addr, plan, single):
                 say("  conference %s: %d participants: FAILED (%s)" % (key, target, run.error))
                 break
             m = run.measure(plan["settle_s"], plan["window_s"])
-            m["ok"], m["reason"] = step_ok(m)
-            steps.append(m)
-            say("  conference %s: %s%s" % (key, describe(m),
-                                           "" if m["ok"] else " FAILED: " + m["reason"]))
-            if not m["ok"]:
+            if not judge(m, steps, "conference " + key, step_ok, describe):
                 break
             best = m
             grown = max(target + 1, int(target * plan[key + "_growth"]))

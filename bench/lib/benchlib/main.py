@@ -12,8 +12,8 @@ from lunatest import proc
 from . import callrate, conference, media, memory, mixer, reload, report, voicemail
 from .common import BUILD, Addr, Mode, say
 
-FIGURES = ["answer", "b2bua", "kamailio", "relay", "bridged", "moh", "voicemail", "memory",
-           "reload", "mixer", "conference"]
+FIGURES = ["answer", "b2bua", "kamailio", "relay", "bridged", "moh", "parking", "voicemail",
+           "memory", "reload", "mixer", "conference"]
 
 
 def _on_signal(signum, frame):
@@ -51,6 +51,8 @@ def run_figure(name, addr, mode, results):
         results[name] = media.relay_ceiling(addr, mode)
     elif name in ("bridged", "moh"):
         results[name] = media.find_max_calls(name, addr, mode)
+    elif name == "parking":
+        results[name] = media.find_max_calls("parked", addr, mode)
     elif name == "voicemail":
         results[name] = voicemail.measure(addr, mode)
     elif name == "memory":
@@ -63,10 +65,42 @@ def run_figure(name, addr, mode, results):
         results[name] = conference.measure(addr, mode)
 
 
+def run_soak(args):
+    from . import soak
+    addr = Addr(args.net)
+    t0 = time.time()
+    try:
+        res = soak.run(addr, args.minutes, soak.parse_load(args.load), args.figures,
+                       args.share)
+    except KeyboardInterrupt:
+        say("interrupted")
+        return 130
+    except RuntimeError as e:
+        say("soak: %s" % e)
+        return 1
+    finally:
+        proc.cleanup()
+    res["conditions"] = conditions()
+    res["conditions"]["minutes_total"] = round((time.time() - t0) / 60, 1)
+    print(soak.table(res))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(report.as_json(res), f, indent=1)
+    return 0 if res["ok"] else 1
+
+
 def main(argv):
     ap = argparse.ArgumentParser(prog="bench/run", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--mode", default="full", choices=["smoke", "quick", "full"])
+    ap.add_argument("--mode", default="full", choices=["smoke", "quick", "full", "soak"])
+    ap.add_argument("--minutes", type=float, default=60,
+                    help="soak: how long the load lasts")
+    ap.add_argument("--figures", default=None,
+                    help="soak: take 80%% of the figures of this bench/run --json file")
+    ap.add_argument("--share", type=float, default=0.5,
+                    help="soak: each load at 80%% of its figure times this")
+    ap.add_argument("--load", default=None,
+                    help="soak: answer=CALLS_PER_S,bridged=CALLS,register=PER_S (no ramp)")
     ap.add_argument("--only", default=",".join(FIGURES))
     ap.add_argument("--net", type=int, default=91,
                     help="address block 127.S.NET.10-19 (S = $LUNAPBX_E2E_SLOT)")
@@ -84,6 +118,8 @@ def main(argv):
 
     for s in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(s, _on_signal)
+    if args.mode == "soak":
+        return run_soak(args)
     mode = Mode(args.mode)
     addr = Addr(args.net)
     results = {"mode": mode.name, "conditions": conditions()}

@@ -7,6 +7,9 @@ mode sends it back, relayed again, and checked by rtpload: loss from
 per-call counters, lateness from the time stamp each packet carries.
 Figure 4: the PBX plays music on hold to every call; rtpload listens and
 checks sequence numbers and arrival times against the RTP clock.
+Parked calls: the same as figure 4, each call parked by the dialplan
+(extension 450: a call of its own in a lot of 20000 spaces, music, its
+space's lamp set), against music on hold in the same run.
 """
 
 import json
@@ -63,27 +66,33 @@ class Relay:
         kill_proc(self.proc, grace=1)
 
 
-class RtpLoad:
-    """build/bench/rtpload, driven through its stdin."""
+def judge(m, steps, label, step_ok, describe):
+    """A ramp's step: its figures m judged by step_ok (m["ok"], m["reason"]),
+    kept in steps and said under label; whether the ramp goes on."""
+    m["ok"], m["reason"] = step_ok(m)
+    steps.append(m)
+    say("  %s: %s%s" % (label, describe(m), "" if m["ok"] else " FAILED: " + m["reason"]))
+    return m["ok"]
 
-    def __init__(self, listen, mode, name="rtpload"):
+
+class PipedTool:
+    """A bench tool driven by lines on its stdin that answers in JSON lines
+    on its stdout (rtpload, mixbench): its first line says "ready"."""
+
+    grace = 1                               # seconds it has to quit
+
+    def __init__(self, argv, name):
         self.dir = workdir(name)
         err = open(os.path.join(self.dir, "stderr.log"), "ab")
-        self.proc = subprocess.Popen([RTPLOAD, "-l", listen, "-m", mode, "-L", str(LATE_MS)],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=err, start_new_session=True, text=True)
         proc._procs.append(self.proc)       # killed by lunatest's cleanup
         ready = self.proc.stdout.readline()
         if "ready" not in ready:
-            raise RuntimeError("rtpload did not start (%r)" % ready)
-        self.next_id = 0
+            raise RuntimeError("%s did not start (%r)" % (os.path.basename(argv[0]), ready))
 
-    def add(self, addr):
-        self.proc.stdin.write("add %d %s\n" % (self.next_id, addr))
-        self.next_id += 1
-
-    def report(self):
-        self.proc.stdin.write("report\n")
+    def ask(self, line):
+        self.proc.stdin.write(line + "\n")
         self.proc.stdin.flush()
         return json.loads(self.proc.stdout.readline())
 
@@ -96,7 +105,52 @@ class RtpLoad:
             self.proc.stdin.flush()
         except (BrokenPipeError, ValueError):
             pass
-        kill_proc(self.proc, grace=1)
+        kill_proc(self.proc, grace=self.grace)
+
+
+class RtpLoad(PipedTool):
+    """build/bench/rtpload, driven through its stdin."""
+
+    def __init__(self, listen, mode, name="rtpload"):
+        super().__init__([RTPLOAD, "-l", listen, "-m", mode, "-L", str(LATE_MS)], name)
+        self.next_id = 0
+
+    def add(self, addr):
+        self.proc.stdin.write("add %d %s\n" % (self.next_id, addr))
+        self.next_id += 1
+
+    def report(self):
+        return self.ask("report")
+
+
+def mix_step_ok(m, talkers, noun):
+    """Whether a conference step's figures m are good (rooms of `talkers`
+    talkers; noun: what a member is called), and if not why."""
+    if m["rx"] == 0:
+        return False, "nothing came back"
+    if m["silent"]:
+        return False, "%d %s got nothing for 1 s" % (m["silent"], noun)
+    if m["loss"] >= LOSS_MAX:
+        return False, "loss %.3f%%" % (100 * m["loss"])
+    if m["late"]:
+        return False, "%d late packets (> %d ms)" % (m["late"], LATE_MS)
+    if m["late_ticks"]:
+        return False, "%d late frames of the media clock (max lag %d ms)" % (
+            m["late_ticks"], m["max_lag_ms"])
+    if m["talkers"] != talkers * m["rooms"]:
+        return False, "%d talkers mixed, %d expected" % (m["talkers"], talkers * m["rooms"])
+    return True, ""
+
+
+def mix_describe(m, noun, mixer):
+    """One line of a conference step's figures; noun: what a member is
+    called (plural), mixer: the process whose CPU was measured."""
+    return ("%5d %s in %d room(s): loss %.4f%%, %d late, delay max %.1f ms, %d late"
+            " ticks (lag max %d ms), %d talkers; %s %.0f%% CPU (%.4f%% per %s),"
+            " rtpload %.0f%%"
+            % (m["members"], noun, m["rooms"], 100 * m["loss"], m["late"], m["delay_max_ms"],
+               m["late_ticks"], m["max_lag_ms"], m["talkers"], mixer, 100 * m["cpu"],
+               100 * m["cpu"] / max(1, m["members"]), noun[:-1], 100 * m["load_cpu"]))
 
 
 def relay_ceiling(addr, mode):
@@ -133,13 +187,16 @@ def relay_ceiling(addr, mode):
 
 class MediaRun:
     """Concurrent held calls, added step by step: kind "bridged" (figure 3,
-    extension 200), "moh" (figure 4, extension 400) or "answered" (held by
-    the dialplan, extension 300).  rtp=False: no RTP at all (memory)."""
+    extension 200), "moh" (figure 4, extension 400), "parked" (extension
+    450) or "answered" (held by the dialplan, extension 300).  rtp=False:
+    no RTP at all (memory)."""
 
-    SERVICE = {"bridged": "200", "moh": "400", "answered": "300", "voicemail": "600"}
+    SERVICE = {"bridged": "200", "moh": "400", "answered": "300", "voicemail": "600",
+               "parked": "450"}
 
-    def __init__(self, kind, addr, rtp=True):
+    def __init__(self, kind, addr, rtp=True, extra_config="", hold_ms=HOLD_MS):
         self.kind, self.addr, self.with_rtp = kind, addr, rtp
+        self.extra_config, self.hold_ms = extra_config, hold_ms
         self.rtp = "%s:%d" % (addr.ip(Addr.LOAD), MEDIA_PORT)
         self.echo_addr = "%s:%d" % (addr.ip(Addr.ECHO), MEDIA_PORT)
         self.pbx = self.echo = self.callee = self.load = None
@@ -148,7 +205,7 @@ class MediaRun:
         self.setup_error = ""
 
     def start(self):
-        self.pbx = BenchPbx(self.addr)
+        self.pbx = BenchPbx(self.addr, extra=self.extra_config)
         if self.kind == "bridged":
             if self.with_rtp:
                 self.echo = Relay(self.echo_addr, name="echo", interval_ms=1)
@@ -168,8 +225,8 @@ class MediaRun:
                 x.stop()
         self.callers = []
 
-    def add_calls(self, n, hold_ms=HOLD_MS):
-        """n more calls, held hold_ms; True when all were answered and their
+    def add_calls(self, n, hold_ms=None):
+        """n more calls, held hold_ms (the run's by default); True when all were answered and their
         media handed to rtpload."""
         k = len(self.callers)
         ip, port = self.rtp.split(":")
@@ -177,7 +234,8 @@ class MediaRun:
                        media="%s:%d" % (self.addr.ip(Addr.UAC), 10000 + 10 * k),
                        remote=self.pbx.sip, service=self.SERVICE[self.kind],
                        rate=SETUP_RATE, calls=n, limit=n,
-                       template={"hold_ms": hold_ms, "rtp_ip": ip, "rtp_port": port},
+                       template={"hold_ms": hold_ms or self.hold_ms, "rtp_ip": ip,
+                                 "rtp_port": port},
                        log_media=True, name="uac-%s-%d" % (self.kind, k))
         self.callers.append(uac.start())
         done = 0
@@ -264,10 +322,7 @@ def find_max_calls(kind, addr, mode):
                 say("  %s: %d calls: FAILED (%s)" % (kind, target, run.setup_error))
                 break
             m = run.measure(mode.conc_window_s)
-            m["ok"], m["reason"] = step_ok(m)
-            steps.append(m)
-            say("  %s: %s%s" % (kind, describe(m), "" if m["ok"] else " FAILED: " + m["reason"]))
-            if not m["ok"]:
+            if not judge(m, steps, kind, step_ok, describe):
                 break
             best = m
             target = int(target * mode.conc_growth)

@@ -18,11 +18,8 @@ import os
 import subprocess
 import time
 
-from lunatest import proc
-from lunatest.proc import kill_proc, workdir
-
 from .common import BUILD, Addr, CpuMeter, say
-from .media import LATE_MS, LOSS_MAX, RtpLoad
+from .media import PipedTool, RtpLoad, judge, mix_describe, mix_step_ok
 
 MIXBENCH = os.path.join(BUILD, "bench", "mixbench")
 LOAD_PORT = 7100
@@ -54,42 +51,21 @@ def alone(plan):
     return res
 
 
-class MixBench:
+class MixBench(PipedTool):
     """build/bench/mixbench holding rooms of terminated legs."""
 
+    grace = 2
+
     def __init__(self, addr):
-        self.dir = workdir("mixbench")
-        err = open(os.path.join(self.dir, "stderr.log"), "ab")
         self.load_addr = "%s:%d" % (addr.ip(Addr.LOAD), LOAD_PORT)
         self.ip = addr.ip(Addr.PBX)
-        self.proc = subprocess.Popen([MIXBENCH, "-l", self.ip, "-r", self.load_addr],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=err, start_new_session=True, text=True)
-        proc._procs.append(self.proc)       # killed by lunatest's cleanup
-        if "ready" not in self.proc.stdout.readline():
-            raise RuntimeError("mixbench did not start")
-
-    def ask(self, line):
-        self.proc.stdin.write(line + "\n")
-        self.proc.stdin.flush()
-        return json.loads(self.proc.stdout.readline())
+        super().__init__([MIXBENCH, "-l", self.ip, "-r", self.load_addr], "mixbench")
 
     def join(self, room, k):
         r = self.ask("join %d %d" % (room, k))
         if r.get("error"):
             raise RuntimeError("mixbench: %s" % r["error"])
         return r["ports"]
-
-    def pids(self):
-        return [self.proc.pid] if self.proc.poll() is None else []
-
-    def stop(self):
-        try:
-            self.proc.stdin.write("quit\n")
-            self.proc.stdin.flush()
-        except (BrokenPipeError, ValueError):
-            pass
-        kill_proc(self.proc, grace=2)
 
 
 class Rooms:
@@ -134,29 +110,11 @@ class Rooms:
 
 
 def step_ok(m):
-    if m["rx"] == 0:
-        return False, "nothing came back"
-    if m["silent"]:
-        return False, "%d members got nothing for 1 s" % m["silent"]
-    if m["loss"] >= LOSS_MAX:
-        return False, "loss %.3f%%" % (100 * m["loss"])
-    if m["late"]:
-        return False, "%d late packets (> %d ms)" % (m["late"], LATE_MS)
-    if m["late_ticks"]:
-        return False, "%d late frames of the media clock (max lag %d ms)" % (
-            m["late_ticks"], m["max_lag_ms"])
-    if m["talkers"] != TALKERS * m["rooms"]:
-        return False, "%d talkers mixed, %d expected" % (m["talkers"], TALKERS * m["rooms"])
-    return True, ""
+    return mix_step_ok(m, TALKERS, "members")
 
 
 def describe(m):
-    return ("%5d members in %d room(s): loss %.4f%%, %d late, delay max %.1f ms, %d late"
-            " ticks (lag max %d ms), %d talkers; mixbench %.0f%% CPU (%.4f%% per member),"
-            " rtpload %.0f%%"
-            % (m["members"], m["rooms"], 100 * m["loss"], m["late"], m["delay_max_ms"],
-               m["late_ticks"], m["max_lag_ms"], m["talkers"], 100 * m["cpu"],
-               100 * m["cpu"] / max(1, m["members"]), 100 * m["load_cpu"]))
+    return mix_describe(m, "members", "mixbench")
 
 
 def ramp(addr, plan, single):
@@ -178,10 +136,7 @@ def ramp(addr, plan, single):
                 say("  %s: FAILED (%s)" % (key, e))
                 break
             m = run.measure(plan["settle_s"], plan["window_s"])
-            m["ok"], m["reason"] = step_ok(m)
-            steps.append(m)
-            say("  %s: %s%s" % (key, describe(m), "" if m["ok"] else " FAILED: " + m["reason"]))
-            if not m["ok"]:
+            if not judge(m, steps, key, step_ok, describe):
                 break
             best = m
             target = max(target + 1, int(target * plan[key + "_growth"]))

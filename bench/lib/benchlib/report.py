@@ -63,6 +63,28 @@ def _media_rows(results):
     return out
 
 
+def _parking_rows(results):
+    """Parked calls against music on hold per core, the same run."""
+    fig = results.get("parking") or {}
+    name = "concurrent parked calls (each a call in the lot hearing music, its lamp set)"
+    if "skipped" in fig:
+        return [(name, "skipped: " + fig["skipped"], "-", "-", "-", "-")]
+    moh = (results.get("moh") or {}).get("best")
+    moh_core = moh["calls"] / moh["pbx_cpu"] if moh and moh.get("pbx_cpu") else None
+    ref = ("music on hold, same run: **%d** (%d per core)" % (moh["calls"], moh_core)
+           if moh_core else "-")
+    b = fig.get("best")
+    if not b or not b.get("pbx_cpu"):
+        last = (fig.get("steps") or [{}])[-1]
+        return [(name, "failed at the first step (%s)" % last.get("reason", "?"), ref, "-",
+                 "-", "-")]
+    per_core = b["calls"] / b["pbx_cpu"]
+    ratio, met = _ratio_row(per_core, moh_core, 0.9)
+    return [(name, "**%d** (PBX %.0f%% CPU, %.3f%% per call: %d per core)"
+             % (b["calls"], 100 * b["pbx_cpu"], 100 * b["pbx_cpu"] / b["calls"], per_core),
+             ref, ratio, ">= 0.9 x music on hold per core", met if moh_core else "-")]
+
+
 def _voicemail_rows(results):
     fig = results.get("voicemail") or {}
     if "skipped" in fig:
@@ -134,6 +156,41 @@ def _reload_rows(fig):
     return out
 
 
+def _bridged_ref(results, label):
+    """The bridged calls per core of the same run (None when it did not
+    run) and the reference cell that says so."""
+    br = (results.get("bridged") or {}).get("best")
+    bridged = br["calls"] / br["pbx_cpu"] if br and br.get("pbx_cpu") else None
+    return bridged, ("%s: %d per core" % (label, bridged) if bridged else "-")
+
+
+def _room_rows(fig, names, results, label, mixer, noun):
+    """The rows of a conference figure's two ramps (rooms of 10, one large
+    room), named by names: the best step's members and the CPU of `mixer`
+    per `noun`; the rooms' members per core against the bridged calls."""
+    bridged, ref = _bridged_ref(results, label)
+    out = []
+    for key, name in zip(("rooms", "single"), names):
+        f = fig.get(key) or {}
+        b = f.get("best")
+        if not b:
+            last = (f.get("steps") or [{}])[-1]
+            out.append((name, "failed at the first step (%s)" % last.get("reason", "?"),
+                        ref if key == "rooms" else "-", "-", "-", "-"))
+            continue
+        per_core = b["members"] / b["cpu"] if b["cpu"] > 0 else 0
+        cell = ("**%d** (%d room%s, %s %.0f%% CPU, %.4f%% per %s: %d per core;"
+                " tick lag max %d ms)" % (b["members"], b["rooms"], "s" if b["rooms"] > 1 else "",
+                                          mixer, 100 * b["cpu"], 100 * b["cpu"] / b["members"],
+                                          noun, per_core, b["max_lag_ms"]))
+        if key == "rooms":
+            ratio, met = _ratio_row(per_core, bridged, 0.7)
+            out.append((name, cell, ref, ratio, ">= 0.7 x bridged calls per core", met))
+        else:
+            out.append((name, cell, "-", "-", "-", "-"))
+    return out
+
+
 def _mixer_rows(results):
     """The conference mixer (no SIP), against the bridged call per core of
     the same run when it ran."""
@@ -146,59 +203,18 @@ def _mixer_rows(results):
         out.append(("conference mixer alone (no sockets): rooms of 10, 2 talkers",
                     "**%.3f us** per member per tick: %d members per core"
                     % (a["us_per_member_tick"], a["members_per_core"]), "-", "-", "-", "-"))
-    br = (results.get("bridged") or {}).get("best")
-    bridged = br["calls"] / br["pbx_cpu"] if br and br.get("pbx_cpu") else None
-    ref = "bridged calls: %d per core" % bridged if bridged else "-"
-    for key, name in (("rooms", "conference members on RTP, rooms of 10 (2 talkers), no SIP"),
-                      ("single", "largest single room on RTP (2 talkers), no SIP")):
-        f = fig.get(key) or {}
-        b = f.get("best")
-        if not b:
-            last = (f.get("steps") or [{}])[-1]
-            out.append((name, "failed at the first step (%s)" % last.get("reason", "?"),
-                        ref, "-", "-", "-"))
-            continue
-        per_core = b["members"] / b["cpu"] if b["cpu"] > 0 else 0
-        cell = ("**%d** (%d room%s, mixbench %.0f%% CPU, %.4f%% per member: %d per core;"
-                " tick lag max %d ms)" % (b["members"], b["rooms"], "s" if b["rooms"] > 1 else "",
-                                          100 * b["cpu"], 100 * b["cpu"] / b["members"],
-                                          per_core, b["max_lag_ms"]))
-        if key == "rooms":
-            ratio, met = _ratio_row(per_core, bridged, 0.7)
-            out.append((name, cell, ref, ratio, ">= 0.7 x bridged calls per core", met))
-        else:
-            out.append((name, cell, "-", "-", "-", "-"))
-    return out
+    return out + _room_rows(fig, ("conference members on RTP, rooms of 10 (2 talkers), no SIP",
+                                  "largest single room on RTP (2 talkers), no SIP"),
+                            results, "bridged calls", "mixbench", "member")
 
 
 def _conference_rows(results):
     """Conference rooms with SIP calls through the PBX, against the bridged
     calls per core of the same run when it ran."""
-    fig = results["conference"]
-    br = (results.get("bridged") or {}).get("best")
-    bridged = br["calls"] / br["pbx_cpu"] if br and br.get("pbx_cpu") else None
-    ref = "bridged calls, same run: %d per core" % bridged if bridged else "-"
-    out = []
-    for key, name in (("rooms", "conference participants (SIP calls), rooms of 10, 2 talkers"),
-                      ("single", "largest single room (SIP calls), 2 talkers")):
-        f = fig.get(key) or {}
-        b = f.get("best")
-        if not b:
-            last = (f.get("steps") or [{}])[-1]
-            out.append((name, "failed at the first step (%s)" % last.get("reason", "?"),
-                        ref if key == "rooms" else "-", "-", "-", "-"))
-            continue
-        per_core = b["members"] / b["cpu"] if b["cpu"] > 0 else 0
-        cell = ("**%d** (%d room%s, PBX %.0f%% CPU, %.4f%% per participant: %d per core;"
-                " tick lag max %d ms)" % (b["members"], b["rooms"], "s" if b["rooms"] > 1 else "",
-                                          100 * b["cpu"], 100 * b["cpu"] / b["members"],
-                                          per_core, b["max_lag_ms"]))
-        if key == "rooms":
-            ratio, met = _ratio_row(per_core, bridged, 0.7)
-            out.append((name, cell, ref, ratio, ">= 0.7 x bridged calls per core", met))
-        else:
-            out.append((name, cell, "-", "-", "-", "-"))
-    return out
+    return _room_rows(results["conference"],
+                      ("conference participants (SIP calls), rooms of 10, 2 talkers",
+                       "largest single room (SIP calls), 2 talkers"),
+                      results, "bridged calls, same run", "PBX", "participant")
 
 
 def rows(results):
@@ -215,6 +231,8 @@ def rows(results):
     if "kamailio" in results and not ("answer" in results or "b2bua" in results):
         out.append(("Kamailio calls/s", _rate_cell(kam), "-", "-", "-", "-"))
     out.extend(_media_rows(results))
+    if "parking" in results:
+        out.extend(_parking_rows(results))
     if "voicemail" in results:
         out.extend(_voicemail_rows(results))
     if "memory" in results:

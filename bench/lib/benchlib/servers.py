@@ -23,8 +23,12 @@ PBX_CONFIG = """\
 local pbx = require "lunapbx"
 local vm = require "lunapbx.voicemail"
 local confbridge = require "lunapbx.confbridge"
+local parking = require "lunapbx.parking"
+-- One sipp address plays thousands of phones here: the per-source request
+-- rate and the failure bans are for the internet, not for the benchmark.
 pbx.settings { realm = "bench", guest_context = "bench", rtp_ports = "%(rtp)s",
-               log_level = "%(log_level)s" }
+               log_level = "%(log_level)s",
+               security = { request_rate = 0, auth_failures = 0, max_calls = 0 } }
 pbx.endpoint "uas" { secret = "%(secret)s", context = "bench" }
 -- voicemail: the default settings (WAV, 10 s of silence ends a message),
 -- room for every message of a run
@@ -32,6 +36,8 @@ vm.settings { max_messages = 1000000, max_seconds = 3600 }
 vm.mailbox "8000" { pin = "8000" }
 -- conference participants: no prompt, no sound (ConfBridge's quiet)
 confbridge.user_profile "bench" { quiet = true, announce_only_user = false }
+-- parking: a lot of 20000 spaces (a call in the lot per space, its lamp)
+parking.lot "bench" { exten = "459", slots = "10000-29999", timeout = 86400 }
 local logins = 0
 pbx.context "bench" {
   -- 1. answered by the dialplan: answer, 1 s, hang up
@@ -49,6 +55,11 @@ pbx.context "bench" {
     end
     call:answer()
     call:moh()
+  end,
+  -- parked from the dialplan: the call leaves for the lot, hears music
+  ["450"] = function(call)
+    call:answer()
+    parking.park(call.leg, { lot = "bench" })
   end,
   -- voicemail: a deposit (no greeting: the prompt, the beep, recording)
   ["600"] = function(call) vm.deposit(call, "8000", { skip_greeting = true }) end,
@@ -80,16 +91,17 @@ pbx.context "bench" {
     call:hangup(404)
   end,
 }
-"""
+%(extra)s"""
 
 
 class BenchPbx(Pbx):
     """build/lunapbx on the benchmark dialplan.  Ready when it answers
     OPTIONS (its log is quiet at level warn)."""
 
-    def __init__(self, addr, log_level="warn", rtp="20000-39999"):
+    def __init__(self, addr, log_level="warn", rtp="20000-39999", extra=""):
         self.addr = addr
-        cfg = PBX_CONFIG % {"rtp": rtp, "log_level": log_level, "secret": UAS_SECRET}
+        cfg = PBX_CONFIG % {"rtp": rtp, "log_level": log_level, "secret": UAS_SECRET,
+                            "extra": extra}
         super().__init__(cfg, listen=addr.sip(Addr.PBX), verbose=False, name="pbx")
 
     def start(self):

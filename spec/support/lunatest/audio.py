@@ -139,6 +139,14 @@ def tone_duration(wav_path, freq, min_fraction=0.5, block=400):
     return n * block / float(rate)
 
 
+def rms(wav_path, start, end):
+    """The root mean square of wav_path's samples from start to end s (0.0
+    for nothing): is there sound at all (music on hold, a silent leg)."""
+    samples, rate = read_wav(wav_path)
+    part = samples[int(start * rate):int(end * rate)]
+    return (sum(x * x for x in part) / len(part)) ** 0.5 if part else 0.0
+
+
 def tone_runs(wav_path, freq, min_fraction=0.5, block=80):
     """The stretches of the file where freq dominates, as (start, length)
     in seconds, in blocks of `block` samples (10 ms by default): one run

@@ -10,6 +10,16 @@ from .phone import Phone
 from .proc import wait_until
 
 
+# dialplans/default.lua's demo endpoints: amine's password is "test", the
+# others' "vitrygtr"
+DEMO_PASSWORDS = {"amine": "test"}
+
+
+def demo_password(who):
+    """The password of a demo endpoint of dialplans/default.lua."""
+    return DEMO_PASSWORDS.get(who, "vitrygtr")
+
+
 class PhoneLab:
     """Phones registered on one PBX, each sending its own tone (hz[name])."""
 
@@ -18,17 +28,34 @@ class PhoneLab:
         self.fds0 = None
 
     @classmethod
-    def register(cls, t, pbx, net, hz, manual=(), limit=200):
-        """A baresip phone for each name of hz (its tone), password name + "pw",
-        registered; those in manual answer by hand."""
+    def register(cls, t, pbx, net, hz, manual=(), limit=200, names=None, password=None,
+                 users=None):
+        """A baresip phone for each of names (all of hz by default), sending
+        tone hz[name], registered; those in manual answer by hand.
+        password(name) gives its password (name + "pw" by default); users
+        maps a phone to the endpoint it registers as (two phones, one user)."""
+        password = password or (lambda who: who + "pw")
+        users = users or {}
         phones = {}
-        for k, who in enumerate(hz):
-            phones[who] = Phone(who, net.ip(1 + k), registrar=pbx.sip, password=who + "pw",
-                                rtp_ports=net.phone_rtp(k), tone_hz=hz[who], limit=limit,
+        for k, who in enumerate(names or hz):
+            phones[who] = Phone(users.get(who, who), net.ip(1 + k), registrar=pbx.sip,
+                                password=password(who), rtp_ports=net.phone_rtp(k),
+                                tone_hz=hz[who], limit=limit, name=who,
                                 answermode="manual" if who in manual else "auto")
         for who, ph in phones.items():
             t.ok(ph.registered(10), "%s (baresip) registers" % who, diag=ph.reginfo)
         return cls(t, pbx, phones, hz)
+
+    def recorder(self):
+        """rec(who): the decoded wav of phone who's next recording (its
+        calls counted from now), None when it does not come in 8 s."""
+        n = {who: len(ph.recordings()) for who, ph in self.phones.items()}
+
+        def rec(who):
+            n[who] += 1
+            r = self.phones[who].wait_recording(n[who], timeout=8)
+            return r and r["dec"]
+        return rec
 
     def stop(self):
         for ph in self.phones.values():

@@ -53,10 +53,12 @@ class Pbx:
         return a + self.args
 
     def start(self):
+        # a restart appends to the same log: only this run's `ready` counts
+        mark = self.log_mark()
         self.proc = spawn(self.argv(), self.log_path, cwd=self.dir)
         self.started_at = time.time()
-        ok = wait_until(lambda: re.search(r"ready", self.log_text()) or not self.alive(),
-                        self.ready_timeout)
+        ok = wait_until(lambda: re.search(r"ready", self.log_text()[mark:])
+                        or not self.alive(), self.ready_timeout)
         if not self.alive():
             raise PbxError("lunapbx exited (rc %s) before `ready`; log:\n%s"
                            % (self.proc.returncode, tail(self.log_text(), 30)))

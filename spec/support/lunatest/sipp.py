@@ -162,6 +162,10 @@ class Sipp:
             a += ["-t", transport]
         if auth:
             a += ["-au", auth[0], "-ap", auth[1]]
+            # sipp's digest-uri defaults to sip:remote; the PBX wants the
+            # Request-URI (RFC 2617 3.2.2.5), sip:[service]@remote here
+            if service and remote:
+                a += ["-auth_uri", "%s@%s" % (service, remote)]
         if service:
             a += ["-s", str(service)]
         for k, v in (keys or {}).items():
