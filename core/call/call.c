@@ -49,10 +49,6 @@ struct call {
 static struct list calls;
 static uint64_t call_seq;
 static struct call_runner runner;
-static struct {
-	call_obs_h *h;
-	void *arg;
-} observer;
 
 
 void call_set_runner(const struct call_runner *r)
@@ -64,18 +60,49 @@ void call_set_runner(const struct call_runner *r)
 }
 
 
-/** One process-wide observer of every call's course (call records). */
-void call_set_observer(call_obs_h *h, void *arg)
+/* Whoever follows every call (call records): a few at most. */
+enum { MAX_OBSERVERS = 4 };
+static struct {
+	call_obs_h *h;
+	void *arg;
+} observers[MAX_OBSERVERS];
+
+
+/** Follow every call's course (call_obs); ENOSPC when there are too many. */
+int call_observe(call_obs_h *h, void *arg)
 {
-	observer.h = h;
-	observer.arg = arg;
+	if (!h)
+		return EINVAL;
+
+	for (size_t i = 0; i < MAX_OBSERVERS; i++) {
+		if (!observers[i].h) {
+			observers[i].h = h;
+			observers[i].arg = arg;
+			return 0;
+		}
+	}
+
+	return ENOSPC;
+}
+
+
+void call_unobserve(call_obs_h *h, void *arg)
+{
+	for (size_t i = 0; i < MAX_OBSERVERS; i++) {
+		if (observers[i].h == h && observers[i].arg == arg) {
+			observers[i].h = NULL;
+			observers[i].arg = NULL;
+		}
+	}
 }
 
 
 static void observe(struct call *call, enum call_obs ev, struct dial *d)
 {
-	if (observer.h)
-		observer.h(call, ev, d, observer.arg);
+	for (size_t i = 0; i < MAX_OBSERVERS; i++) {
+		if (observers[i].h)
+			observers[i].h(call, ev, d, observers[i].arg);
+	}
 }
 
 

@@ -37,7 +37,7 @@ struct call_runner {
 
 void call_set_runner(const struct call_runner *r);
 
-/** What a call did, for one process-wide observer (call records). */
+/** What a call did, for the observers of every call (call records). */
 enum call_obs {
 	CALL_OBS_RUN = 0,   /**< its script starts, call_leg() its caller  */
 	CALL_OBS_DIAL,      /**< a dial of its ended (@a d, dial_status)   */
@@ -47,7 +47,8 @@ enum call_obs {
 typedef void (call_obs_h)(struct call *call, enum call_obs ev,
 			  struct dial *d, void *arg);
 
-void call_set_observer(call_obs_h *h, void *arg);
+int  call_observe(call_obs_h *h, void *arg);
+void call_unobserve(call_obs_h *h, void *arg);
 
 int  call_incoming(struct pbx *pbx, const struct sip_msg *msg,
 		   struct endpoint *ep, const char *context);

@@ -72,6 +72,10 @@ static void party_destructor(void *arg)
 
 static void close_rec(struct cdr_party *p, struct cdr_rec *r);
 static void leg_obs(struct leg *leg, enum leg_event ev, void *arg);
+static void call_obs(struct call *call, enum call_obs ev, struct dial *d,
+		     void *arg);
+static void bridge_obs(struct bridge *br, struct leg *leg, bool joined,
+		       void *arg);
 
 
 /* The commits of the last second reach the disk. */
@@ -134,8 +138,8 @@ static void destructor(void *arg)
 	struct cdr *cdr = arg;
 
 	leg_unobserve(leg_obs, cdr);
-	call_set_observer(NULL, NULL);
-	bridge_set_observer(NULL, NULL);
+	call_unobserve(call_obs, cdr);
+	bridge_unobserve(bridge_obs, cdr);
 	while (list_head(&cdr->parties))
 		party_done(cdr, list_head(&cdr->parties)->data);
 	if (tmr_isrunning(&cdr->sync_tmr))
@@ -555,12 +559,14 @@ int cdr_alloc(struct cdr **cdrp, struct pbx *pbx, struct store *st)
 	}
 
 	err = leg_observe(leg_obs, cdr);
+	if (!err)
+		err = call_observe(call_obs, cdr);
+	if (!err)
+		err = bridge_observe(bridge_obs, cdr);
 	if (err) {
 		mem_deref(cdr);
 		return err;
 	}
-	call_set_observer(call_obs, cdr);
-	bridge_set_observer(bridge_obs, cdr);
 	*cdrp = cdr;
 
 	return 0;
