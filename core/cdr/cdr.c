@@ -101,10 +101,12 @@ static void flush(struct cdr *cdr)
 	uint64_t now = tmr_jiffies();
 	int err;
 
+	tmr_cancel(&cdr->flush_tmr);
 	if (list_isempty(&cdr->done))
 		return;
 
 	err = cdrdb_write(cdr, &cdr->done);
+	cdr->last_commit = tmr_jiffies();
 	log_debug("cdr: the records of %u calls written (%llu ms)",
 		  list_count(&cdr->done), tmr_jiffies() - now);
 	if (err) {
@@ -120,16 +122,29 @@ static void flush(struct cdr *cdr)
 }
 
 
+static void flush_handler(void *arg)
+{
+	flush(arg);
+}
+
+
 /* Party A is over (hung up and its script ended, or the PBX stops): its
- * records are written. */
+ * records are written now, or at the end of the commit window. */
 static void party_done(struct cdr *cdr, struct cdr_party *p)
 {
+	uint64_t since = tmr_jiffies() - cdr->last_commit;
+
 	for (struct le *le = list_head(&p->recs); le; le = le->next)
 		close_rec(p, le->data);
 
 	list_unlink(&p->le);
 	list_append(&cdr->done, &p->le, p);
-	flush(cdr);
+
+	if (since >= CDR_WINDOW_MS)
+		flush(cdr);
+	else if (!tmr_isrunning(&cdr->flush_tmr))
+		tmr_start(&cdr->flush_tmr, CDR_WINDOW_MS - since,
+			  flush_handler, cdr);
 }
 
 
@@ -142,6 +157,7 @@ static void destructor(void *arg)
 	bridge_unobserve(bridge_obs, cdr);
 	while (list_head(&cdr->parties))
 		party_done(cdr, list_head(&cdr->parties)->data);
+	flush(cdr);
 	if (tmr_isrunning(&cdr->sync_tmr))
 		sync_handler(cdr);
 	tmr_cancel(&cdr->sync_tmr);
@@ -551,6 +567,7 @@ int cdr_alloc(struct cdr **cdrp, struct pbx *pbx, struct store *st)
 
 	cdr->pbx = pbx;
 	cdr->st = st;
+	tmr_init(&cdr->flush_tmr);
 	tmr_init(&cdr->sync_tmr);
 	err = cdrdb_open(cdr);
 	if (err) {

@@ -18,9 +18,11 @@
  * - A hangs up and the script it ran ends: its records are written in
  *   one transaction, then appended to the CSV file when one is asked
  *   for.  The commit does not wait for the disk (store_begin_lazy): it
- *   survives a kill -9 at once; the disk is synced within CDR_SYNC_MS
- *   (1 s) of it, one sync for every call that ended meanwhile, so that a
- *   busy PBX's loop does not wait for an fsync per call.
+ *   survives a kill -9 once made.  It is made at once when the last one
+ *   is CDR_WINDOW_MS (20 ms) old, else at the end of that window with
+ *   every call that ended in it (one commit writes whole pages: one per
+ *   call would cost a busy PBX several times more); the disk is synced
+ *   within CDR_SYNC_MS (1 s), one sync for every call meanwhile.
  *
  * The dialplan sets the accountcode and the userfield and adds
  * variables of its own (cdr_set) to the record its call is on.  Times in

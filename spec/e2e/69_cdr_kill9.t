@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 # Call records survive a kill -9: sipp calls end (answered, busy, a burst
-# of ten ending at the same moment, whose commits reach the disk in one
-# sync, and a last one), the PBX is killed with SIGKILL as the last one
-# ends, and every record of an ended call is in the database (and in
+# of ten ending at the same moment, whose records share commits and reach
+# the disk in one sync, and a last one), the PBX is killed with SIGKILL as
+# the last one ends, and every record of an ended call is in the database (and in
 # Master.csv); a call still up at the kill has none, and the database
 # opens cleanly.  A PBX started again on the same state
 # folder goes on numbering after the last record.
@@ -83,6 +83,11 @@ with Tap(timeout=120) as t:
     t.ok(pbx.wait_log(r"cdr: records synced to disk", 3, since=mark),
          "... their commits reach the disk in one sync, within a second",
          diag=lambda: tail(pbx.log_since(mark), 20))
+    groups = [int(n) for n in re.findall(r"cdr: the records of (\d+) calls written",
+                                         pbx.log_since(mark))]
+    t.ok(sum(groups) == 10 and max(groups or [0]) >= 2,
+         "... in %d commits (%s calls each), not one per call" % (len(groups), groups),
+         diag=lambda: tail(pbx.log_since(mark), 30))
     syncs = len(re.findall(r"cdr: records synced", pbx.log_since(mark)))
 
     # one more call, still up when the PBX dies: it has no record
