@@ -47,6 +47,7 @@ static void rec_destructor(void *arg)
 	struct cdr_rec *r = arg;
 
 	list_unlink(&r->le);
+	hash_unlink(&r->bhe);
 	list_flush(&r->vars);
 	mem_deref(r->b);
 	mem_deref(r->src);
@@ -65,6 +66,7 @@ static void party_destructor(void *arg)
 	struct cdr_party *p = arg;
 
 	list_unlink(&p->le);
+	hash_unlink(&p->he);
 	list_flush(&p->recs);
 	mem_deref(p->a);
 }
@@ -138,6 +140,7 @@ static void party_done(struct cdr *cdr, struct cdr_party *p)
 		close_rec(p, le->data);
 
 	list_unlink(&p->le);
+	hash_unlink(&p->he);
 	list_append(&cdr->done, &p->le, p);
 
 	if (since >= CDR_WINDOW_MS)
@@ -161,6 +164,10 @@ static void destructor(void *arg)
 	if (tmr_isrunning(&cdr->sync_tmr))
 		sync_handler(cdr);
 	tmr_cancel(&cdr->sync_tmr);
+	hash_flush(cdr->links);
+	mem_deref(cdr->links);
+	mem_deref(cdr->by_a);
+	mem_deref(cdr->by_b);
 	mem_deref(cdr->csv_path);
 }
 
@@ -194,17 +201,24 @@ static int callerid(char **clidp, const struct leg *leg)
 }
 
 
+static bool is_party(struct le *le, void *arg)
+{
+	return ((struct cdr_party *)le->data)->a == arg;
+}
+
+
 /** Party A of records that is @a leg, or NULL. */
 struct cdr_party *cdr_party_of(const struct cdr *cdr, const struct leg *leg)
 {
-	for (struct le *le = list_head(&cdr->parties); le; le = le->next) {
-		struct cdr_party *p = le->data;
+	struct le *le;
 
-		if (p->a == leg)
-			return p;
-	}
+	if (!cdr || !leg)
+		return NULL;
 
-	return NULL;
+	le = hash_lookup(cdr->by_a, (uint32_t)leg_id(leg), is_party,
+			 (void *)leg);
+
+	return le ? le->data : NULL;
 }
 
 
@@ -215,21 +229,53 @@ struct cdr_rec *cdr_current(const struct cdr_party *p)
 }
 
 
+static bool is_link(struct le *le, void *arg)
+{
+	return ((struct cdr_link *)le->data)->leg_id == *(uint64_t *)arg;
+}
+
+
+static struct cdr_link *link_of(const struct cdr *cdr, uint64_t id)
+{
+	struct le *le = hash_lookup(cdr->links, (uint32_t)id, is_link, &id);
+
+	return le ? le->data : NULL;
+}
+
+
 /* The linkedid of whoever @a leg talked to as party B, if anyone. */
 static const char *linked_to(const struct cdr *cdr, const struct leg *leg)
 {
-	for (struct le *le = list_head(&cdr->parties); le; le = le->next) {
-		struct cdr_party *p = le->data;
+	const struct cdr_link *l = link_of(cdr, leg_id(leg));
 
-		for (struct le *r = list_head(&p->recs); r; r = r->next) {
-			const struct cdr_rec *rec = r->data;
+	return l ? l->linkedid : NULL;
+}
 
-			if (rec->b_id == leg_id(leg))
-				return p->linkedid;
-		}
-	}
 
-	return NULL;
+static void link_destructor(void *arg)
+{
+	struct cdr_link *l = arg;
+
+	hash_unlink(&l->he);
+}
+
+
+/* @a leg is party B of a record of @a p: its records to come link to
+ * p's. */
+static void link_add(struct cdr *cdr, const struct leg *leg,
+		     const struct cdr_party *p)
+{
+	struct cdr_link *l;
+
+	if (link_of(cdr, leg_id(leg)))
+		return;
+
+	l = mem_zalloc(sizeof(*l), link_destructor);
+	if (!l)
+		return;   /* its later records start a linkedid of their own */
+	l->leg_id = leg_id(leg);
+	str_ncpy(l->linkedid, p->linkedid, sizeof(l->linkedid));
+	hash_append(cdr->links, (uint32_t)l->leg_id, &l->he, l);
 }
 
 
@@ -251,6 +297,7 @@ static struct cdr_party *party_new(struct cdr *cdr, struct leg *leg,
 	str_ncpy(p->linkedid, linkedid ? linkedid : p->uniqueid,
 		 sizeof(p->linkedid));
 	list_append(&cdr->parties, &p->le, p);
+	hash_append(cdr->by_a, (uint32_t)leg_id(leg), &p->he, p);
 
 	return p;
 }
@@ -296,19 +343,28 @@ static void unpair(struct cdr_rec *r)
 
 	r->end = wall_ms();
 	r->b = mem_deref(r->b);
+	hash_unlink(&r->bhe);
+}
+
+
+static bool is_b(struct le *le, void *arg)
+{
+	return ((struct cdr_rec *)le->data)->b == arg;
 }
 
 
 /* Whatever @a leg talks to now, it talks to no more. */
 static void unpair_leg(struct cdr *cdr, const struct leg *leg)
 {
-	for (struct le *le = list_head(&cdr->parties); le; le = le->next) {
-		struct cdr_party *p = le->data;
-		struct cdr_rec *r = cdr_current(p);
+	struct cdr_rec *r = cdr_current(cdr_party_of(cdr, leg));
+	struct le *le;
 
-		if (r && r->b && (p->a == leg || r->b == leg))
-			unpair(r);
-	}
+	if (r && r->b)
+		unpair(r);
+
+	le = hash_lookup(cdr->by_b, (uint32_t)leg_id(leg), is_b, (void *)leg);
+	if (le)
+		unpair(le->data);
 }
 
 
@@ -384,6 +440,7 @@ static void call_obs(struct call *call, enum call_obs ev, struct dial *d,
 		     void *arg)
 {
 	struct cdr *cdr = arg;
+	struct cdr_party *p;
 
 	switch (ev) {
 
@@ -396,16 +453,13 @@ static void call_obs(struct call *call, enum call_obs ev, struct dial *d,
 		break;
 
 	case CALL_OBS_END:
-		for (struct le *le = list_head(&cdr->parties); le; ) {
-			struct cdr_party *p = le->data;
-
-			le = le->next;
-			if (p->call != call)
-				continue;
-			p->call = NULL;
-			if (p->gone)
-				party_done(cdr, p);
-		}
+		/* only the party of its caller's leg runs it (on_run) */
+		p = cdr_party_of(cdr, call_leg(call));
+		if (!p || p->call != call)
+			break;
+		p->call = NULL;
+		if (p->gone)
+			party_done(cdr, p);
 		break;
 	}
 }
@@ -466,6 +520,7 @@ static void pair(struct cdr *cdr, struct leg *x, struct leg *y)
 		return;
 	if (r && r->b_id == leg_id(y)) {
 		r->b = mem_ref(y);            /* back after a consultation */
+		hash_append(cdr->by_b, (uint32_t)leg_id(y), &r->bhe, r);
 		r->end = 0;
 		return;
 	}
@@ -495,6 +550,8 @@ static void pair(struct cdr *cdr, struct leg *x, struct leg *y)
 		  p->uniqueid, list_count(&p->recs), leg_id(x), leg_id(y));
 	b_ans = wall_of(leg_answered(y));
 	r->b = mem_ref(y);
+	hash_append(cdr->by_b, (uint32_t)leg_id(y), &r->bhe, r);
+	link_add(cdr, y, p);
 	r->b_id = leg_id(y);
 	r->dial = 0;
 	r->answered = true;
@@ -535,6 +592,7 @@ static void leg_obs(struct leg *leg, enum leg_event ev, void *arg)
 		return;
 
 	unpair_leg(cdr, leg);
+	mem_deref(link_of(cdr, leg_id(leg)));
 	p = cdr_party_of(cdr, leg);
 	if (!p)
 		return;
@@ -569,7 +627,11 @@ int cdr_alloc(struct cdr **cdrp, struct pbx *pbx, struct store *st)
 	cdr->st = st;
 	tmr_init(&cdr->flush_tmr);
 	tmr_init(&cdr->sync_tmr);
-	err = cdrdb_open(cdr);
+	err  = hash_alloc(&cdr->by_a, 256);
+	err |= hash_alloc(&cdr->by_b, 256);
+	err |= hash_alloc(&cdr->links, 256);
+	if (!err)
+		err = cdrdb_open(cdr);
 	if (err) {
 		mem_deref(cdr);
 		return err;

@@ -20,6 +20,7 @@ struct cdr_rec {
 	char *accountcode, *userfield;
 	struct list vars;          /**< struct cdr_var                  */
 	struct leg *b;             /**< the party it talks to (a ref)   */
+	struct le bhe;             /**< in cdr.by_b while it has one    */
 	uint64_t b_id;             /**< the last one it talked to       */
 	int dial;                  /**< enum dial_status of the last
 				        unanswered dial; 0: none         */
@@ -27,9 +28,18 @@ struct cdr_rec {
 	const char *disposition;   /**< set when it is closed           */
 };
 
+/** The linkedid of a leg that was party B of a record (until it hangs
+ *  up): its own records, if it has any later, are linked to it. */
+struct cdr_link {
+	struct le he;
+	uint64_t leg_id;
+	char linkedid[32];
+};
+
 /** Party A: a leg and the records it has had. */
 struct cdr_party {
 	struct le le;              /**< in the module's list            */
+	struct le he;              /**< in cdr.by_a, by its leg's id     */
 	struct cdr *cdr;
 	struct leg *a;             /**< a ref, until it hangs up        */
 	const struct call *call;   /**< the script it runs now (no ref) */
@@ -53,6 +63,9 @@ struct cdr {
 	struct pbx *pbx;
 	struct store *st;
 	struct list parties;       /**< struct cdr_party: legs up       */
+	struct hash *by_a;         /**< the same, by their leg's id     */
+	struct hash *by_b;         /**< struct cdr_rec, by its B leg's id */
+	struct hash *links;        /**< struct cdr_link, by leg id      */
 	struct list done;          /**< struct cdr_party: to be written */
 	struct tmr flush_tmr;      /**< the end of the commit window    */
 	struct tmr sync_tmr;       /**< running: commits not synced yet */
