@@ -37,7 +37,8 @@ DEB_PKGS := build-essential pkg-config libre-dev librem-dev liblua5.4-dev \
             lua5.4 libsndfile1-dev libedit-dev sip-tester baresip-core \
             lua-busted sox espeak-ng python3 tshark tmux liburing-dev \
             libsqlite3-dev msmtp python3-aiosmtpd linphone-cli fail2ban \
-            clang libclang-rt-14-dev dpkg-dev fakeroot systemd man-db
+            clang libclang-rt-14-dev python3-websockets openssl chromium chromium-driver \
+            dpkg-dev fakeroot systemd man-db
 STAMP_DEPS := $(BUILD)/.deps
 # What only `make bench` needs: the reference it is compared with.
 BENCH_PKGS := kamailio kamailio-lua-modules
@@ -144,13 +145,20 @@ ASAN_E2E := spec/e2e/20_calls_sipp.t spec/e2e/30_b2bua_sipp.t \
             spec/e2e/80_sip_trace.t spec/e2e/82_errors_requests.t \
             spec/e2e/76_video_reinvite.t spec/e2e/42_media_dtmf_ivr.t \
             spec/e2e/45_voicemail.t spec/e2e/46_mwi_email.t \
-            spec/e2e/47_voicemail_kill9.t spec/e2e/55_conference.t \
+            spec/e2e/47_voicemail_kill9.t spec/e2e/48_vmmain_options.t \
+            spec/e2e/55_conference.t \
+            spec/e2e/93_events_ws.t spec/e2e/94_metrics.t \
+            spec/e2e/95_slow_client.t spec/e2e/96_api_commands.t \
+            spec/e2e/97_https.t \
             spec/e2e/52_parking.t spec/e2e/53_pickup.t spec/e2e/54_blf.t \
             spec/e2e/58_followme.t spec/e2e/56_conference_pin.t \
             spec/e2e/57_conference_ten.t \
             spec/e2e/11_auth_digest.t spec/e2e/12_protection.t \
             spec/e2e/13_fail2ban.t spec/e2e/84_sent_grammar.t \
             spec/e2e/51_netfuzz.t spec/e2e/67_crash_restart.t \
+            spec/e2e/24_queue_phones.t spec/e2e/25_queue_strategies.t \
+            spec/e2e/26_queue_agents.t spec/e2e/27_queue_console.t \
+            spec/e2e/28_queue_wallboard.t \
             spec/e2e/68_cdr.t spec/e2e/69_cdr_kill9.t spec/e2e/98_install.t
 ASAN_WRAP := $(ASAN_E2E:spec/e2e/%.t=$(BUILD)/asan-e2e/%.t)
 

@@ -16,7 +16,9 @@
 #include "reload.h"
 #include "sdnotify.h"
 #include "paths.h"   /* build/paths.h: where `make install` puts lua/ */
+#include "memtrim.h"
 #include "console/console.h"
+#include "http/httpd.h"
 #include "capture/capture.h"
 #include "media/codec.h"
 #include "call/blf.h"
@@ -328,10 +330,12 @@ static int start(struct pbx *pbx, const char *listen)
 		log_warn("blf: dialog subscriptions unavailable");
 
 	rtpwatch_start(pbx);
+	memtrim_start(30);   /* freed heap pages back to the kernel */
 
 	/* the PBX runs without a console when it cannot have one */
 	(void)console_alloc(&pbx->console, pbx);
 	reload_watch_update(pbx);
+	httpd_update(pbx);
 
 	log_info("ready: listening on udp:%J tcp:%J, media %j, %u endpoints,"
 		 " config %s", &pbx->set.sip_addr, &pbx->set.sip_addr,
@@ -387,7 +391,9 @@ static void shutdown_pbx(struct pbx *pbx)
 	tmr_cancel(&signal_tmr);
 	reload_close();
 	pbx->console = mem_deref(pbx->console);
+	httpd_close(pbx);
 	rtpwatch_stop();
+	memtrim_stop();
 	call_close_all();
 	pbx->cdr = mem_deref(pbx->cdr);   /* the records of legs still up */
 	pbx->trunks = mem_deref(pbx->trunks);

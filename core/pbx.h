@@ -19,6 +19,19 @@ struct trunks;
 struct vmbox;
 struct cdr;
 struct mwi;
+struct httpd;
+
+/** The HTTP server (events, commands, metrics): off while addr is unset. */
+enum { PBX_HTTP_TOKENS = 8 };
+struct pbx_http {
+	struct sa addr;            /**< listen address; unset: no server */
+	char cert[256];            /**< PEM certificate and key: HTTPS   */
+	struct {
+		char name[32];     /**< who it is, for the log           */
+		char secret[128];
+	} tokens[PBX_HTTP_TOKENS];
+	uint32_t queue_kb;         /**< what a WebSocket client may lag  */
+};
 
 /** pbx.settings { security = { ... } } (README, Security). */
 struct sec_settings {
@@ -48,6 +61,7 @@ struct pbx_settings {
 	uint32_t session_expires;  /**< session timers, s; 0 = none     */
 	uint32_t session_min_se;   /**< the least we take (422 below)   */
 	bool cdr_csv;              /**< records also in <state>/cdr-csv/Master.csv */
+	struct pbx_http http;
 	struct sec_settings sec;
 };
 
@@ -66,6 +80,7 @@ struct pbx {
 	struct store *store;                /**< <state>/lunapbx.db      */
 	struct vmbox *vmbox;                /**< voicemail messages      */
 	struct mwi *mwi;                    /**< message-waiting NOTIFYs */
+	struct httpd *http;                 /**< events, commands, metrics */
 	struct blf *blf;                    /**< busy lamps (dialog events) */
 	struct cdr *cdr;                    /**< call records            */
 	char *config_path;

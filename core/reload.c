@@ -11,6 +11,7 @@
 #include "pbx.h"
 #include "reload.h"
 #include "lua/runtime.h"
+#include "http/httpd.h"
 #include "sip/endpoint.h"
 
 /* An editor saves in several steps: reload once they are done. */
@@ -56,6 +57,7 @@ int reload_now(struct pbx *pbx, char *errbuf, size_t errsz, uint32_t *usec)
 		 endpoint_table_count(pbx->endpoints), took / 1000,
 		 took % 1000 / 100);
 	reload_watch_update(pbx);
+	httpd_update(pbx);
 
 	return 0;
 }

@@ -7,12 +7,17 @@ local pbx = require "lunapbx"
 local ivr = require "lunapbx.ivr"
 local apps = require "lunapbx.apps"
 local vm = require "lunapbx.voicemail"
+local queue = require "lunapbx.queue"
 local confbridge = require "lunapbx.confbridge"
 local parking = require "lunapbx.parking"
 local pickup = require "lunapbx.pickup"
 local followme = require "lunapbx.followme"
 
 pbx.settings { listen = "127.0.0.1:5060", rtp_ports = "10000-20000" }
+-- Events, commands and metrics over HTTP (README, Operations), off as
+-- Asterisk's AMI is until asked for; then on 127.0.0.1:8088:
+--   pbx.settings { http = { tokens = { ops = "a-long-random-secret" } } }
+--   python3 bench/events.py --token a-long-random-secret
 
 -- Templates are plain Lua functions.
 local function phone(t)
@@ -81,6 +86,19 @@ local function stdexten(call, endpoint, mailbox, fm)
   call:hangup()                     -- CANCEL, CHANUNAVAIL, CONGESTION
 end
 
+
+-- queues.conf: [general] persistentmembers=yes, autofill=yes,
+-- shared_lastcall=yes (an agent's last call counts in every queue);
+-- [StandardQueue](!) musicclass=default, strategy=rrmemory, joinempty=no,
+-- leavewhenempty=yes, ringinuse=no; Asterisk's timeout 15 s, retry 5 s.
+queue.template "StandardQueue" {
+  musicclass = "default", strategy = "rrmemory", joinempty = "no",
+  leavewhenempty = "yes", ringinuse = false, autofill = true,
+  persistentmembers = true, timeout = 15, retry = 5,
+}
+queue.define "support" { template = "StandardQueue", number = "7001", members = { "xlite", "bria" } }
+queue.define "sales"   { template = "StandardQueue", number = "7002", members = { "zoiper", "blink" } }
+
 -- What a caller of the auto-attendant may dial while the menu plays.
 pbx.context "aasiptrunk" {
   ["6000"] = function(call) call:dial("amine", { timeout = 20 }) end,
@@ -135,6 +153,30 @@ pbx.context "internal" {
     call:play(name)
     call:hangup()
   end,
+
+  -- the queues (Verbose, Queue(support), Hangup): music while waiting,
+  -- the agents rung by rrmemory, QUEUESTATUS in the log
+  ["7001"] = function(call)
+    pbx.log("info", "%s <%s> entering the support queue", call.caller_name or "", call.caller or "")
+    local status = queue.join(call, "support")
+    pbx.log("info", "support queue: %s", status)
+    call:hangup()
+  end,
+  ["7002"] = function(call)
+    pbx.log("info", "%s <%s> entering the sales queue", call.caller_name or "", call.caller or "")
+    local status = queue.join(call, "sales")
+    pbx.log("info", "sales queue: %s", status)
+    call:hangup()
+  end,
+  -- agents: *457001 logs the phone in to support (again: out), *457002
+  -- sales; *46 pauses (again: unpauses) it in every queue it is in
+  ["_*45X."] = function(call, exten)
+    for _, name in ipairs(queue.names()) do
+      if queue.get(name).number == exten:sub(4) then return queue.agent_login(call, name) end
+    end
+    call:hangup(404)
+  end,
+  ["*46"] = function(call) queue.agent_pause(call) end,
 
   -- music on hold for 30 s
   ["8100"] = function(call)

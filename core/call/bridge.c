@@ -17,6 +17,7 @@
 #include "call/legmedia.h"
 #include "call/bridge.h"
 #include "call/bridge_priv.h"
+#include "call/callev.h"
 
 static struct list bridges;
 static uint64_t bridge_seq;
@@ -659,6 +660,7 @@ int bridge_add(struct bridge *br, struct leg *leg, struct featmap *map)
 	observe(br, leg, true);
 	if (br->room && br->ownerh)
 		bridge_push_event(br, BRIDGE_EV_JOIN, leg, NULL, false);
+	callev_bridged(br, leg);
 
 	return 0;
 }
@@ -716,6 +718,9 @@ int bridge_replace(struct bridge *br, struct leg *old, struct leg *leg)
 	mem_ref(old);
 	(void)bridge_remove(br, old);
 	err = bridge_add(br, leg, map);
+	if (!err)
+		callev_transferred(leg, leg_holder(old), leg_holder(leg),
+				   "replaces");
 	leg_hangup(old, 0);
 	mem_deref(old);
 	mem_deref(br);

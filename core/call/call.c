@@ -11,6 +11,7 @@
 #include "call/leg.h"
 #include "call/legmedia.h"
 #include "call/call.h"
+#include "call/callev.h"
 
 /* A reference in one of the call's lists. */
 struct ref {
@@ -461,6 +462,7 @@ int call_run(struct call *call, struct leg *leg)
 		 leg_cid_num(leg) ? leg_cid_num(leg) : "", call->exten,
 		 call->context, leg_id(leg));
 	observe(call, CALL_OBS_RUN, NULL);
+	callev_call(call, "newcall");
 
 	err = runner.start ? runner.start(call, runner.arg) : ENOSYS;
 	if (!err)
@@ -480,7 +482,7 @@ int call_run(struct call *call, struct leg *leg)
  */
 int call_redirect(struct leg *leg, const char *context, const char *exten)
 {
-	struct call *call;
+	struct call *call, *from = leg_holder(leg);
 	int err;
 
 	if (leg_closed(leg))
@@ -496,6 +498,8 @@ int call_redirect(struct leg *leg, const char *context, const char *exten)
 	err = call_hold(call, leg);
 	if (!err && leg_bridge(leg))
 		(void)bridge_remove(leg_bridge(leg), leg);
+	if (!err)
+		callev_transferred(leg, from, call, "redirect");
 	if (err)
 		call_script_done(call, false);
 	else
@@ -557,6 +561,7 @@ void call_script_done(struct call *call, bool failed)
 	release_all(call);
 	log_info("call %llu: ended after %llu ms", call->id,
 		 tmr_jiffies() - call->started);
+	callev_call(call, "callend");
 	mem_deref(call);
 }
 

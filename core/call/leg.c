@@ -13,21 +13,14 @@
 #include "sip/sipstack.h"
 #include "call/leg.h"
 #include "call/leg_priv.h"
+#include "call/callev.h"
 
 #define ALLOW "Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, REFER\r\n" \
 	"Supported: replaces, timer\r\n"
 
-static const char *state_names[] = {"new", "early", "answered", "ended"};
-
 /* Every live leg: the console lists them, Replaces and REFER find them. */
 static struct list legs;
 static uint64_t leg_seq;
-/* Whoever follows every leg (BLF, call records): a few at most. */
-enum { MAX_OBSERVERS = 4 };
-static struct {
-	leg_event_h *h;
-	void *arg;
-} observers[MAX_OBSERVERS];
 
 
 static void destructor(void *arg)
@@ -76,29 +69,6 @@ static struct leg *leg_new(struct pbx *pbx, struct endpoint *ep)
 }
 
 
-static void observe(struct leg *leg, enum leg_event ev)
-{
-	for (size_t i = 0; i < MAX_OBSERVERS; i++) {
-		if (observers[i].h)
-			observers[i].h(leg, ev, observers[i].arg);
-	}
-}
-
-
-/** Tell the watchers, in slot order, then the observers.  The leg lives
- *  until the last of them returns, whatever they do to it. */
-void leg_emit(struct leg *leg, enum leg_event ev)
-{
-	mem_ref(leg);
-	for (int i = 0; i < LEG_W_MAX; i++) {
-		if (leg->w[i].h)
-			leg->w[i].h(leg, ev, leg->w[i].arg);
-	}
-	observe(leg, ev);
-	mem_deref(leg);
-}
-
-
 /* Its dialog state moves on: the observers hear of it (LEG_EV_STATE). */
 static void set_state(struct leg *leg, enum leg_state st)
 {
@@ -107,87 +77,11 @@ static void set_state(struct leg *leg, enum leg_state st)
 
 	leg->state = st;
 	mem_ref(leg);
-	observe(leg, LEG_EV_STATE);
+	legwatch_observe(leg, LEG_EV_STATE);
 	mem_deref(leg);
 }
 
 
-void leg_watch(struct leg *leg, enum leg_slot slot, leg_event_h *h,
-	       void *arg)
-{
-	if (!leg || slot >= LEG_W_MAX)
-		return;
-
-	leg->w[slot].h = h;
-	leg->w[slot].arg = arg;
-}
-
-
-/** Stop watching, if @a arg is still the one watching that slot. */
-void leg_unwatch(struct leg *leg, enum leg_slot slot, void *arg)
-{
-	if (!leg || slot >= LEG_W_MAX || leg->w[slot].arg != arg)
-		return;
-
-	leg->w[slot].h = NULL;
-	leg->w[slot].arg = NULL;
-}
-
-
-/**
- * Follow every leg's events, and its state changes (LEG_EV_STATE), after
- * its watchers: BLF, call records.  ENOSPC when too many follow already.
- */
-int leg_observe(leg_event_h *h, void *arg)
-{
-	if (!h)
-		return EINVAL;
-
-	for (size_t i = 0; i < MAX_OBSERVERS; i++) {
-		if (!observers[i].h) {
-			observers[i].h = h;
-			observers[i].arg = arg;
-			return 0;
-		}
-	}
-
-	return ENOSPC;
-}
-
-
-void leg_unobserve(leg_event_h *h, void *arg)
-{
-	for (size_t i = 0; i < MAX_OBSERVERS; i++) {
-		if (observers[i].h == h && observers[i].arg == arg) {
-			observers[i].h = NULL;
-			observers[i].arg = NULL;
-		}
-	}
-}
-
-
-void leg_set_media_handler(struct leg *leg, leg_media_h *h, void *arg)
-{
-	if (!leg)
-		return;
-
-	leg->mediah = h;
-	leg->media_arg = arg;
-}
-
-
-void leg_set_info_handler(struct leg *leg, leg_info_h *h, void *arg)
-{
-	if (!leg)
-		return;
-
-	leg->infoh = h;
-	leg->info_arg = arg;
-}
-
-
-/* The dialog is over, whoever ended it: sockets go now, the struct when
- * the last reference does. */
 static void closed(struct leg *leg, uint16_t code)
 {
 	if (leg->closed)
@@ -556,7 +450,7 @@ int leg_incoming(struct leg **legp, struct pbx *pbx,
 	}
 
 	*legp = leg;
-	observe(leg, LEG_EV_STATE);   /* trying */
+	legwatch_observe(leg, LEG_EV_STATE);   /* trying */
 	return 0;
 }
 
@@ -617,7 +511,7 @@ int leg_connect(struct leg **legp, struct pbx *pbx, const struct leg_dial *d)
 	}
 
 	*legp = leg;
-	observe(leg, LEG_EV_STATE);   /* trying */
+	legwatch_observe(leg, LEG_EV_STATE);   /* trying */
 	return 0;
 }
 
@@ -680,6 +574,8 @@ int leg_answer_sdp(struct leg *leg, uint16_t scode)
 		leg->answered = tmr_jiffies();
 		legtimer_start(leg);
 	}
+	if (!err)
+		callev_leg_state(leg, scode >= 200 ? "answered" : "progress");
 
 	return err;
 }
@@ -742,6 +638,8 @@ int leg_ringing(struct leg *leg)
 	err = reply(leg, 180, "Ringing", NULL);
 	if (!err)
 		set_state(leg, LEG_EARLY);
+	if (!err)
+		callev_leg_state(leg, "ringing");
 
 	return err;
 }
@@ -792,142 +690,6 @@ void leg_hangup(struct leg *leg, uint16_t code)
 	}
 
 	closed(leg, code);   /* the session's deref sends BYE or CANCEL */
-}
-
-
-/** Offer the leg its current SDP again (a re-INVITE of ours). */
-int leg_reoffer(struct leg *leg)
-{
-	struct mbuf *mb = NULL;
-	int err;
-
-	if (!leg->sess || leg->closed || !leg->established)
-		return ENOTCONN;
-
-	err = sdpneg_encode(leg->sdp, true, &mb);
-	if (!err)
-		err = sipsess_modify(leg->sess, mb);
-	mem_deref(mb);
-
-	return err;
-}
-
-
-static enum sdp_dir mirror_dir(enum sdp_dir d)
-{
-	switch (d) {
-
-	case SDP_SENDONLY: return SDP_RECVONLY;
-	case SDP_RECVONLY: return SDP_SENDONLY;
-	default:           return d;
-	}
-}
-
-
-/** Our direction toward the leg, for the next offer or answer. */
-void leg_set_local_dir(struct leg *leg, enum sdp_dir dir)
-{
-	if (leg)
-		sdpneg_set_local_dir(leg->sdp, dir);
-}
-
-
-/**
- * A re-INVITE of @a from (hold, resume) passed on: @a to is offered the
- * same direction, seen from its side.  The video follows (leg_video.c).
- */
-int leg_mirror_offer(struct leg *from, struct leg *to)
-{
-	if (!to->sess || to->closed)
-		return ENOTCONN;
-
-	/* what `from` does to us is what we do to `to` */
-	sdpneg_set_local_dir(to->sdp, mirror_dir(sdpneg_remote_dir(from->sdp)));
-	leg_video_mirror(from, to);
-
-	return leg_reoffer(to);
-}
-
-
-/** The far end put us on hold: it will not take what we send. */
-bool leg_remote_holds(const struct leg *leg)
-{
-	enum sdp_dir d;
-
-	if (!leg || !leg->sdp || leg->closed)
-		return false;
-
-	d = sdpneg_remote_dir(leg->sdp);
-
-	return d == SDP_RECVONLY || d == SDP_INACTIVE;
-}
-
-
-void leg_set_codec(struct leg *leg, enum codec_id codec)
-{
-	if (leg)
-		leg->codec = codec;
-}
-
-
-/** Answer with that codec only (before the answer goes). */
-void leg_keep_codec(struct leg *leg, enum codec_id codec)
-{
-	if (!leg)
-		return;
-
-	leg->codec = codec;
-	if (leg->state != LEG_ANSWERED)
-		sdpneg_keep_only(leg->sdp, codec);
-}
-
-
-size_t leg_offered_codecs(const struct leg *leg, uint8_t *out, size_t max)
-{
-	return leg ? sdpneg_remote_codecs(leg->sdp, out, max) : 0;
-}
-
-
-bool leg_offered(const struct leg *leg, enum codec_id codec)
-{
-	uint8_t codecs[CODEC_MAX];
-	size_t n = leg_offered_codecs(leg, codecs, ARRAY_SIZE(codecs));
-
-	for (size_t i = 0; i < n; i++) {
-		if (codecs[i] == codec)
-			return true;
-	}
-	return false;
-}
-
-
-/**
- * @a a's codec for talking with @a b (answered): the same law when @a a
- * offered it (no transcoding), else its first; a caller that made no
- * offer chooses in its ACK.  Then both legs' sockets and the video.
- */
-int leg_match(struct leg *a, struct leg *b)
-{
-	int err;
-
-	if (!a->late_offer) {
-		enum codec_id c = a->codec;
-
-		if (c == CODEC_NONE && leg_offered(a, b->codec))
-			c = b->codec;
-		if (c == CODEC_NONE)
-			c = sdpneg_answered_codec(a->sdp);
-		leg_keep_codec(a, c);
-	}
-
-	err  = leg_media_alloc(a);
-	err |= leg_media_alloc(b);
-	if (err)
-		return err;
-
-	leg_video_bridge(a, b);
-
-	return 0;
 }
 
 
@@ -1004,110 +766,4 @@ uint32_t leg_count(void)
 	(void)leg_apply(count_live, &n);
 
 	return n;
-}
-
-
-uint64_t leg_id(const struct leg *leg) { return leg ? leg->id : 0; }
-enum leg_state leg_state(const struct leg *leg)
-{
-	return leg ? leg->state : LEG_ENDED;
-}
-bool leg_closed(const struct leg *leg) { return !leg || leg->closed; }
-bool leg_inbound(const struct leg *leg) { return leg && leg->inbound; }
-bool leg_late_offer(const struct leg *leg)
-{
-	return leg && leg->late_offer;
-}
-uint16_t leg_code(const struct leg *leg) { return leg ? leg->code : 0; }
-uint16_t leg_progress_code(const struct leg *leg)
-{
-	return leg ? leg->progress_code : 0;
-}
-bool leg_progress_sdp(const struct leg *leg)
-{
-	return leg && leg->progress_sdp;
-}
-enum codec_id leg_codec(const struct leg *leg)
-{
-	return leg ? leg->codec : CODEC_NONE;
-}
-struct sdpneg *leg_sdp(const struct leg *leg)
-{
-	return leg ? leg->sdp : NULL;
-}
-struct stream *leg_stream(const struct leg *leg)
-{
-	return leg ? leg->stream : NULL;
-}
-struct stream *leg_vstream(const struct leg *leg)
-{
-	return leg ? leg->vstream : NULL;
-}
-struct sipsess *leg_sess(const struct leg *leg)
-{
-	return leg ? leg->sess : NULL;
-}
-struct endpoint *leg_endpoint(const struct leg *leg)
-{
-	return leg ? leg->ep : NULL;
-}
-struct pbx *leg_pbx(const struct leg *leg) { return leg ? leg->pbx : NULL; }
-const char *leg_uri(const struct leg *leg) { return leg ? leg->uri : NULL; }
-const char *leg_cid_num(const struct leg *leg)
-{
-	return leg ? leg->cid_num : NULL;
-}
-const char *leg_cid_name(const struct leg *leg)
-{
-	return leg ? leg->cid_name : NULL;
-}
-const struct sip_msg *leg_invite(const struct leg *leg)
-{
-	return leg ? leg->invite : NULL;
-}
-struct legmedia *leg_media(const struct leg *leg)
-{
-	return leg ? leg->media : NULL;
-}
-void leg_set_media(struct leg *leg, struct legmedia *lm)
-{
-	if (leg)
-		leg->media = lm;
-}
-uint64_t leg_started(const struct leg *leg)
-{
-	return leg ? leg->started : 0;
-}
-
-
-/** tmr_jiffies() when it was answered (its 200 sent or received); 0: not. */
-uint64_t leg_answered(const struct leg *leg)
-{
-	return leg ? leg->answered : 0;
-}
-
-
-/** For the RTP watch: @a rx packets so far at @a now; true when the count
- *  moved (or is the first seen). */
-bool leg_rx_seen(struct leg *leg, uint64_t rx, uint64_t now)
-{
-	if (leg->rx_since && rx == leg->rx_count)
-		return false;
-
-	leg->rx_count = rx;
-	leg->rx_since = now;
-
-	return true;
-}
-
-
-uint64_t leg_rx_since(const struct leg *leg)
-{
-	return leg ? leg->rx_since : 0;
-}
-
-
-const char *leg_state_name(enum leg_state st)
-{
-	return st <= LEG_ENDED ? state_names[st] : "?";
 }

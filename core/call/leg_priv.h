@@ -1,7 +1,10 @@
 /**
  * @file leg_priv.h  The leg's own fields, shared by the files of the leg
- * module only: leg.c (its life and its SIP dialog), leg_video.c (its
- * video) and leg_refer.c (transfer requests).  Everything else sees leg.h.
+ * module only: leg.c (its life and its SIP dialog), leg_sdp.c (re-offers,
+ * hold, codecs), leg_watch.c (who hears its events), leg_get.c (what it
+ * says of itself), leg_video.c (its video), leg_refer.c (transfer
+ * requests), leg_dialog.c, leg_timer.c, leg_stats.c.  Everything else
+ * sees leg.h.
  */
 
 struct leg {
@@ -69,6 +72,9 @@ void legvideo_offer_alone(struct leg *leg);
 
 /* leg_stats.c */
 void legstats_close(struct leg *leg);
+
+/* leg_watch.c */
+void legwatch_observe(struct leg *leg, enum leg_event ev);
 
 /* leg_dialog.c */
 int  legdlg_incoming(struct leg *leg, const struct sip_msg *invite);

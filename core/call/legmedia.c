@@ -16,6 +16,7 @@
 #include "sip/endpoint.h"
 #include "call/leg.h"
 #include "call/legmedia.h"
+#include "call/callev.h"
 
 enum { REC_POLL_MS = 50, STOP_DIGITS_MAX = 16, DTMF_OUT_MAX = 32,
        INFO_DURATION_MS = 160 };
@@ -178,6 +179,7 @@ static void digit_handler(char digit, enum dtmf_src src, void *arg)
 
 	log_info("leg %llu: DTMF '%c' (%s)", leg_id(lm->leg), digit,
 		 dtmf_src_name(src));
+	callev_dtmf(lm->leg, digit, dtmf_src_name(src));
 
 	if (lm->sinkh) {   /* a bridge's feature keys */
 		d = dtmf_in_pop(lm->dtmf);

@@ -174,6 +174,7 @@ static int l_bridge(lua_State *L)
 		return l_room(L);
 
 	call = own(L, "bridge");
+	lua_settop(L, 2);    /* the legs, or nils: the bridge goes above */
 
 	err = bridge_alloc(&br);
 	if (!err)

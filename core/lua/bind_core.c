@@ -19,6 +19,7 @@
 #include <re.h>
 #include <lauxlib.h>
 #include "log.h"
+#include "memtrim.h"
 #include "pbx.h"
 #include "tmrheap.h"
 #include "sip/registrar.h"
@@ -120,16 +121,6 @@ static int l_generation(lua_State *L)
 }
 
 
-/* Bytes malloc() has handed out and not had back: what the PBX holds,
- * whatever the allocator keeps beside it (RSS is both). */
-static size_t heap_in_use(void)
-{
-	struct mallinfo2 mi = mallinfo2();
-
-	return mi.uordblks + mi.hblkhd;
-}
-
-
 /* What the PBX holds now (the benchmarks read memory per call from it),
  * and how bridged RTP goes (see rtpring_mode()). */
 static int l_stats(lua_State *L)
@@ -157,7 +148,7 @@ static int l_stats(lua_State *L)
 	lua_setfield(L, -2, "timers");
 	lua_pushinteger(L, (lua_Integer)registrar_count(luart_pbx(L)->registrar));
 	lua_setfield(L, -2, "contacts");
-	lua_pushinteger(L, (lua_Integer)heap_in_use());
+	lua_pushinteger(L, (lua_Integer)memtrim_heap_in_use());
 	lua_setfield(L, -2, "heap_bytes");
 
 	return 1;
@@ -212,4 +203,9 @@ void luart_open_core(lua_State *L, struct luart *rt)
 	luart_open_trunks(L);
 	luart_open_capture(L);
 	luart_open_voicemail(L);
+	luart_open_store(L);
+	luart_open_signal(L);
+	luart_open_presence(L);
+	luart_open_events(L);
+	luart_open_api(L);
 }

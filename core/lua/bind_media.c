@@ -267,12 +267,17 @@ static int media_ready(lua_State *L, struct call *call, lua_KContext ctx)
 	uint64_t samples = 0;
 	enum media_end end;
 	char digit = 0;
-	(void)call;
 
-	if (legmedia_busy(leg))
-		return -1;
-
-	end = legmedia_result(leg, &digit, &samples);
+	/* the leg went to another call (a redirect, the HTTP API): what
+	 * this one did with it is over, whatever the leg does next */
+	if (call && leg_holder(leg) != call) {
+		end = MEND_STOPPED;
+	}
+	else {
+		if (legmedia_busy(leg))
+			return -1;
+		end = legmedia_result(leg, &digit, &samples);
+	}
 	switch ((enum kind)ctx) {
 
 	case K_RECORD:

@@ -7,6 +7,7 @@
  *   leg          hung up                     -> leg, "hangup"
  *                taken by another call       -> leg, "taken"
  *                or keyed a digit (consumed) -> leg, "digit", "5"
+ *   signal       notified (bind_signal.c)    -> sig, "signal", value
  *   seconds      none of them in time        -> nil, "timeout"
  *
  * The first ready in argument order wins.  A leg waited for must be the
@@ -31,6 +32,14 @@ static int ready_one(lua_State *L, int i, struct call *call)
 	struct bridge *br;
 	struct leg *leg;
 	int n, digit;
+
+	if (luart_test_signal(L, i)) {
+		lua_pushvalue(L, i);
+		n = luart_signal_take(L, i);
+		if (n < 0)
+			lua_pop(L, 1);
+		return n < 0 ? -1 : n + 1;
+	}
 
 	br = d ? NULL : luart_test_bridge(L, i);
 	if (d || br) {
@@ -109,6 +118,12 @@ static int l_wait(lua_State *L)
 
 		if (luart_test_dial(L, i))
 			continue;
+		if (luart_test_signal(L, i)) {
+			if (luart_signal_call(L, i) != call_id(call))
+				return luaL_error(L, "wait: signal %d is"
+						  " another call's", i);
+			continue;
+		}
 		if (br) {
 			if (call_own_bridge(call, br))
 				return luaL_error(L, "wait: out of memory");

@@ -495,6 +495,9 @@ int luart_load(struct luart *rt, const char *path, char *errbuf,
 	luaL_unref(L, LUA_REGISTRYINDEX, rt->gen_ref);
 	rt->gen_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 	++rt->gen;
+	luart_push_generation(rt, L);   /* its pbx.on handlers, if any */
+	luart_events_apply(L, lua_gettop(L));
+	lua_pop(L, 1);
 	rt->mem.limit = (size_t)rt->pbx->set.lua_mem_mb << 20;
 	rt->mem.acct_limit = (size_t)rt->pbx->set.call_mem_mb << 20;
 

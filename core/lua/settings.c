@@ -366,6 +366,9 @@ static int read_settings(lua_State *L, int t, struct pbx_settings *set,
 	if (set->session_expires && set->session_expires < set->session_min_se)
 		set->session_expires = set->session_min_se;
 
+	if (settings_http(L, t, &set->http, errbuf, errsz))
+		goto fail;
+
 	if (initial && (s = opt_string(L, t, "listen")) &&
 	    sa_decode(&set->sip_addr, s, strlen(s))) {
 		re_snprintf(errbuf, errsz, "listen: '%s' is not ADDR:PORT", s);

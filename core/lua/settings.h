@@ -12,3 +12,6 @@ int settings_parse_callerid(const char *s, char **name, char **num);
 struct endpoint;
 int settings_endpoint(lua_State *L, int t, struct endpoint **epp,
 		      char *errbuf, size_t errsz);
+struct pbx_http;
+int settings_http(lua_State *L, int t, struct pbx_http *h, char *errbuf,
+		  size_t errsz);

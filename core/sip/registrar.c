@@ -5,6 +5,7 @@
 #include <time.h>
 #include <re.h>
 #include "log.h"
+#include "event/event.h"
 #include "sip/registrar.h"
 #include "sip/regstore.h"
 #include "store/store.h"
@@ -18,6 +19,7 @@ struct registrar {
 	uint32_t count;       /* contacts over all endpoints */
 	registrar_bound_h *boundh;   /* a REGISTER added or refreshed */
 	void *arg;
+	bool closing;         /* the PBX stops: its contacts are no news */
 	struct store *store;  /* bindings kept across restarts, or NULL */
 };
 
@@ -33,6 +35,31 @@ struct binding_req {
 	struct pl uri;
 	uint32_t expires;
 };
+
+
+/* "registered" / "unregistered" on the event bus: a contact comes or
+ * goes (a refresh is no news). */
+static void publish(const char *name, const char *aor, const char *uri,
+		    const struct sa *src, uint32_t expires, const char *why)
+{
+	struct event *ev;
+
+	if (!event_wanted() || event_alloc(&ev, name))
+		return;
+
+	(void)event_str(ev, "endpoint", aor);
+	(void)event_str(ev, "contact", uri);
+	if (src && sa_isset(src, SA_ALL)) {
+		char a[64];
+
+		re_snprintf(a, sizeof(a), "%J", src);
+		(void)event_str(ev, "source", a);
+	}
+	if (expires)
+		(void)event_int(ev, "expires", expires);
+	(void)event_str(ev, "reason", why);
+	event_publish(ev);
+}
 
 
 static void aor_destructor(void *arg)
@@ -51,6 +78,9 @@ static void contact_destructor(void *arg)
 
 	tmr_cancel(&c->tmr);
 	list_unlink(&c->le);
+	if (c->aor && !c->aor->reg->closing)
+		publish("unregistered", c->aor->name, c->uri, &c->src, 0,
+			tmr_jiffies() >= c->expires ? "expired" : "removed");
 	if (c->aor)
 		--c->aor->reg->count;
 	mem_deref(c->uri);
@@ -62,6 +92,7 @@ static void reg_destructor(void *arg)
 {
 	struct registrar *reg = arg;
 
+	reg->closing = true;
 	hash_flush(reg->aors);
 	mem_deref(reg->aors);
 }
@@ -223,6 +254,7 @@ static int contact_update(struct aor *aor, const struct sip_msg *msg,
 			  const struct binding_req *b, uint32_t expires)
 {
 	struct contact *c = contact_find(aor, &b->uri);
+	bool added = !c;
 	int err = 0;
 
 	if (!c) {
@@ -248,6 +280,9 @@ static int contact_update(struct aor *aor, const struct sip_msg *msg,
 	err = pl_strdup(&c->callid, &msg->callid);
 	c->expires = tmr_jiffies() + expires * 1000ULL;
 	tmr_start(&c->tmr, expires * 1000ULL, contact_expired, c);
+	if (added)
+		publish("registered", aor->name, c->uri, &c->src, expires,
+			"register");
 
 	/* kept before the 200 goes out: a 200 means it survives a crash */
 	if (!err && aor->reg->store &&

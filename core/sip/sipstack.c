@@ -7,6 +7,7 @@
 #include "log.h"
 #include "pbx.h"
 #include "media/codec.h"
+#include "event/event.h"
 #include "sip/auth.h"
 #include "sip/endpoint.h"
 #include "sip/registrar.h"
@@ -65,6 +66,40 @@ static const char *endpoint_secret(const struct pl *user, void *arg)
 }
 
 
+/* Refused credentials since the start (metrics). */
+static uint64_t auth_failures;
+
+
+uint64_t sipstack_auth_failures(void)
+{
+	return auth_failures;
+}
+
+
+/* A security event, as Asterisk's InvalidPassword. */
+static void auth_failed(const struct sip_msg *msg, const struct pl *user)
+{
+	struct event *ev;
+	char src[64];
+
+	++auth_failures;
+	if (!event_wanted() || event_alloc(&ev, "auth_failed"))
+		return;
+
+	re_snprintf(src, sizeof(src), "%J", &msg->src);
+	(void)event_str(ev, "source", src);
+	{
+		char m[16], u[64];
+
+		(void)pl_strcpy(&msg->met, m, sizeof(m));
+		(void)pl_strcpy(user, u, sizeof(u));
+		(void)event_str(ev, "method", m);
+		(void)event_str(ev, "user", u);
+	}
+	event_publish(ev);
+}
+
+
 /**
  * Authenticate a request against the endpoints.  Answers the challenge or
  * the refusal itself; returns the endpoint only when it may go on.  Every
@@ -103,6 +138,7 @@ static struct endpoint *authenticate(struct sipstack *s,
 
 	case AUTH_FAILED:
 	default:
+		auth_failed(msg, &info.user);
 		sipsec_refused(s->sec, msg, "AuthFailed", &info.user,
 			       info.why);
 		break;

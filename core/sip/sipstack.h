@@ -32,3 +32,4 @@ void sipstack_trace(struct sipstack *s, bool enable);
 bool sipstack_tracing(const struct sipstack *s);
 void sipstack_close(struct sipstack *s);
 void sipstack_observe(struct sipstack *s, const struct sip_packet *pkt);
+uint64_t sipstack_auth_failures(void);

@@ -23,6 +23,7 @@ struct store {
 	uint64_t changes;
 	bool in_tx;
 	bool lazy;                /* this transaction's commit: no fsync */
+	bool relaxed;       /* synchronous=NORMAL in force (store_append) */
 	char errmsg[256];
 };
 
@@ -224,21 +225,13 @@ static int bind_params(struct store *st, sqlite3_stmt *stmt,
 }
 
 
-static int run(struct store *st, store_row_h *rowh, void *arg,
-	       const char *sql, const char *fmt, va_list ap)
+/* The bound statement's rows to @a rowh, then the statement reset. */
+static int steps(struct store *st, sqlite3_stmt *stmt, store_row_h *rowh,
+		 void *arg, const char *sql, int err)
 {
 	struct store_row row;
-	sqlite3_stmt *stmt;
-	int err = 0, rc;
+	int rc;
 
-	if (!st || !sql)
-		return EINVAL;
-
-	stmt = prepare(st, sql, &err);
-	if (!stmt)
-		return err;
-
-	err = bind_params(st, stmt, fmt, ap);
 	row.stmt = stmt;
 	while (!err) {
 		rc = sqlite3_step(stmt);
@@ -258,6 +251,24 @@ static int run(struct store *st, store_row_h *rowh, void *arg,
 	sqlite3_clear_bindings(stmt);
 
 	return err;
+}
+
+
+static int run(struct store *st, store_row_h *rowh, void *arg,
+	       const char *sql, const char *fmt, va_list ap)
+{
+	sqlite3_stmt *stmt;
+	int err = 0;
+
+	if (!st || !sql)
+		return EINVAL;
+
+	stmt = prepare(st, sql, &err);
+	if (!stmt)
+		return err;
+
+	err = bind_params(st, stmt, fmt, ap);
+	return steps(st, stmt, rowh, arg, sql, err);
 }
 
 
@@ -287,6 +298,108 @@ int store_query(struct store *st, store_row_h *rowh, void *arg,
 	va_end(ap);
 
 	return err;
+}
+
+
+/* Parameters as values: the same checks as the format string's. */
+static int bind_vals(struct store *st, sqlite3_stmt *stmt,
+		     const struct store_val *vals, size_t n)
+{
+	int want = sqlite3_bind_parameter_count(stmt);
+	int rc = SQLITE_OK;
+
+	for (size_t k = 0; k < n && rc == SQLITE_OK; k++) {
+		const struct store_val *v = &vals[k];
+		int i = (int)k + 1;
+
+		switch (v->type) {
+
+		case 0:   rc = sqlite3_bind_null(stmt, i); break;
+		case 's': rc = sqlite3_bind_text(stmt, i, v->u.s, -1,
+						 SQLITE_TRANSIENT); break;
+		case 'i': rc = sqlite3_bind_int64(stmt, i, v->u.i); break;
+		case 'd': rc = sqlite3_bind_double(stmt, i, v->u.d); break;
+		default:
+			re_snprintf(st->errmsg, sizeof(st->errmsg),
+				    "parameter %d: unknown type '%c'", i,
+				    v->type);
+			return EINVAL;
+		}
+	}
+
+	if (rc != SQLITE_OK)
+		return fail(st, rc, "bind");
+	if ((int)n != want) {
+		re_snprintf(st->errmsg, sizeof(st->errmsg), "%zu parameters"
+			    " given, the statement has %d", n, want);
+		return EINVAL;
+	}
+
+	return 0;
+}
+
+
+/**
+ * Run one statement whose parameters are values (a script's arguments);
+ * @a rowh (may be NULL) sees each row.
+ */
+int store_execv(struct store *st, store_row_h *rowh, void *arg,
+		const char *sql, const struct store_val *vals, size_t n)
+{
+	sqlite3_stmt *stmt;
+	int err = 0;
+
+	if (!st || !sql || (n && !vals))
+		return EINVAL;
+
+	stmt = prepare(st, sql, &err);
+	if (!stmt)
+		return err;
+
+	err = bind_vals(st, stmt, vals, n);
+	return steps(st, stmt, rowh, arg, sql, err);
+}
+
+
+/* FULL (every commit on the disk) or NORMAL (in the OS's hands at each
+ * commit, on the disk at the next FULL commit or checkpoint). */
+static int set_relaxed(struct store *st, bool relaxed)
+{
+	if (st->relaxed == relaxed)
+		return 0;
+	st->relaxed = relaxed;
+
+	return pragma(st, relaxed ? "PRAGMA synchronous=NORMAL"
+		      : "PRAGMA synchronous=FULL");
+}
+
+
+/**
+ * A statement whose commit does not wait for the disk: for logs written
+ * at a high rate (the queue log, call records).  What it wrote survives a
+ * crash or a kill -9 of the PBX (the operating system has it when this
+ * returns), and reaches the disk with the next durable commit or
+ * checkpoint; a power cut may lose the last of them, never the database's
+ * consistency.  Costs a write, not an fsync.  Inside a transaction it is
+ * as durable as the transaction's commit.
+ */
+int store_append(struct store *st, const char *sql,
+		 const struct store_val *vals, size_t n)
+{
+	int err, err2;
+
+	if (!st)
+		return EINVAL;
+	if (st->in_tx)
+		return store_execv(st, NULL, NULL, sql, vals, n);
+
+	err = set_relaxed(st, true);
+	if (err)
+		return err;
+	err = store_execv(st, NULL, NULL, sql, vals, n);
+	err2 = set_relaxed(st, false);
+
+	return err ? err : err2;
 }
 
 
@@ -326,11 +439,11 @@ int store_begin_lazy(struct store *st)
 		return EALREADY;
 
 	/* SQLite takes the level only between transactions */
-	err = pragma(st, "PRAGMA synchronous=NORMAL");
+	err = set_relaxed(st, true);
 	if (!err)
 		err = store_begin(st);
 	if (err)
-		(void)pragma(st, "PRAGMA synchronous=FULL");
+		(void)set_relaxed(st, false);
 	else
 		st->lazy = true;
 
@@ -344,7 +457,7 @@ static void end_tx(struct store *st)
 	st->in_tx = false;
 	if (st->lazy) {
 		st->lazy = false;
-		(void)pragma(st, "PRAGMA synchronous=FULL");
+		(void)set_relaxed(st, false);
 	}
 }
 
@@ -483,6 +596,25 @@ const char *store_path(const struct store *st)
 unsigned store_row_columns(const struct store_row *row)
 {
 	return (unsigned)sqlite3_column_count(row->stmt);
+}
+
+
+const char *store_row_name(const struct store_row *row, unsigned col)
+{
+	return sqlite3_column_name(row->stmt, (int)col);
+}
+
+
+/** A column's value type: 'i', 'd', 's' (text, blobs too), 0 for NULL. */
+char store_row_type(const struct store_row *row, unsigned col)
+{
+	switch (sqlite3_column_type(row->stmt, (int)col)) {
+
+	case SQLITE_INTEGER: return 'i';
+	case SQLITE_FLOAT:   return 'd';
+	case SQLITE_NULL:    return 0;
+	default:             return 's';
+	}
 }
 
 

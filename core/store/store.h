@@ -18,6 +18,9 @@
  *   reached the disk when it returns (write-ahead log, fsync at each
  *   commit: synchronous=FULL).  A kill -9 or a power cut loses no
  *   committed row, and never leaves half a transaction.
+ * - store_append() is the exception, for logs written at a high rate: its
+ *   commit survives a crash or kill -9 of the PBX, not a power cut (no
+ *   fsync; on the disk with the next durable commit).
  * - Synchronous: calls run on the event loop and return when done.  A
  *   commit costs an fsync (about a millisecond on a local disk), so keep
  *   writes to events (a message deposited), not to packets.  Writes that
@@ -40,6 +43,17 @@
 struct store;
 struct store_row;
 
+/** A parameter given as a value (store_execv): what a binding of a
+ *  dynamic language builds from its arguments. */
+struct store_val {
+	char type;              /**< 's', 'i', 'd', or 0 for NULL      */
+	union {
+		const char *s;
+		int64_t i;
+		double d;
+	} u;
+};
+
 /** One row of a query; return true to stop the query (not an error). */
 typedef bool (store_row_h)(const struct store_row *row, void *arg);
 
@@ -50,6 +64,10 @@ int  store_version(struct store *st, const char *module, int *version);
 int  store_exec(struct store *st, const char *sql, const char *fmt, ...);
 int  store_query(struct store *st, store_row_h *rowh, void *arg,
 		 const char *sql, const char *fmt, ...);
+int  store_execv(struct store *st, store_row_h *rowh, void *arg,
+		  const char *sql, const struct store_val *vals, size_t n);
+int  store_append(struct store *st, const char *sql,
+		  const struct store_val *vals, size_t n);
 int  store_begin(struct store *st);
 int  store_begin_lazy(struct store *st);
 int  store_commit(struct store *st);
@@ -62,6 +80,8 @@ const char *store_path(const struct store *st);
 /* Columns of a row, numbered from 0.  Text stays valid until the row
  * handler returns; NULL reads as NULL, 0 and 0.0. */
 unsigned    store_row_columns(const struct store_row *row);
+const char *store_row_name(const struct store_row *row, unsigned col);
+char        store_row_type(const struct store_row *row, unsigned col);
 bool        store_row_isnull(const struct store_row *row, unsigned col);
 const char *store_row_text(const struct store_row *row, unsigned col);
 int64_t     store_row_int(const struct store_row *row, unsigned col);

@@ -572,6 +572,7 @@ int vmbox_heard(struct vmbox *vb, const char *mailbox, int64_t id)
 struct file_ctx {
 	char file[NAME_SZ];
 	struct vmbox_meta meta;
+	int64_t received;
 	char num[64], name[128];
 	bool found;
 };
@@ -591,6 +592,7 @@ static bool file_row(const struct store_row *row, void *arg)
 		f->meta.caller_name = f->name;
 	}
 	f->meta.duration = store_row_double(row, 3);
+	f->received = store_row_int(row, 4);
 	f->found = true;
 
 	return true;
@@ -604,8 +606,8 @@ static int find_file(struct vmbox *vb, const char *mailbox, int64_t id,
 
 	memset(f, 0, sizeof(*f));
 	err = store_query(vb->st, file_row, f, "SELECT file, caller_num,"
-			  " caller_name, duration FROM vm_message WHERE id = ?"
-			  " AND mailbox = ?", "is", id, mailbox);
+			  " caller_name, duration, received FROM vm_message"
+			  " WHERE id = ? AND mailbox = ?", "is", id, mailbox);
 
 	return err ? err : f->found ? 0 : ENOENT;
 }
@@ -638,7 +640,8 @@ int vmbox_delete(struct vmbox *vb, const char *mailbox, int64_t id)
 }
 
 
-/** Forward: a new message of @a to, the same audio (a hard link). */
+/** Forward: a new message of @a to, the same audio (a hard link), caller
+ *  and time received (as Asterisk copies the message's envelope), new. */
 int vmbox_copy(struct vmbox *vb, const char *mailbox, int64_t id,
 	       const char *to, int64_t *idp)
 {
@@ -663,7 +666,7 @@ int vmbox_copy(struct vmbox *vb, const char *mailbox, int64_t id,
 		return errno;
 	err = sync_path(dir, true);
 	if (!err)
-		err = insert(vb, to, name, &f.meta, (int64_t)time(NULL), idp);
+		err = insert(vb, to, name, &f.meta, f.received, idp);
 	if (err) {
 		(void)unlink(dst);
 		return err;

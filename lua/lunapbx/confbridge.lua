@@ -334,7 +334,20 @@ function M.lock(name, on)
   return r.state.locked
 end
 
+-- On the event bus too (WebSocket clients, pbx.on): conference.join,
+-- conference.leave, conference.talking.
+local function publish(ev)
+  if not core.emit then return end
+  local m = ev.member or {}
+  core.emit("conference." .. ev.type, {
+    room = ev.room.name, leg = m.id, caller = m.caller, caller_name = m.caller_name,
+    admin = m.admin and true or nil, talking = ev.talking, result = ev.result,
+    count = ev.room.state and ev.room.state.order and #ev.room.state.order or nil,
+  })
+end
+
 local function emit(ev)
+  publish(ev)
   for _, fn in ipairs(hooks) do
     local ok, err = pcall(fn, ev)
     if not ok then log("error", "confbridge %s: on_event hook: %s", ev.room.name, tostring(err)) end

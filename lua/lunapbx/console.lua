@@ -381,6 +381,111 @@ end
 
 --- reload(): compile the configuration again; on error the running one
 --- stays and the error names file:line
+local function queue_module()
+  local env = generation_env()
+  local q = env and env.require("lunapbx.queue")
+  if not q then fail("no configuration loaded") end
+  return q
+end
+
+local QUEUE_COLS = {
+  { "QUEUE", "name" }, { "STRATEGY", "strategy" }, { "WAITING", "waiting", right = true },
+  { "LONGEST", "longest", right = true }, { "CALLS", "calls", right = true },
+  { "ANSWERED", "answered", right = true }, { "ABANDONED", "abandoned", right = true },
+  { "SL%", "sl", right = true }, { "HOLD", "hold", right = true },
+  { "AGENTS", "agents", right = true }, { "FREE", "free", right = true },
+}
+
+local AGENT_COLS = {
+  { "MEMBER", "name" }, { "STATE", "state" }, { "PAUSED", "paused" },
+  { "PENALTY", "penalty", right = true }, { "CALLS", "calls", right = true },
+  { "KIND", "kind" },
+}
+
+local WAITER_COLS = {
+  { "POS", "position", right = true }, { "CALLER", "caller" }, { "WAITING", "wait", right = true },
+  { "PRIO", "prio", right = true }, { "RINGING", "ringing" },
+}
+
+local function secs(s) return clock(math.floor((s or 0) * 1000)) end
+
+local function render_queues(list)
+  if #list == 0 then return "no queues" end
+  local rows = {}
+  for i, q in ipairs(list) do
+    rows[i] = { name = q.name, strategy = q.strategy, waiting = q.waiting,
+                longest = secs(q.longest_wait), calls = q.calls, answered = q.answered,
+                abandoned = q.abandoned, sl = ("%.0f"):format(q.service_level),
+                hold = secs(q.holdtime), agents = #q.members, free = q.available }
+  end
+  return pretty.columns(rows, QUEUE_COLS) .. "\n" .. plural(#list, "queue")
+end
+
+local function render_queue(q)
+  local rows = {}
+  for i, m in ipairs(q.members) do
+    rows[i] = { name = m.name, state = m.state, penalty = m.penalty, calls = m.calls,
+                paused = m.paused and (m.reason or "yes") or "no",
+                kind = m.static and (m.dynamic and "static+login" or "static") or "login" }
+  end
+  local out = { render_queues({ q }), "", pretty.columns(rows, AGENT_COLS) }
+  if #q.callers > 0 then
+    local w = {}
+    for i, c in ipairs(q.callers) do
+      w[i] = { position = c.position, wait = secs(c.wait), prio = c.prio,
+               caller = c.caller_name and ("%s <%s>"):format(c.caller_name, c.caller or "")
+                 or c.caller, ringing = c.ringing and "yes" or "" }
+    end
+    out[#out + 1] = ""
+    out[#out + 1] = pretty.columns(w, WAITER_COLS)
+  else
+    out[#out + 1] = "nobody waiting"
+  end
+  return table.concat(out, "\n")
+end
+
+--- queues(): every queue's live figures; queues("support"): its members
+--- and waiting callers as well
+function lib.queues(name)
+  local q = queue_module()
+  if name ~= nil then
+    local st, err = q.stats(tostring(name))
+    if not st then fail(err) end
+    return view(st, render_queue)
+  end
+  local list = {}
+  for _, n in ipairs(q.names()) do list[#list + 1] = q.stats(n) end
+  return view(list, render_queues)
+end
+
+local function queue_result(ok, err, what)
+  if not ok then fail(what .. ": " .. tostring(err)) end
+  return true
+end
+
+--- queue_add(queue, member [, penalty]): a dynamic member (AddQueueMember)
+function lib.queue_add(name, member, penalty)
+  local ok, err = queue_module().add(name, member, { penalty = penalty })
+  return queue_result(ok, err, "queue_add")
+end
+
+--- queue_remove(queue, member): a dynamic member leaves
+function lib.queue_remove(name, member)
+  local ok, err = queue_module().remove(name, member)
+  return queue_result(ok, err, "queue_remove")
+end
+
+--- queue_pause(member [, queue [, reason]]), queue_unpause(member [, queue])
+function lib.queue_pause(member, name, reason)
+  local ok, err = queue_module().pause(member, { queue = name, reason = reason })
+  return queue_result(ok, err, "queue_pause")
+end
+
+function lib.queue_unpause(member, name)
+  local ok, err = queue_module().unpause(member, { queue = name })
+  return queue_result(ok, err, "queue_unpause")
+end
+
 function lib.reload()
   local gen, ms, eps = C.reload()
   if not gen then fail("reload failed, the running configuration stays: " .. ms) end
@@ -458,6 +563,12 @@ cdr([n])                 the last n call records (10)
 voicemail([mailbox])     mailboxes and their counts; a mailbox's messages
 vm_delete(mailbox, id)   delete a message
 rooms([room])            conference rooms; a room's participants
+queues([queue])          call queues: waiting, answered, abandoned,
+                         service level; a queue's members and callers
+queue_add(queue, member [, penalty])  a member logs in (dynamic)
+queue_remove(queue, member)  ... and out
+queue_pause(member [, queue, reason])  not rung until unpaused
+queue_unpause(member [, queue])  (queue nil: every queue)
 room_kick(room, who)     who: a leg id, "last", "all", "participants"
 room_mute(room, who [, on])  mute (on = false: unmute) as room_kick's who
 room_lock(room [, on])   lock (on = false: unlock) a room

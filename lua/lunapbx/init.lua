@@ -21,6 +21,7 @@ local dial = require "lunapbx.dial"
 local tones = require "lunapbx.tones"
 local pickup = require "lunapbx.pickup"
 local core = _core
+local api_lib = require "lunapbx.api"
 
 local pbx = {}
 local state = {
@@ -29,6 +30,9 @@ local state = {
   endpoint_names = {},
   dp = dialplan.new(),
   features = features.new(),
+  on = {},              -- event name -> { handlers } (pbx.on)
+  routes = {},          -- HTTP path -> function(req) (pbx.http.route)
+  commands = {},        -- API command -> function(args) (pbx.command)
   hints = {},           -- pbx.hint: BLF resources -> endpoints
   pickup = pickup.new { core = _core, log = function(level, fmt, ...)
     core.log(level, select("#", ...) > 0 and fmt:format(...) or fmt) end,
@@ -43,6 +47,7 @@ local SETTINGS = {
   lua_memory_mb = "number", call_memory_mb = "number",
   reload_on_change = "boolean", rtp_timeout = "number", rtp_hold_timeout = "number",
   session_expires = "number", session_min_se = "number", cdr_csv = "boolean",
+  http = "table",
   security = "table",   -- checked by the core (README, Security)
 }
 
@@ -266,6 +271,47 @@ pbx.stats = core.stats
 -- file is being written.  call:capture() adds one call's RTP.
 pbx.capture = core.capture
 
+--- pbx.on(name, fn): fn(ev) for every event `name` ("*": every event),
+-- the events the WebSocket clients get (see README, Operations).  The
+-- handlers belong to this generation: a reload's replace them.
+function pbx.on(name, fn)
+  if type(name) ~= "string" or name == "" then error("pbx.on: an event name is expected", 2) end
+  if type(fn) ~= "function" then error("pbx.on: a function is expected", 2) end
+  local list = state.on[name] or {}
+  list[#list + 1] = fn
+  state.on[name] = list
+end
+
+--- pbx.emit(name [, fields]): a custom event, to the WebSocket clients and
+-- the pbx.on handlers; false when nobody listens.
+pbx.emit = core.emit
+
+--- pbx.http.route(path, fn): fn(req) answers GET/POST on path of the PBX's
+-- HTTP server: returns status, body [, content_type] (a table body goes
+-- as JSON).  req: method, path, query (a table), body, headers, token.
+pbx.http = {}
+function pbx.http.route(path, fn)
+  if type(path) ~= "string" or path:sub(1, 1) ~= "/" then
+    error("pbx.http.route: a path starting with / is expected", 2)
+  end
+  if path == "/events" or path == "/metrics" or path == "/api" or path:sub(1, 5) == "/api/" then
+    error(("pbx.http.route: %s is the PBX's own"):format(path), 2)
+  end
+  if type(fn) ~= "function" then error("pbx.http.route: a function is expected", 2) end
+  state.routes[path] = fn
+end
+
+--- pbx.command(name, fn): a command of the API (WebSocket, POST /api/name):
+-- fn(args) returns a result table, or nil and why.  Parking and queues
+-- register theirs (park, queue_add, queue_pause) this way.
+function pbx.command(name, fn)
+  if type(name) ~= "string" or not name:match("^[%w_]+$") then
+    error("pbx.command: a name of letters, digits and _ is expected", 2)
+  end
+  if type(fn) ~= "function" then error("pbx.command: a function is expected", 2) end
+  state.commands[name] = fn
+end
+
 --- pbx.match(context, exten): the function that would run, and where.
 function pbx.match(context, exten)
   return state.dp:match(context, exten)
@@ -276,13 +322,29 @@ function pbx.matchmore(context, exten)
   return state.dp:matchmore(context, exten)
 end
 
+--- pbx.store.exec(sql, ...), .query(sql, ...), .migrate(module, steps),
+--- .transaction(fn): the PBX's database (core/store) for Lua services
+pbx.store = { exec = core.store_exec, append = core.store_append, query = core.store_query,
+              migrate = core.store_migrate, transaction = core.store_transaction }
+--- pbx.signal(): what another script notifies to wake this call's
+--- (sig:notify(v); pbx.wait(leg, sig, s) -> sig, "signal", v)
+pbx.signal = core.signal
+--- pbx.endpoint_presence({ names }): { name = { contacts = n, legs = n } }
+pbx.endpoint_presence = core.endpoint_presence
+
 --- pbx.media_stats([reset]): the media clock and the sound cache.
 pbx.media_stats = core.media_stats
 --- pbx.delete_recording(file): remove a recording call:record made
 pbx.delete_recording = core.delete_recording
 
+-- The API's commands written in Lua (play, record, bridge; see api.lua);
+-- pbx.command replaces them.
+local api = api_lib.new(function(...) pbx.log(...) end)
+for name, fn in pairs(api.commands) do state.commands[name] = fn end
+
 -- The core calls this in a new coroutine for every call.
 local function run_call(call)
+  if call.context == api_lib.CONTEXT then return api.run(call) end
   if call.replaces then            -- INVITE/Replaces of a ringing dialog
     return state.pickup.replaces(call)
   end
@@ -335,6 +397,9 @@ function pbx._export()
     mailboxes = require("lunapbx.voicemail").export(),   -- for MWI
     hints = all_hints(),                                  -- for BLF
     handler = run_call,
+    on = state.on,
+    routes = state.routes,
+    commands = state.commands,
     call_methods = call_methods(),
   }
 end

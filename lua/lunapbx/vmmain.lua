@@ -198,14 +198,17 @@ local function act(call, box, list, i, k, lang)
     end
     return i
   end
-  if k == "8" then forward(call, box, m) return i end
+  if k == "8" then          -- then the message menu again, as Asterisk
+    forward(call, box, m)
+    return { menu = i }
+  end
   if k == "3" then
     local a = key(call, "vm-advopts")
     if a == "2" and call_back(call, m) then return "callback" end
     if a == "3" then envelope(call, i, m, lang, true) end
     return { menu = i }
   end
-  if k == "#" then return "exit" end
+  if k == "#" then return "back" end      -- to the main menu
   return { menu = i }      -- * (help), a timeout: the menu again
 end
 
@@ -307,7 +310,10 @@ local function options(call, box)
     elseif k == "4" then
       local r = C.greeting(box.number, "temp") and key(call, "vm-tempgreeting2") or "1"
       if r == "1" then record_greeting(call, box, "temp", "vm-rec-temp")
-      elseif r == "2" and C.remove_greeting(box.number, "temp") then call:play("vm-tempremoved") end
+      elseif r == "2" and C.remove_greeting(box.number, "temp") then
+        log("info", "voicemail %s: temporary greeting removed", box.number)
+        call:play("vm-tempremoved")
+      end
     elseif k == "5" then change_pin(call, box)
     elseif k == "*" or k == "#" then return
     elseif not k then

@@ -2,6 +2,7 @@
 # The benchmark scripts still work: bench/run --mode smoke puts a few calls
 # through every scenario (answered, B2BUA, Kamailio when installed, the
 # relay ceiling, bridged calls with RTP, music on hold when the PBX has it,
+# B2BUA calls with 10 WebSocket event clients,
 # voicemail deposits and VoiceMailMain logins, memory per call, reload, the
 # conference mixer without SIP, conference rooms with SIP calls) and prints
 # its table; bench/pair compares two
@@ -17,7 +18,7 @@ from harness import *  # noqa: E402,F401
 
 net = Net(90)         # bench/run --net 90: 127.S.90.10-15
 
-with Tap(timeout=200) as t:
+with Tap(timeout=260) as t:
     t.require_pbx()
     for tool in ("relay", "rtpload"):
         if not os.access(os.path.join(ROOT, "build", "bench", tool), os.X_OK):
@@ -26,7 +27,7 @@ with Tap(timeout=200) as t:
     out = os.path.join(workdir("bench"), "results.json")
     p = subprocess.run([os.path.join(ROOT, "bench", "run"), "--mode", "smoke", "--net", "90",
                         "--json", out], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       text=True, timeout=150)
+                       text=True, timeout=210)
     progress = lambda: "---- progress ----\n%s\n---- table ----\n%s" % (tail(p.stderr, 40),
                                                                        p.stdout)
     t.is_(p.returncode, 0, "bench/run --mode smoke exits 0", diag=progress)
@@ -53,6 +54,14 @@ with Tap(timeout=200) as t:
         t.skip("Kamailio proxies the same 10 calls", "kamailio not installed (make bench does)")
     t.like(p.stdout, r"calls/s answered by the Lua dialplan \| \*\*10\*\*",
            "the table shows the answered calls/s")
+
+    # -- the event API's cost: the same B2BUA calls with 10 clients ------------
+    ev = res.get("events") or {}
+    b = (ev.get("clients") or {}).get("best") or {}
+    t.ok(b.get("ok") and b.get("answered") == 10 and (ev.get("clients") or {}).get("messages", 0)
+         > 10 * 10 and (ev.get("clients") or {}).get("gaps") == 0,
+         "10 B2BUA calls/s with 10 WebSocket clients: all answered, the clients got %s events,"
+         " none lost" % (ev.get("clients") or {}).get("messages"), diag=progress)
 
     # -- media ---------------------------------------------------------------
     r = res.get("relay") or {}
@@ -138,3 +147,14 @@ with Tap(timeout=200) as t:
           diag=lambda: p.stdout + tail(p.stderr, 30))
     t.like(p.stdout, r"median B/A \d+\.\d+ over 2 windows of 10 calls",
            "... and prints the two PBXs' CPU ratio")
+
+    # -- the call center: calls through a queue, callers waiting with music -----
+    b = best("queue")
+    q = b.get("queue") or {}
+    t.ok(b.get("ok") and b.get("answered") == 10 and q.get("stuck") == 0,
+         "10 calls/s through a queue to sipp agents: all 10 answered by an agent, none stuck"
+         " (%s)" % (b.get("reason") or q), diag=progress)
+    b = best("queued")
+    t.ok(b.get("calls") == 10 and b.get("rx", 0) > 0,
+         "10 callers waiting in a queue hear its music (%s packets)" % b.get("rx"),
+         diag=progress)

@@ -486,6 +486,28 @@ describe("the console and the hooks", function()
     assert.equal(4, errors)
   end)
 
+  it("publishes join, talking and leave on the event bus (pbx.on, WebSocket)", function()
+    local sent = {}
+    core.emit = function(name, fields) sent[#sent + 1] = { name, fields } return true end
+    local a = participant(fake_call("201"), "main")
+    run { a }
+    talk(a, true)
+    run { a }
+    a.call.leg.hungup = true
+    run { a }
+    core.emit = nil
+    local names = {}
+    for _, e in ipairs(sent) do names[#names + 1] = e[1] end
+    assert.same({ "conference.join", "conference.talking", "conference.talking",
+                  "conference.leave" }, names)   -- a leaving talker stops talking
+    assert.equal("main", sent[1][2].room)
+    assert.equal("201", sent[1][2].caller)
+    assert.equal(a.call.leg.id, sent[1][2].leg)
+    assert.is_true(sent[2][2].talking)
+    assert.is_false(sent[3][2].talking)
+    assert.equal("HANGUP", sent[4][2].result)
+  end)
+
   it("lets a hook mute a line that talks too long", function()
     cb.on_event(function(ev)
       if ev.type == "talking" and ev.talking and ev.member.caller == "666" then

@@ -43,6 +43,22 @@ local function fake_core()
   end
   function vm.greeting(box, kind) return vm.greetings[box .. "/" .. kind] end
   function vm.pin(box) return vm.pins[box] end
+  function vm.set_pin(box, pin) vm.pins[box] = pin return true end
+  function vm.remove_greeting(box, kind)
+    local had = vm.greetings[box .. "/" .. kind]
+    vm.greetings[box .. "/" .. kind] = nil
+    return had and true or nil, "No such file or directory"
+  end
+  function vm.heard(box, id)
+    for _, m in ipairs(vm.msgs) do
+      if m.id == id and m.folder == "INBOX" then m.folder = "Old" end
+    end
+    return true
+  end
+  function vm.copy(box, id, to)
+    vm.copied = { box, id, to }
+    return vm.deposit(to, "x", { duration = 1 })
+  end
   function vm.base64() return "QUJD" end
   function vm.sendmail(cmd, text, what)
     vm.mails[#vm.mails + 1] = { cmd = cmd, text = text, what = what }
@@ -290,6 +306,70 @@ describe("VoiceMailMain", function()
     for _, p in ipairs(call.played) do if p == "vm-incorrect" then incorrect = incorrect + 1 end end
     assert.equal(3, incorrect)
     assert.matches("3 failed logins", table.concat(_G._core.logs, "\n"))
+  end)
+
+  local function count(call, name)
+    local n = 0
+    for _, p in ipairs(call.played) do if p == name then n = n + 1 end end
+    return n
+  end
+
+  it("goes back to the main menu with # in the message menu", function()
+    local vm, C = fresh()
+    vm.mailbox "6002" { pin = "6002" }
+    C.deposit("6002", "x", { duration = 3 })
+    -- 1 plays, # (in the envelope) back to the main menu, # goodbye
+    local call = keyed_call("6002#6002#1##")
+    assert.equal("exit", vm.main(call))
+    assert.equal(1, count(call, "vm-main-menu"))
+    assert.equal("vm-goodbye", call.played[#call.played])
+  end)
+
+  it("forwards a message with 8, then offers the message menu again", function()
+    local vm, C = fresh()
+    vm.mailbox "6002" { pin = "6002" }
+    vm.mailbox "6003" { pin = "6003" }
+    C.deposit("6002", "x", { duration = 3 })
+    local call = keyed_call("6002#6002#18" .. "6003#" .. "##")
+    assert.equal("exit", vm.main(call))
+    assert.same({ "6002", 1, "6003" }, C.copied)
+    assert.equal(1, count(call, "vm-forwarded"))
+    assert.equal(1, count(call, "vm-msg-menu"))   -- not the message again
+    assert.equal(1, #C.list("6003"))
+  end)
+
+  it("refuses to forward to a mailbox that does not exist", function()
+    local vm, C = fresh()
+    vm.mailbox "6002" { pin = "6002" }
+    C.deposit("6002", "x", { duration = 3 })
+    local call = keyed_call("6002#6002#18" .. "7777#" .. "##")
+    assert.equal("exit", vm.main(call))
+    assert.is_nil(C.copied)
+    assert.equal(1, count(call, "vm-nobox"))
+  end)
+
+  it("removes the temporary greeting with 0 4 2", function()
+    local vm, C = fresh()
+    vm.mailbox "6002" { pin = "6002" }
+    C.greetings["6002/temp"] = "voicemail/6002/greet-temp.wav"
+    local call = keyed_call("6002#6002#042*#")
+    assert.equal("exit", vm.main(call))
+    assert.is_nil(C.greetings["6002/temp"])
+    assert.equal(1, count(call, "vm-tempremoved"))
+    assert.matches("temporary greeting removed", table.concat(_G._core.logs, "\n"))
+  end)
+
+  it("changes the PIN with 0 5, the new one twice", function()
+    local vm, C = fresh()
+    vm.mailbox "6002" { pin = "6002" }
+    assert.equal("exit", vm.main(keyed_call("6002#6002#05" .. "4321#4321#" .. "*#")))
+    assert.equal("4321", C.pins["6002"])
+    assert.equal("4321", vm.pin("6002"))
+    assert.equal("FAILED", vm.main(keyed_call("6002#6002#6002#6002#6002#6002#")))
+    local call = keyed_call("6002#4321#05" .. "55#56#" .. "*#")     -- a mismatch
+    assert.equal("exit", vm.main(call))
+    assert.equal(1, count(call, "vm-mismatch"))
+    assert.equal("4321", C.pins["6002"])
   end)
 
   it("takes a PIN the owner changed, not the configured one", function()

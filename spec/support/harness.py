@@ -30,6 +30,7 @@ from lunatest.audio import (dominant_tone, goertzel_power, heard, make_silence, 
                             read_wav, rms, tone_duration, tone_powers, tone_present)
 from lunatest.calls import PhoneLab, demo_password
 from lunatest.configs import basic_config
+from lunatest.events import EventClient, http, http_json, parse_prometheus
 from lunatest.linphone import Linphone
 from lunatest.net import Net
 from lunatest.pbx import Pbx, PbxError
@@ -49,4 +50,5 @@ __all__ = [
     "Capture", "read_pcap", "sdp_ports",
     "ConsoleResult", "ConsoleTerm", "console_exec", "PhoneLab", "Linphone", "rms",
     "demo_password",
+    "EventClient", "http", "http_json", "parse_prometheus",
 ]

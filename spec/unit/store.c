@@ -329,6 +329,67 @@ static void test_lazy(void)
 }
 
 
+struct named {
+	char cols[4][16];
+	char types[4];
+	unsigned n;
+};
+
+
+static bool named_row(const struct store_row *row, void *arg)
+{
+	struct named *r = arg;
+
+	r->n = store_row_columns(row);
+	for (unsigned c = 0; c < r->n && c < 4; c++) {
+		str_ncpy(r->cols[c], store_row_name(row, c), 16);
+		r->types[c] = store_row_type(row, c);
+	}
+
+	return true;
+}
+
+
+/* Parameters as values (a binding's), column names and types, and the
+ * log writes that do not wait for the disk. */
+static void test_values(void)
+{
+	struct store *st = NULL;
+	struct named r;
+	struct store_val v[4] = {
+		{ 's', { .s = "plum" } }, { 'i', { .i = 7 } },
+		{ 'd', { .d = 2.5 } }, { 0, { .s = NULL } },
+	};
+
+	memset(&r, 0, sizeof(r));
+	(void)store_open(&st, dbpath);
+	ok(!store_execv(st, NULL, NULL, "INSERT INTO item(name, qty, price,"
+			" note) VALUES (?, ?, ?, ?)", v, 4), "store_execv:"
+	   " text, integer, real, NULL");
+	ok(!store_execv(st, named_row, &r, "SELECT name, qty AS q, price,"
+			" note FROM item WHERE name = ?", v, 1) && r.n == 4,
+	   "a query with values");
+	ok(!strcmp(r.cols[1], "q") && !strcmp(r.cols[3], "note"),
+	   "column names (%s, %s)", r.cols[1], r.cols[3]);
+	ok(r.types[0] == 's' && r.types[1] == 'i' && r.types[2] == 'd' &&
+	   r.types[3] == 0, "column types: s, i, d, NULL");
+	is_int(store_execv(st, NULL, NULL, "SELECT ?, ?", v, 1), EINVAL,
+	       "fewer values than '?': EINVAL");
+	ok(!store_append(st, "INSERT INTO item(name, qty) VALUES (?, ?)",
+			 (struct store_val[]){ { 's', { .s = "fig" } },
+					       { 'i', { .i = 1 } } }, 2),
+	   "store_append");
+	is_int(count(st, "SELECT qty FROM item WHERE name = 'fig'"), 1,
+	       "... the row is there");
+	is_int(store_append(st, "INSERT INTO item(name) VALUES (?)",
+			    v, 1), EEXIST, "... and its errors are errno"
+	       " values (EEXIST)");
+	ok(!store_exec(st, "DELETE FROM item WHERE name IN ('plum', 'fig')",
+		       NULL), "clean up");
+	mem_deref(st);
+}
+
+
 static void test_args(void)
 {
 	struct store *st = NULL;
@@ -368,6 +429,10 @@ int main(void)
 	leak_begin(&lc);
 	test_rows();
 	leak_end(&lc, "parameters and rows");
+
+	leak_begin(&lc);
+	test_values();
+	leak_end(&lc, "values, names, types, append");
 
 	leak_begin(&lc);
 	test_transactions();

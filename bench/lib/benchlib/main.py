@@ -9,11 +9,12 @@ import time
 
 from lunatest import proc
 
-from . import callrate, conference, media, memory, mixer, reload, report, voicemail
+from . import (callrate, conference, events, media, memory, mixer, queuebench, reload, report,
+               voicemail)
 from .common import BUILD, Addr, Mode, say
 
-FIGURES = ["answer", "b2bua", "kamailio", "relay", "bridged", "moh", "parking", "voicemail",
-           "memory", "reload", "mixer", "conference"]
+FIGURES = ["answer", "b2bua", "kamailio", "events", "relay", "bridged", "moh", "parking",
+           "voicemail", "memory", "reload", "mixer", "conference", "queue", "queued"]
 
 
 def _on_signal(signum, frame):
@@ -47,6 +48,8 @@ def run_figure(name, addr, mode, results):
                                  " installed (make bench installs them)"}
                 return
         results[name] = callrate.measure(name, addr, mode)
+    elif name == "events":
+        results[name] = events.measure(addr, mode)
     elif name == "relay":
         results[name] = media.relay_ceiling(addr, mode)
     elif name in ("bridged", "moh"):
@@ -63,6 +66,10 @@ def run_figure(name, addr, mode, results):
         results[name] = mixer.measure(addr, mode)
     elif name == "conference":
         results[name] = conference.measure(addr, mode)
+    elif name == "queue":
+        results[name] = queuebench.measure(addr, mode)
+    elif name == "queued":
+        results[name] = media.find_max_calls("queued", addr, mode)
 
 
 def run_soak(args):

@@ -192,7 +192,7 @@ class MediaRun:
     no RTP at all (memory)."""
 
     SERVICE = {"bridged": "200", "moh": "400", "answered": "300", "voicemail": "600",
-               "parked": "450"}
+               "parked": "450", "queued": "1100"}
 
     def __init__(self, kind, addr, rtp=True, extra_config="", hold_ms=HOLD_MS):
         self.kind, self.addr, self.with_rtp = kind, addr, rtp

@@ -217,6 +217,63 @@ def _conference_rows(results):
                       results, "bridged calls, same run", "PBX", "participant")
 
 
+def _events_rows(results):
+    """B2BUA calls/s with 10 event clients against none, the same run."""
+    fig = results["events"]
+    if "skipped" in fig:
+        return [("B2BUA calls/s, 10 event clients", "skipped: " + fig["skipped"], "-", "-",
+                 "-", "-")]
+    none, cl = fig.get("none") or {}, fig.get("clients") or {}
+    lost = cl.get("gaps", 0) + (fig.get("paired") or {}).get("gaps", 0)
+    cell = _rate_cell(cl) + ("; %d events received, %d lost" % (cl.get("messages", 0), lost))
+    ratio, met = _ratio_row(_rate(cl), _rate(none), 0.9)
+    out = [("B2BUA calls/s with 10 WebSocket clients following every event", cell,
+            "no client, same run: " + _rate_cell(none), ratio, ">= 0.9 x no client",
+            met if not lost else "**no** (events lost)")]
+    p = fig.get("paired") or {}
+    if p.get("ratio"):
+        out.append(("... CPU per B2BUA call at %d calls/s, windows alternating" % p["rate"],
+                    "**%.0f us** with 10 clients (%d windows)" % (p["us_clients"],
+                                                                   len(p["clients"])),
+                    "**%.0f us** without (%d windows)" % (p["us_none"], len(p["none"])),
+                    "%.2f" % p["ratio"], ">= 0.9 (calls per CPU second)",
+                    "yes" if p["ratio"] >= 0.9 else "**no**"))
+    return out
+
+
+def _queue_rows(results):
+    """The call center against FreeSWITCH mod_callcenter's reported limits
+    (about 20 calls/s and 200 concurrent calls): the target is 25 times."""
+    out = []
+    fig = results.get("queue")
+    if fig is not None:
+        name = ("calls/s through a queue (rrmemory, ringinuse=no) to %d agents, every call"
+                " answered, no agent stuck" % fig.get("agents", 200))
+        b = fig.get("best")
+        ratio, met = _ratio_row(b.rate if b else None, 20, 25)
+        out.append((name, _rate_cell(fig), "mod_callcenter: ~20 calls/s (users' reports)",
+                    ratio if b else "-", ">= 25 x (500 calls/s)", met if b else "**no**"))
+    fig = results.get("queued")
+    if fig is not None:
+        name = "callers waiting in a queue with music at once"
+        b = fig.get("best")
+        if not b or not b.get("pbx_cpu"):
+            last = (fig.get("steps") or [{}])[-1]
+            out.append((name, "failed at the first step (%s)" % last.get("reason", "?"),
+                        "mod_callcenter: ~200 concurrent calls", "-", ">= 25 x (5000)", "**no**"))
+        else:
+            per_core = b["calls"] / b["pbx_cpu"]
+            ratio, met = _ratio_row(per_core, 200, 25)
+            moh = (results.get("moh") or {}).get("best")
+            ref = "mod_callcenter: ~200 concurrent calls"
+            if moh and moh.get("pbx_cpu"):
+                ref += "; music on hold, same run: %d per core" % (moh["calls"] / moh["pbx_cpu"])
+            out.append((name, "**%d** (PBX %.0f%% CPU: %d per core)"
+                        % (b["calls"], 100 * b["pbx_cpu"], per_core), ref, ratio,
+                        ">= 25 x per core (5000)", met))
+    return out
+
+
 def rows(results):
     out = []
     kam = results.get("kamailio")
@@ -230,6 +287,8 @@ def rows(results):
                     "Kamailio: " + _rate_cell(kam) if kam else "-", ratio, tdesc, met))
     if "kamailio" in results and not ("answer" in results or "b2bua" in results):
         out.append(("Kamailio calls/s", _rate_cell(kam), "-", "-", "-", "-"))
+    if "events" in results:
+        out.extend(_events_rows(results))
     out.extend(_media_rows(results))
     if "parking" in results:
         out.extend(_parking_rows(results))
@@ -243,6 +302,7 @@ def rows(results):
         out.extend(_mixer_rows(results))
     if "conference" in results:
         out.extend(_conference_rows(results))
+    out.extend(_queue_rows(results))
     return out
 
 

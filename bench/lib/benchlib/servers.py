@@ -15,6 +15,7 @@ from .common import BENCH, Addr, fd_count, group_pids, rss_kb, sip_ping
 from .sippload import SippLoad, failed_calls
 
 UAS_SECRET = "uaspw"
+QUEUE_AGENTS = 200       # the queue benchmark's agents (endpoints ag001..)
 
 # One dialplan for every figure.  Log level "warn": the per-call info
 # lines would be most of the work at thousands of calls per second
@@ -38,8 +39,36 @@ vm.mailbox "8000" { pin = "8000" }
 confbridge.user_profile "bench" { quiet = true, announce_only_user = false }
 -- parking: a lot of 20000 spaces (a call in the lot per space, its lamp)
 parking.lot "bench" { exten = "459", slots = "10000-29999", timeout = 86400 }
+-- a call center: 200 agents (one sipp UAS answers for all of them), the
+-- seed's StandardQueue settings; "hold": a queue whose only member never
+-- registers, its callers wait with music until they hang up
+local queue = require "lunapbx.queue"
+local agents = {}
+for i = 1, %(agents)d do
+  local name = ("ag%%03d"):format(i)
+  pbx.endpoint(name) { secret = "agpw", context = "bench" }
+  agents[i] = name
+end
+queue.define "bench" { strategy = "rrmemory", ringinuse = false, autofill = true,
+                       joinempty = "no", leavewhenempty = "yes", timeout = 15, retry = 5,
+                       persistentmembers = false, members = agents }
+queue.define "hold" { strategy = "rrmemory", members = { "nobody" }, persistentmembers = false }
+pbx.endpoint "nobody" { secret = "nobodypw", context = "bench" }
 local logins = 0
 pbx.context "bench" {
+  -- the queue: the caller waits with music, an agent answers
+  ["1000"] = function(call) queue.join(call, "bench") call:hangup() end,
+  ["1100"] = function(call) queue.join(call, "hold") call:hangup() end,
+  ["1200"] = function(call)
+    local st = queue.stats("bench")
+    local stuck = 0
+    for _, m in ipairs(st.members) do
+      if m.state == "ringing" or m.state == "talking" then stuck = stuck + 1 end
+    end
+    pbx.log("warn", "bench-queue answered=%%d waiting=%%d abandoned=%%d stuck=%%d members=%%d",
+            st.answered, st.waiting, st.abandoned, stuck, #st.members)
+    call:hangup(404)
+  end,
   -- 1. answered by the dialplan: answer, 1 s, hang up
   ["100"] = function(call) call:answer() pbx.sleep(1) call:hangup() end,
   -- 2, 3. B2BUA: the registered sipp callee, media anchored
@@ -101,7 +130,7 @@ class BenchPbx(Pbx):
     def __init__(self, addr, log_level="warn", rtp="20000-39999", extra=""):
         self.addr = addr
         cfg = PBX_CONFIG % {"rtp": rtp, "log_level": log_level, "secret": UAS_SECRET,
-                            "extra": extra}
+                            "extra": extra, "agents": QUEUE_AGENTS}
         super().__init__(cfg, listen=addr.sip(Addr.PBX), verbose=False, name="pbx")
 
     def start(self):

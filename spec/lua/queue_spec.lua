@@ -1,0 +1,182 @@
+-- Specification of the queues' Lua side: the strategies (who is rung), the
+-- empty conditions (joinempty/leavewhenempty as app_queue reads them), a
+-- member's state read from facts (a dial handle, a leg), templates and
+-- member commands; _core is a fake (no calls, no database).
+
+local function fake_core()
+  local t = 1000
+  local core = { logs = {}, emitted = {} }
+  function core.now() return t end
+  function core.advance(s) t = t + s end
+  function core.log(level, msg) core.logs[#core.logs + 1] = level .. " " .. msg end
+  function core.endpoint_presence(names)
+    local out = {}
+    for _, n in ipairs(names) do out[n] = core.pres and core.pres[n] or { contacts = 1, legs = 0 } end
+    return out
+  end
+  function core.store_migrate() return nil, "no database here" end
+  return core
+end
+
+local function load(core)
+  _G._core = core
+  for _, m in ipairs { "lunapbx.queue", "lunapbx.queue_state", "lunapbx.queue_caller",
+                       "lunapbx.queue_strategy", "lunapbx.queue_store" } do
+    package.loaded[m] = nil
+  end
+  return require("lunapbx.queue"), require("lunapbx.queue_state")
+end
+
+local function members(n)
+  local list = {}
+  for i = 1, n do
+    list[i] = { name = "a" .. i, order = i, listed = n + 1 - i, calls = 0, penalty = 0,
+                weight = i, skills = {} }
+  end
+  return list
+end
+
+describe("strategies", function()
+  local S = require "lunapbx.queue_strategy"
+
+  it("ringall rings every member offered", function()
+    local m = members(3)
+    assert.are.equal(3, #S.ringall { members = m })
+  end)
+
+  it("linear picks the first in the queue's order", function()
+    local m = members(3)
+    assert.are.equal("a1", S.linear({ members = { m[3], m[1], m[2] } })[1].name)
+  end)
+
+  it("rrmemory goes round, remembering where it stopped", function()
+    local m, st, seen = members(3), {}, {}
+    for i = 1, 6 do seen[i] = S.rrmemory({ members = m, state = st })[1].name end
+    assert.are.same({ "a1", "a2", "a3", "a1", "a2", "a3" }, seen)
+    -- a member away: skipped, the rotation goes on after it
+    local r = S.rrmemory({ members = { m[1], m[3] }, state = { rr = 1 } })[1]
+    assert.are.equal("a3", r.name)
+  end)
+
+  it("rrordered follows the configuration's listing", function()
+    local m, st, seen = members(3), {}, {}
+    for i = 1, 3 do seen[i] = S.rrordered({ members = m, state = st })[1].name end
+    assert.are.same({ "a3", "a2", "a1" }, seen)
+  end)
+
+  it("leastrecent, fewestcalls and longest-idle read their own facts", function()
+    local m = members(3)
+    m[1].last_call, m[2].last_call, m[3].last_call = 50, 10, 30
+    m[1].calls, m[2].calls, m[3].calls = 2, 5, 1
+    m[1].idle_since, m[2].idle_since, m[3].idle_since = 5, 60, 40
+    assert.are.equal("a2", S.leastrecent({ members = m })[1].name)
+    assert.are.equal("a3", S.fewestcalls({ members = m })[1].name)
+    assert.are.equal("a1", S["longest-idle"]({ members = m })[1].name)
+  end)
+
+  it("wrandom draws by weight", function()
+    local m, counts = members(4), { a1 = 0, a2 = 0, a3 = 0, a4 = 0 }
+    math.randomseed(7)
+    for _ = 1, 10000 do
+      local r = S.wrandom({ members = m })[1]
+      counts[r.name] = counts[r.name] + 1
+    end
+    for i = 1, 4 do
+      assert.is_true(math.abs(counts["a" .. i] / 10000 - i / 10) < 0.02)
+    end
+  end)
+
+  it("skills keeps those who have them, the most skilled first", function()
+    local m = members(3)
+    m[1].skills = { german = 1 }
+    m[2].skills = { german = 4, french = 1 }
+    m[3].skills = { french = 5 }
+    local r = S.skills({ members = m, caller = { skills = { german = 2 } } })
+    assert.are.equal("a2", r[1].name)
+    assert.are.equal(0, #S.skills({ members = m, caller = { skills = { dutch = 1 } } }))
+  end)
+end)
+
+describe("queues", function()
+  local core, queue, state
+
+  before_each(function()
+    core = fake_core()
+    queue, state = load(core)
+  end)
+
+  it("templates are inherited, the queue's own fields last", function()
+    queue.template "Std" { strategy = "rrmemory", timeout = 15, wrapuptime = 3 }
+    queue.template "Long" { template = "Std", timeout = 30 }
+    local q = queue.define "sales" { template = "Long", wrapuptime = 1, members = { "xlite" } }
+    assert.are.equal("rrmemory", q.strategy)
+    assert.are.equal(30, q.timeout)
+    assert.are.equal(1, q.wrapuptime)
+    assert.are.equal(5, q.retry)                   -- Asterisk's default
+  end)
+
+  it("bad settings are clear errors", function()
+    assert.has_error(function() queue.define "x" { strategy = "nosuch" } end,
+                     "queue 'x': no strategy 'nosuch'")
+    assert.has_error(function() queue.define "x" { colour = "blue" } end,
+                     "queue 'x': unknown field 'colour'")
+    assert.has_error(function() queue.define "x" { template = "nope" } end,
+                     "queue 'x': no queue template 'nope'")
+  end)
+
+  it("a member's state comes from facts: a dial handle, a leg, its wrapup", function()
+    local q = queue.define "s" { wrapuptime = 5, members = { "a1" } }
+    local qs = state.queue("s")
+    local m = qs.members.a1
+    assert.are.equal("idle", state.member_state(qs, m))
+    local d = {}                        -- a dial still ringing: status nil
+    m.dial = d
+    assert.are.equal("ringing", state.member_state(qs, m))
+    d.status = "CANCEL"                 -- its call ended: not ringing any more
+    assert.are.equal("idle", state.member_state(qs, m))
+    local leg = { hungup = false }
+    m.leg = leg
+    assert.are.equal("talking", state.member_state(qs, m))
+    leg.hungup = true                   -- nobody said so: seen, counted once
+    assert.are.equal("wrapup", state.member_state(qs, m))
+    assert.are.equal(1, m.calls)
+    assert.are.equal("wrapup", state.member_state(qs, m))
+    assert.are.equal(1, m.calls)
+    core.advance(5.1)
+    assert.are.equal("idle", state.member_state(qs, m))
+    core.pres = { a1 = { contacts = 1, legs = 1 } }
+    qs.pres = nil
+    assert.are.equal("inuse", state.member_state(qs, m))
+    assert.is_not_nil(q)
+  end)
+
+  it("joinempty and leavewhenempty as app_queue reads them", function()
+    local q = queue.define "s" { members = { "a1", "a2" } }
+    local qs = state.queue("s")
+    queue.pause("a1")
+    queue.pause("a2")
+    assert.is_nil(state.empty(q, qs, state.conditions("yes")))         -- join anyway
+    assert.are.equal("EMPTY", state.empty(q, qs, state.conditions("no")))
+    assert.is_nil(state.empty(q, qs, state.conditions("no", true)))     -- never leave
+    assert.are.equal("EMPTY", state.empty(q, qs, state.conditions("yes", true)))
+    queue.unpause("a1")
+    core.pres = { a1 = { contacts = 0, legs = 0 }, a2 = { contacts = 0, legs = 0 } }
+    qs.pres = nil
+    queue.unpause("a2")
+    assert.is_nil(state.empty(q, qs, state.conditions("no")))          -- unavailable is there
+    assert.are.equal("UNAVAIL", state.empty(q, qs, state.conditions("strict")))
+  end)
+
+  it("members log in, out, pause; static ones stay", function()
+    queue.define "s" { members = { "a1" } }
+    assert.is_true(queue.add("s", "a2", { penalty = 2 }))
+    assert.are.same({ nil, "already a member" }, { queue.add("s", "a2") })
+    assert.are.same({ nil, "a static member (in the configuration)" }, { queue.remove("s", "a1") })
+    assert.are.equal(1, queue.pause("a2", { reason = "lunch" }))
+    assert.is_true(queue.is_paused("a2"))
+    assert.are.equal(1, queue.unpause("a2"))
+    assert.is_true(queue.remove("s", "a2"))
+    assert.is_false(queue.is_member("s", "a2"))
+    assert.are.same({ nil, "no queue nope" }, { queue.add("nope", "x") })
+  end)
+end)
