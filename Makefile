@@ -16,6 +16,17 @@ CFLAGS  += $(OPT) $(SAN) -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wshadow
 LDLIBS  += $(SAN) $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -ledit
 
 BUILD   := build
+
+# Where `make install` puts things (DESTDIR is prepended to each).  The
+# binary has the Lua folder compiled in (build/paths.h), so build with the
+# PREFIX you install with.
+PREFIX  ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+DATADIR ?= $(PREFIX)/share/lunapbx
+MANDIR  ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+STATEDIR ?= /var/lib/lunapbx
+UNITDIR ?= /lib/systemd/system
 CORE_SRC := $(filter-out core/main.c,$(wildcard core/*.c core/*/*.c))
 CORE_OBJ := $(CORE_SRC:%.c=$(BUILD)/%.o)
 UNIT_SRC := $(wildcard spec/unit/*.c)
@@ -26,14 +37,17 @@ DEB_PKGS := build-essential pkg-config libre-dev librem-dev liblua5.4-dev \
             lua5.4 libsndfile1-dev libedit-dev sip-tester baresip-core \
             lua-busted sox espeak-ng python3 tshark tmux liburing-dev \
             libsqlite3-dev msmtp python3-aiosmtpd linphone-cli fail2ban \
-            clang libclang-rt-14-dev python3-websockets openssl chromium chromium-driver
+            clang libclang-rt-14-dev python3-websockets openssl chromium chromium-driver \
+            dpkg-dev fakeroot systemd man-db
 STAMP_DEPS := $(BUILD)/.deps
 # What only `make bench` needs: the reference it is compared with.
 BENCH_PKGS := kamailio kamailio-lua-modules
 BENCH_BIN := $(BUILD)/bench/relay $(BUILD)/bench/rtpload $(BUILD)/bench/mixbench
 
-.PHONY: all deps run test check unit bench sounds clean asan fuzz fuzz-bins fuzz-link soak
-all: $(BUILD)/lunapbx
+.PHONY: all deps run test check unit bench sounds clean asan fuzz fuzz-bins fuzz-link soak \
+	install deb
+# Everything `make run` needs: the PBX and the prompts it plays.
+all: $(BUILD)/lunapbx sounds
 
 # $(call apt_install,PACKAGES): install those not installed yet.
 apt_install = missing=$$(for p in $(1); do \
@@ -54,6 +68,16 @@ $(STAMP_DEPS):
 $(BUILD)/%.o: %.c $(STAMP_DEPS) $(wildcard core/*.h core/*/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
+
+# Rewritten only when a path changes, so that main.o is rebuilt then.
+$(BUILD)/paths.h: FORCE
+	@mkdir -p $(BUILD)
+	@printf '#define LUNAPBX_LIBDIR "%s"\n' "$(DATADIR)/lua" > $@.tmp
+	@cmp -s $@.tmp $@ || mv $@.tmp $@; rm -f $@.tmp
+FORCE:
+
+$(BUILD)/core/main.o: CFLAGS += -I$(BUILD)
+$(BUILD)/core/main.o: $(BUILD)/paths.h
 
 $(BUILD)/lunapbx: $(BUILD)/core/main.o $(CORE_OBJ)
 	$(CC) -o $@ $^ $(LDLIBS)
@@ -134,7 +158,8 @@ ASAN_E2E := spec/e2e/20_calls_sipp.t spec/e2e/30_b2bua_sipp.t \
             spec/e2e/51_netfuzz.t spec/e2e/67_crash_restart.t \
             spec/e2e/24_queue_phones.t spec/e2e/25_queue_strategies.t \
             spec/e2e/26_queue_agents.t spec/e2e/27_queue_console.t \
-            spec/e2e/28_queue_wallboard.t
+            spec/e2e/28_queue_wallboard.t \
+            spec/e2e/68_cdr.t spec/e2e/69_cdr_kill9.t spec/e2e/98_install.t
 ASAN_WRAP := $(ASAN_E2E:spec/e2e/%.t=$(BUILD)/asan-e2e/%.t)
 
 $(BUILD)/asan-e2e/%.t: spec/e2e/%.t
@@ -177,4 +202,79 @@ soak: deps
 	bench/run --mode soak --minutes $(SOAK_MINUTES) $(SOAK_ARGS)
 
 clean:
-	rm -rf $(BUILD)/core $(BUILD)/spec $(BUILD)/bench $(BUILD)/lunapbx
+	rm -rf $(BUILD)/core $(BUILD)/spec $(BUILD)/bench $(BUILD)/lunapbx \
+	  $(BUILD)/paths.h $(BUILD)/deb
+
+# -- Installing ---------------------------------------------------------------
+# make install [PREFIX=/usr/local] [DESTDIR=/tmp/root]: the binary, the Lua
+# library and the sounds under PREFIX, an example configuration in
+# /etc/lunapbx/ (kept if there is one: the new one is lunapbx.lua.new), the
+# state folder, the systemd unit, its user (sysusers.d), the man page.
+# As root without DESTDIR the user is created and the state folder is
+# given to it.
+SUBST = sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@DATADIR@|$(DATADIR)|g' \
+	    -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' -e 's|@STATEDIR@|$(STATEDIR)|g'
+LUA_FILES := $(shell find lua -name '*.lua' 2>/dev/null)
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(DATADIR) \
+	  $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR)/lunapbx \
+	  $(DESTDIR)$(UNITDIR) $(DESTDIR)$(PREFIX)/lib/sysusers.d
+	install -d -m 0750 $(DESTDIR)$(STATEDIR)
+	install -m 0755 $(BUILD)/lunapbx $(DESTDIR)$(SBINDIR)/lunapbx
+	@for f in $(LUA_FILES); do \
+	  install -D -m 0644 $$f $(DESTDIR)$(DATADIR)/$$f || exit 1; done
+	@cd sounds && find . -name '*.wav' | while read f; do \
+	  install -D -m 0644 "$$f" "$(DESTDIR)$(DATADIR)/sounds/$$f" || exit 1; done
+	@echo "installed $(words $(LUA_FILES)) Lua files and" \
+	  $$(find sounds -name '*.wav' | wc -l) "sounds under $(DESTDIR)$(DATADIR)"
+	@conf=$(DESTDIR)$(SYSCONFDIR)/lunapbx/lunapbx.lua; \
+	  [ -e $$conf ] && conf=$$conf.new; \
+	  { $(SUBST) dist/lunapbx.lua.head; cat dialplans/default.lua; } > $$conf; \
+	  chmod 0640 $$conf; echo "example configuration: $$conf"
+	$(SUBST) dist/lunapbx.service.in > $(DESTDIR)$(UNITDIR)/lunapbx.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/lunapbx.service
+	install -m 0644 dist/lunapbx.sysusers \
+	  $(DESTDIR)$(PREFIX)/lib/sysusers.d/lunapbx.conf
+	$(SUBST) dist/lunapbx.8.in > $(DESTDIR)$(MANDIR)/man8/lunapbx.8
+	chmod 0644 $(DESTDIR)$(MANDIR)/man8/lunapbx.8
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then \
+	  id lunapbx >/dev/null 2>&1 || useradd --system --home-dir $(STATEDIR) \
+	    --no-create-home --shell /usr/sbin/nologin lunapbx; \
+	  chown lunapbx:lunapbx $(STATEDIR); \
+	  chgrp lunapbx $(SYSCONFDIR)/lunapbx/lunapbx.lua*; \
+	  if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi; \
+	fi
+
+# -- make deb: a Debian package built from the tree ----------------------------
+# build/deb/: the PBX built for /usr (its own objects), installed into
+# build/deb/root, its shared libraries' packages found by dpkg-shlibdeps.
+DEB_VERSION ?= 0.1-1
+DEB_ARCH := $(shell dpkg --print-architecture 2>/dev/null)
+DEB_ROOT := $(BUILD)/deb/root
+DEB_FILE := $(BUILD)/lunapbx_$(DEB_VERSION)_$(DEB_ARCH).deb
+
+deb: deps
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/deb/build PREFIX=/usr \
+	  UNITDIR=/lib/systemd/system $(BUILD)/deb/build/lunapbx sounds
+	rm -rf $(DEB_ROOT)
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/deb/build PREFIX=/usr \
+	  UNITDIR=/lib/systemd/system DESTDIR=$(abspath $(DEB_ROOT)) install
+	gzip -9n $(DEB_ROOT)/usr/share/man/man8/lunapbx.8
+	install -d $(DEB_ROOT)/DEBIAN $(DEB_ROOT)/usr/share/doc/lunapbx
+	install -m 0644 README.md $(DEB_ROOT)/usr/share/doc/lunapbx/README.md
+	for f in postinst prerm postrm conffiles; do \
+	  install -m 0755 dist/debian/$$f $(DEB_ROOT)/DEBIAN/$$f || exit 1; done
+	chmod 0644 $(DEB_ROOT)/DEBIAN/conffiles
+	cd $(BUILD)/deb && mkdir -p debian && \
+	  printf 'Source: lunapbx\n\nPackage: lunapbx\nArchitecture: any\n' \
+	    > debian/control && \
+	  dpkg-shlibdeps -O root/usr/sbin/lunapbx \
+	  | sed -n 's/^shlibs:Depends=//p' > depends
+	test -s $(BUILD)/deb/depends
+	sed -e 's|@VERSION@|$(DEB_VERSION)|' -e 's|@ARCH@|$(DEB_ARCH)|' \
+	  -e "s|@DEPENDS@|$$(cat $(BUILD)/deb/depends)|" \
+	  -e "s|@SIZE@|$$(du -sk --exclude=DEBIAN $(DEB_ROOT) | cut -f1)|" \
+	  dist/debian/control.in > $(DEB_ROOT)/DEBIAN/control
+	fakeroot dpkg-deb --build -Zxz $(DEB_ROOT) $(DEB_FILE)
+	@echo "package: $(DEB_FILE)"

@@ -15,7 +15,8 @@ enum { MAX_SINKS = 16 };
 static struct {
 	enum log_level level;
 	struct { log_sink_h *h; void *arg; } sinks[MAX_SINKS];
-} logger = { LOG_INFO, {{0}} };
+	bool journal;
+} logger = { LOG_INFO, {{0}}, false };
 
 static const char *names[] = { "error", "warn", "info", "debug" };
 
@@ -23,6 +24,15 @@ static const char *names[] = { "error", "warn", "info", "debug" };
 void log_set_level(enum log_level level)
 {
 	logger.level = level;
+}
+
+
+/** stderr goes to systemd's journal: each line starts with its syslog
+ *  priority ("<3>" error ... "<7>" debug) and no time (the journal has
+ *  it). */
+void log_set_journal(bool on)
+{
+	logger.journal = on;
 }
 
 
@@ -77,7 +87,8 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	struct timeval tv;
 	struct tm tm;
 	va_list ap;
-	int n;
+	int n, t;
+	static const int prio[] = { 3, 4, 6, 7 };
 
 	if (level > logger.level)
 		return;
@@ -89,12 +100,16 @@ void log_msg(enum log_level level, const char *fmt, ...)
 			(int)(tv.tv_usec / 1000), names[level]);
 	if (n < 0)
 		n = 0;
+	t = n >= 13 ? 13 : 0;   /* the time: "HH:MM:SS.mmm " */
 
 	va_start(ap, fmt);
 	(void)re_vsnprintf(line + n, sizeof(line) - n, fmt, ap);
 	va_end(ap);
 
-	fprintf(stderr, "%s\n", line);
+	if (logger.journal)
+		fprintf(stderr, "<%d>%s\n", prio[level], line + t);
+	else
+		fprintf(stderr, "%s\n", line);
 
 	for (int i = 0; i < MAX_SINKS; i++) {
 		if (logger.sinks[i].h)

@@ -11,6 +11,7 @@ enum log_level { LOG_ERROR = 0, LOG_WARN, LOG_INFO, LOG_DEBUG };
 typedef void (log_sink_h)(enum log_level level, const char *line, void *arg);
 
 void log_set_level(enum log_level level);
+void log_set_journal(bool on);
 enum log_level log_level(void);
 int  log_level_parse(const char *name, enum log_level *level);
 const char *log_level_name(enum log_level level);

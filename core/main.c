@@ -14,6 +14,8 @@
 #include "log.h"
 #include "pbx.h"
 #include "reload.h"
+#include "sdnotify.h"
+#include "paths.h"   /* build/paths.h: where `make install` puts lua/ */
 #include "memtrim.h"
 #include "console/console.h"
 #include "http/httpd.h"
@@ -38,6 +40,7 @@
 #include "sip/siptrace.h"
 #include "sip/subscr.h"
 #include "store/store.h"
+#include "cdr/cdr.h"
 #include "voicemail/mwi.h"
 #include "voicemail/sendmail.h"
 #include "voicemail/vmbox.h"
@@ -53,8 +56,16 @@ static void usage(FILE *f)
 		"usage: lunapbx -c FILE [--listen ADDR:PORT] [--state DIR]"
 		" [--sip-trace] [--capture NAME] [-v]\n"
 		"       lunapbx -r [--state DIR] [-x CODE | -f]\n"
+		"       lunapbx --check FILE\n"
 		"\n"
 		"  -c, --config FILE     Lua configuration and dialplan\n"
+		"      --check FILE      compile FILE as the configuration,"
+		" report\n"
+		"                        FILE:LINE: errors, start nothing"
+		" (exit 0 or 1)\n"
+		"      --lib DIR         the PBX's Lua modules (default: lua/"
+		" of the\n"
+		"                        source tree, else %s)\n"
 		"  -l, --listen A:P      SIP address, UDP and TCP (overrides"
 		" the config)\n"
 		"  -s, --state DIR       sockets, databases, recordings"
@@ -72,7 +83,7 @@ static void usage(FILE *f)
 		"  -h, --help            this help\n"
 		"\n"
 		"SIGHUP reloads the configuration; calls in progress keep"
-		" their code.\n");
+		" their code.\n", LUNAPBX_LIBDIR);
 }
 
 
@@ -91,32 +102,42 @@ static void set_defaults(struct pbx *pbx)
 }
 
 
-/* The PBX's lua/ folder: $LUNAPBX_LIB, else the first lua/ holding
- * lunapbx/init.lua above the executable (build/ or build/asan/).  The
+/* The PBX's lua/ folder: --lib, else $LUNAPBX_LIB, else the first folder
+ * above the executable that holds lua/lunapbx/init.lua (build/ or
+ * build/asan/ of a source tree) or share/lunapbx/lua/lunapbx/init.lua
+ * (bin/ or sbin/ of an installed tree, wherever it was copied: DESTDIR,
+ * a package unpacked), else where `make install` put it.  The
  * executable's path is a real one, so tracebacks show no build/.. */
-static int find_lib_dir(struct pbx *pbx)
+static int find_lib_dir(struct pbx *pbx, const char *lib)
 {
+	static const char *probes[] = { "lua", "share/lunapbx/lua" };
 	char exe[PATH_MAX], *slash;
 	ssize_t n;
 
+	if (lib)
+		return str_dup(&pbx->lib_dir, lib);
 	if (getenv("LUNAPBX_LIB"))
 		return str_dup(&pbx->lib_dir, getenv("LUNAPBX_LIB"));
 
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (n <= 0)
-		return str_dup(&pbx->lib_dir, "lua");
+		return str_dup(&pbx->lib_dir, LUNAPBX_LIBDIR);
 	exe[n] = 0;
 
 	while ((slash = strrchr(exe, '/')) && slash != exe) {
-		char probe[PATH_MAX + 32];
-
 		*slash = 0;
-		re_snprintf(probe, sizeof(probe), "%s/lua/lunapbx/init.lua", exe);
-		if (0 == access(probe, R_OK))
-			return re_sdprintf(&pbx->lib_dir, "%s/lua", exe);
+		for (size_t i = 0; i < ARRAY_SIZE(probes); i++) {
+			char probe[PATH_MAX + 48];
+
+			re_snprintf(probe, sizeof(probe),
+				    "%s/%s/lunapbx/init.lua", exe, probes[i]);
+			if (0 == access(probe, R_OK))
+				return re_sdprintf(&pbx->lib_dir, "%s/%s", exe,
+						   probes[i]);
+		}
 	}
 
-	return str_dup(&pbx->lib_dir, "lua");
+	return str_dup(&pbx->lib_dir, LUNAPBX_LIBDIR);
 }
 
 
@@ -127,7 +148,9 @@ static void signal_poll(void *arg)
 
 	if (reload_requested) {
 		reload_requested = 0;
+		(void)sdnotify("RELOADING=1");
 		(void)reload_now(pbx, err, sizeof(err), NULL);
+		(void)sdnotify("READY=1");
 	}
 	tmr_start(&signal_tmr, 200, signal_poll, pbx);
 }
@@ -228,6 +251,10 @@ static void open_state(struct pbx *pbx)
 		return;
 	}
 
+	err = cdr_alloc(&pbx->cdr, pbx, pbx->store);
+	if (err)
+		log_error("cdr: no call records: %m", err);
+
 	re_snprintf(path, sizeof(path), "%s/recordings", pbx->state_dir);
 	err = vmbox_open(&pbx->vmbox, pbx->store, path);
 	if (!err)
@@ -319,8 +346,48 @@ static int start(struct pbx *pbx, const char *listen)
 }
 
 
+/* --check FILE: the configuration compiled and applied as at a start,
+ * nothing opened (no sockets, no state folder, no database). */
+static int check_config(const char *path, const char *lib)
+{
+	static struct pbx pbx;
+	char err[2048];
+	int e;
+
+	if (libre_init())
+		return 1;
+	set_defaults(&pbx);
+	e  = str_dup(&pbx.config_path, path);
+	e |= find_lib_dir(&pbx, lib);
+	if (!e)
+		e = luart_alloc(&pbx.lua, &pbx);
+	if (!e && luart_load(pbx.lua, path, err, sizeof(err))) {
+		fprintf(stderr, "%s\n", err);
+		e = EINVAL;
+	}
+	else if (!e) {
+		printf("%s: ok (%u endpoints, Lua modules from %s)\n", path,
+		       endpoint_table_count(pbx.endpoints), pbx.lib_dir);
+	}
+	else {
+		fprintf(stderr, "%s: %s\n", path, strerror(e));
+	}
+
+	call_close_all();
+	pbx.lua = mem_deref(pbx.lua);
+	pbx.trunks = mem_deref(pbx.trunks);
+	pbx.endpoints = mem_deref(pbx.endpoints);
+	mem_deref(pbx.config_path);
+	mem_deref(pbx.lib_dir);
+	libre_close();
+
+	return e ? 1 : 0;
+}
+
+
 static void shutdown_pbx(struct pbx *pbx)
 {
+	(void)sdnotify("STOPPING=1");
 	tmr_cancel(&signal_tmr);
 	reload_close();
 	pbx->console = mem_deref(pbx->console);
@@ -328,6 +395,7 @@ static void shutdown_pbx(struct pbx *pbx)
 	rtpwatch_stop();
 	memtrim_stop();
 	call_close_all();
+	pbx->cdr = mem_deref(pbx->cdr);   /* the records of legs still up */
 	pbx->trunks = mem_deref(pbx->trunks);
 	sendmail_close();
 	mwi_detach(pbx->mwi);
@@ -366,11 +434,13 @@ int main(int argc, char *argv[])
 		{ "exec",    required_argument, NULL, 'x' },
 		{ "follow",  no_argument,       NULL, 'f' },
 		{ "help",    no_argument,       NULL, 'h' },
+		{ "check",   required_argument, NULL, 'K' },
+		{ "lib",     required_argument, NULL, 'L' },
 		{ NULL, 0, NULL, 0 }
 	};
 	static struct pbx pbx;
 	const char *config = NULL, *listen = NULL, *state = "state";
-	const char *code = NULL, *capture = NULL;
+	const char *code = NULL, *capture = NULL, *check = NULL, *lib = NULL;
 	bool remote = false, follow = false;
 	int c, err;
 
@@ -387,8 +457,16 @@ int main(int argc, char *argv[])
 		case 'x': code = optarg; break;
 		case 'f': follow = true; break;
 		case 'h': usage(stdout); return 0;
+		case 'K': check = optarg; break;
+		case 'L': lib = optarg; break;
 		default:  usage(stderr); return 2;
 		}
+	}
+	if (check && !config && !remote && !code && !follow && optind == argc)
+		return check_config(check, lib);
+	if (check) {
+		usage(stderr);
+		return 2;
 	}
 	if (remote && !config && optind == argc && !(code && follow))
 		return console_client(state, code, follow);
@@ -398,6 +476,7 @@ int main(int argc, char *argv[])
 	}
 
 	setvbuf(stderr, NULL, _IOLBF, 0);
+	log_set_journal(sdnotify_journal());
 	err = libre_init();
 	if (err)
 		return 1;
@@ -409,7 +488,7 @@ int main(int argc, char *argv[])
 		log_warn("state folder %s: %m", state, errno);
 	err  = str_dup(&pbx.config_path, config);
 	err |= str_dup(&pbx.state_dir, state);
-	err |= find_lib_dir(&pbx);
+	err |= find_lib_dir(&pbx, lib);
 	err |= capture_alloc(&pbx.capture, state);
 	if (!err && capture && capture_start(pbx.capture, capture, true)) {
 		log_error("--capture: cannot write %s/captures/%s (a plain"
@@ -429,6 +508,7 @@ int main(int argc, char *argv[])
 		signal(SIGHUP, on_sighup);
 		signal(SIGPIPE, SIG_IGN);
 		tmr_start(&signal_tmr, 200, signal_poll, &pbx);
+		(void)sdnotify("READY=1");
 		err = re_main(on_signal);
 	}
 

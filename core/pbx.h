@@ -17,6 +17,7 @@ struct sipstack;
 struct store;
 struct trunks;
 struct vmbox;
+struct cdr;
 struct mwi;
 struct httpd;
 
@@ -59,6 +60,7 @@ struct pbx_settings {
 	uint32_t rtp_hold_timeout; /**< the same while the phone holds  */
 	uint32_t session_expires;  /**< session timers, s; 0 = none     */
 	uint32_t session_min_se;   /**< the least we take (422 below)   */
+	bool cdr_csv;              /**< records also in <state>/cdr-csv/Master.csv */
 	struct pbx_http http;
 	struct sec_settings sec;
 };
@@ -80,6 +82,7 @@ struct pbx {
 	struct mwi *mwi;                    /**< message-waiting NOTIFYs */
 	struct httpd *http;                 /**< events, commands, metrics */
 	struct blf *blf;                    /**< busy lamps (dialog events) */
+	struct cdr *cdr;                    /**< call records            */
 	char *config_path;
 	char *state_dir;
 	char *lib_dir;                      /**< lua/ of the PBX        */

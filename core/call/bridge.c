@@ -21,6 +21,50 @@
 
 static struct list bridges;
 static uint64_t bridge_seq;
+/* Whoever follows every bridge (call records): a few at most. */
+enum { MAX_OBSERVERS = 4 };
+static struct {
+	bridge_obs_h *h;
+	void *arg;
+} observers[MAX_OBSERVERS];
+
+
+/** Follow legs joining and leaving every bridge; ENOSPC: too many. */
+int bridge_observe(bridge_obs_h *h, void *arg)
+{
+	if (!h)
+		return EINVAL;
+
+	for (size_t i = 0; i < MAX_OBSERVERS; i++) {
+		if (!observers[i].h) {
+			observers[i].h = h;
+			observers[i].arg = arg;
+			return 0;
+		}
+	}
+
+	return ENOSPC;
+}
+
+
+void bridge_unobserve(bridge_obs_h *h, void *arg)
+{
+	for (size_t i = 0; i < MAX_OBSERVERS; i++) {
+		if (observers[i].h == h && observers[i].arg == arg) {
+			observers[i].h = NULL;
+			observers[i].arg = NULL;
+		}
+	}
+}
+
+
+static void observe(struct bridge *br, struct leg *leg, bool joined)
+{
+	for (size_t i = 0; i < MAX_OBSERVERS; i++) {
+		if (observers[i].h)
+			observers[i].h(br, leg, joined, observers[i].arg);
+	}
+}
 
 
 static void flush_events(struct bridge *br)
@@ -442,6 +486,7 @@ static void member_release(struct member *m)
 	stream_unbridge(leg_stream(leg));
 	stream_unbridge(leg_vstream(leg));
 	m->leg = NULL;
+	observe(m->br, leg, false);
 	mem_deref(m);
 	leg_set_bridge(leg, NULL);   /* may hang it up: nobody holds it */
 	if (tell && !leg_closed(leg))
@@ -612,6 +657,7 @@ int bridge_add(struct bridge *br, struct leg *leg, struct featmap *map)
 		update_hold(br);
 	log_debug("bridge %llu: leg %llu joins (%u)", br->id, leg_id(leg),
 		 bridge_count(br));
+	observe(br, leg, true);
 	if (br->room && br->ownerh)
 		bridge_push_event(br, BRIDGE_EV_JOIN, leg, NULL, false);
 	callev_bridged(br, leg);

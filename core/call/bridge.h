@@ -74,6 +74,13 @@ struct bridge_member_info {
 /** An event was queued (bridge_next_event() takes it). */
 typedef void (bridge_event_h)(struct bridge *br, void *arg);
 
+/** A leg joined (@a joined) or left a bridge: the observers of every
+ *  bridge (call records) are told after the bridge changed. */
+typedef void (bridge_obs_h)(struct bridge *br, struct leg *leg, bool joined,
+			    void *arg);
+
+int  bridge_observe(bridge_obs_h *h, void *arg);
+void bridge_unobserve(bridge_obs_h *h, void *arg);
 int  bridge_alloc(struct bridge **brp);
 int  bridge_add(struct bridge *br, struct leg *leg, struct featmap *map);
 int  bridge_remove(struct bridge *br, struct leg *leg);

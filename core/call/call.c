@@ -61,6 +61,52 @@ void call_set_runner(const struct call_runner *r)
 }
 
 
+/* Whoever follows every call (call records): a few at most. */
+enum { MAX_OBSERVERS = 4 };
+static struct {
+	call_obs_h *h;
+	void *arg;
+} observers[MAX_OBSERVERS];
+
+
+/** Follow every call's course (call_obs); ENOSPC when there are too many. */
+int call_observe(call_obs_h *h, void *arg)
+{
+	if (!h)
+		return EINVAL;
+
+	for (size_t i = 0; i < MAX_OBSERVERS; i++) {
+		if (!observers[i].h) {
+			observers[i].h = h;
+			observers[i].arg = arg;
+			return 0;
+		}
+	}
+
+	return ENOSPC;
+}
+
+
+void call_unobserve(call_obs_h *h, void *arg)
+{
+	for (size_t i = 0; i < MAX_OBSERVERS; i++) {
+		if (observers[i].h == h && observers[i].arg == arg) {
+			observers[i].h = NULL;
+			observers[i].arg = NULL;
+		}
+	}
+}
+
+
+static void observe(struct call *call, enum call_obs ev, struct dial *d)
+{
+	for (size_t i = 0; i < MAX_OBSERVERS; i++) {
+		if (observers[i].h)
+			observers[i].h(call, ev, d, observers[i].arg);
+	}
+}
+
+
 static void ref_destructor(void *arg)
 {
 	struct ref *r = arg;
@@ -354,6 +400,7 @@ void call_note_dial(struct call *call, struct dial *d)
 		mem_deref(call->callee);
 		call->callee = mem_ref(dial_answered(d));
 	}
+	observe(call, CALL_OBS_DIAL, d);
 }
 
 
@@ -414,6 +461,7 @@ int call_run(struct call *call, struct leg *leg)
 		 leg_cid_name(leg) ? leg_cid_name(leg) : "",
 		 leg_cid_num(leg) ? leg_cid_num(leg) : "", call->exten,
 		 call->context, leg_id(leg));
+	observe(call, CALL_OBS_RUN, NULL);
 	callev_call(call, "newcall");
 
 	err = runner.start ? runner.start(call, runner.arg) : ENOSYS;
@@ -501,6 +549,7 @@ void call_script_done(struct call *call, bool failed)
 	call->ended = true;
 	call->script = NULL;
 	call_wait_end(call);
+	observe(call, CALL_OBS_END, NULL);
 
 	if (a && call_holds(call, a) && !leg_closed(a) &&
 	    leg_state(a) != LEG_ANSWERED && leg_inbound(a)) {

@@ -37,6 +37,19 @@ struct call_runner {
 
 void call_set_runner(const struct call_runner *r);
 
+/** What a call did, for the observers of every call (call records). */
+enum call_obs {
+	CALL_OBS_RUN = 0,   /**< its script starts, call_leg() its caller  */
+	CALL_OBS_DIAL,      /**< a dial of its ended (@a d, dial_status)   */
+	CALL_OBS_END,       /**< its script is over                        */
+};
+
+typedef void (call_obs_h)(struct call *call, enum call_obs ev,
+			  struct dial *d, void *arg);
+
+int  call_observe(call_obs_h *h, void *arg);
+void call_unobserve(call_obs_h *h, void *arg);
+
 int  call_incoming(struct pbx *pbx, const struct sip_msg *msg,
 		   struct endpoint *ep, const char *context);
 int  call_alloc(struct call **callp, struct pbx *pbx, const char *context,

@@ -256,6 +256,7 @@ static void estab_handler(const struct sip_msg *msg, void *arg)
 	if (leg->inbound)
 		return;
 
+	leg->answered = tmr_jiffies();
 	leg->codec = sdpneg_answered_codec(leg->sdp);
 	legtimer_answer(leg, msg);
 	set_state(leg, LEG_ANSWERED);
@@ -320,6 +321,8 @@ static void close_handler(int err, const struct sip_msg *msg, void *arg)
 
 	if (msg && !msg->req && msg->scode >= 300)
 		code = msg->scode;
+	else if (!leg->established && leg->inbound && err == ECONNRESET)
+		code = 487;   /* the caller's CANCEL: what it was answered */
 	else if (!leg->established)
 		code = err == ETIMEDOUT ? 408 : 503;
 
@@ -567,8 +570,10 @@ int leg_answer_sdp(struct leg *leg, uint16_t scode)
 
 	if (!err)
 		set_state(leg, scode >= 200 ? LEG_ANSWERED : LEG_EARLY);
-	if (!err && scode >= 200)
+	if (!err && scode >= 200) {
+		leg->answered = tmr_jiffies();
 		legtimer_start(leg);
+	}
 	if (!err)
 		callev_leg_state(leg, scode >= 200 ? "answered" : "progress");
 

@@ -191,6 +191,7 @@ const struct sip_msg *leg_invite(const struct leg *leg);
 struct legmedia *leg_media(const struct leg *leg);
 void leg_set_media(struct leg *leg, struct legmedia *lm);
 uint64_t leg_started(const struct leg *leg);
+uint64_t leg_answered(const struct leg *leg);
 bool leg_rx_seen(struct leg *leg, uint64_t rx, uint64_t now);
 uint64_t leg_rx_since(const struct leg *leg);
 

@@ -89,6 +89,13 @@ uint64_t leg_started(const struct leg *leg)
 }
 
 
+/** tmr_jiffies() when it was answered (its 200 sent or received); 0: not. */
+uint64_t leg_answered(const struct leg *leg)
+{
+	return leg ? leg->answered : 0;
+}
+
+
 /** For the RTP watch: @a rx packets so far at @a now; true when the count
  *  moved (or is the first seen). */
 bool leg_rx_seen(struct leg *leg, uint64_t rx, uint64_t now)

@@ -12,6 +12,7 @@ struct leg {
 	struct pbx *pbx;
 	uint64_t id;
 	uint64_t started;          /**< tmr_jiffies() at its INVITE     */
+	uint64_t answered;         /**< tmr_jiffies() at its 200; 0: not */
 	enum leg_state state;
 	bool inbound;
 	bool late_offer;           /**< its INVITE had no SDP: we offer */

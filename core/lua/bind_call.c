@@ -9,6 +9,7 @@
  *   call.dialstatus .vars (a table of your own)
  *   call.replaces                 the ringing dial its INVITE's Replaces
  *                                 names (a BLF key's pickup), or nil
+ *   call.cdr                      its call record (bind_cdr.c)
  *
  * A call's methods that act on a leg (answer, play, record, ...) act on
  * call.leg; the same methods exist on every leg (bind_leg.c).
@@ -199,6 +200,8 @@ static int push_field(lua_State *L, struct call *call, const char *key)
 	else if (0 == strcmp(key, "replaces"))
 		return call_replaces(call) ? luart_push_dial(L,
 						call_replaces(call)) : 0;
+	else if (0 == strcmp(key, "cdr"))
+		return luart_push_cdr(L, call);
 	else if (0 == strcmp(key, "dialstatus"))
 		lua_pushstring(L, dial_status_name(call_last_dial(call,
 								  NULL)));

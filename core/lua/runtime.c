@@ -289,6 +289,7 @@ static void build_base(lua_State *L, struct luart *rt)
 
 	luart_open_core(L, rt);                       /* base._core */
 	luart_open_media(L);            /* its media functions, call methods */
+	luart_open_cdr(L);              /* _core.cdr, call.cdr */
 	lua_setfield(L, -2, "_core");
 
 	lua_setfield(L, LUA_REGISTRYINDEX, "lunapbx.base");

@@ -48,6 +48,8 @@ void luart_open_call(lua_State *L);
 void luart_call_methods(lua_State *L, const luaL_Reg *fns);
 struct call *luart_check_own_call(lua_State *L, const char *own);
 void luart_open_media(lua_State *L);
+void luart_open_cdr(lua_State *L);
+int  luart_push_cdr(lua_State *L, struct call *call);
 struct player;
 struct recorder;
 struct player *luart_sounds(lua_State *L, int idx, const char *what,

@@ -20,6 +20,7 @@
 #include "sip/sipstack.h"
 #include "sip/trunk.h"
 #include "voicemail/mwi.h"
+#include "cdr/cdr.h"
 
 static const char *opt_string(lua_State *L, int t, const char *key)
 {
@@ -357,6 +358,9 @@ static int read_settings(lua_State *L, int t, struct pbx_settings *set,
 	set->rtp_hold_timeout = opt_seconds(L, t, "rtp_hold_timeout", 0);
 	set->session_expires = opt_seconds(L, t, "session_expires", 1800);
 	set->session_min_se = opt_seconds(L, t, "session_min_se", 90);
+	lua_getfield(L, t, "cdr_csv");
+	set->cdr_csv = lua_toboolean(L, -1);
+	lua_pop(L, 1);
 	if (set->session_min_se < 90)   /* RFC 4028 4: never below 90 s */
 		set->session_min_se = 90;
 	if (set->session_expires && set->session_expires < set->session_min_se)
@@ -463,6 +467,14 @@ int settings_apply(lua_State *L, int idx, struct pbx *pbx, bool initial,
 		log_set_level(level);
 	mem_deref(pbx->endpoints);
 	pbx->endpoints = tbl;
+	if (pbx->cdr) {
+		char csv[512];
+
+		re_snprintf(csv, sizeof(csv), "%s/cdr-csv/Master.csv",
+			    pbx->state_dir);
+		if (cdr_set_csv(pbx->cdr, set.cdr_csv ? csv : NULL))
+			log_warn("cdr: no CSV file: out of memory");
+	}
 
 	if (pbx->registrar) {
 		uint32_t before;

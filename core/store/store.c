@@ -22,6 +22,7 @@ struct store {
 	struct list cache;        /* most recently used first */
 	uint64_t changes;
 	bool in_tx;
+	bool lazy;                /* this transaction's commit: no fsync */
 	bool relaxed;       /* synchronous=NORMAL in force (store_append) */
 	char errmsg[256];
 };
@@ -421,6 +422,46 @@ int store_begin(struct store *st)
 }
 
 
+/**
+ * A transaction whose commit does not wait for the disk (PostgreSQL's
+ * synchronous_commit = off): once store_commit() returns, it survives a
+ * crash of the process (kill -9: the log is the kernel's), and a power
+ * cut once store_sync() or a later synced commit has returned.  For
+ * records written at a rate that one fsync each would hold the loop up.
+ */
+int store_begin_lazy(struct store *st)
+{
+	int err;
+
+	if (!st)
+		return EINVAL;
+	if (st->in_tx)
+		return EALREADY;
+
+	/* SQLite takes the level only between transactions */
+	err = set_relaxed(st, true);
+	if (!err)
+		err = store_begin(st);
+	if (err)
+		(void)set_relaxed(st, false);
+	else
+		st->lazy = true;
+
+	return err;
+}
+
+
+/* Back to synced commits, after a lazy transaction. */
+static void end_tx(struct store *st)
+{
+	st->in_tx = false;
+	if (st->lazy) {
+		st->lazy = false;
+		(void)set_relaxed(st, false);
+	}
+}
+
+
 /** On error the transaction is rolled back: nothing of it is kept. */
 int store_commit(struct store *st)
 {
@@ -432,7 +473,7 @@ int store_commit(struct store *st)
 	err = store_exec(st, "COMMIT", NULL);
 	if (err)
 		store_rollback(st);
-	st->in_tx = false;
+	end_tx(st);
 
 	return err;
 }
@@ -446,7 +487,21 @@ void store_rollback(struct store *st)
 	/* a failed COMMIT may already have rolled back on its own */
 	if (!sqlite3_get_autocommit(st->db))
 		(void)sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-	st->in_tx = false;
+	end_tx(st);
+}
+
+
+/**
+ * What lazy transactions committed reaches the disk (a checkpoint: the
+ * write-ahead log synced and copied into the database).  One fsync or
+ * two, on the loop: call it now and then, not per transaction.
+ */
+int store_sync(struct store *st)
+{
+	if (!st || st->in_tx)
+		return EINVAL;
+
+	return pragma(st, "PRAGMA wal_checkpoint(PASSIVE)");
 }
 
 

@@ -23,7 +23,10 @@
  *   fsync; on the disk with the next durable commit).
  * - Synchronous: calls run on the event loop and return when done.  A
  *   commit costs an fsync (about a millisecond on a local disk), so keep
- *   writes to events (a message deposited), not to packets.
+ *   writes to events (a message deposited), not to packets.  Writes that
+ *   come too often for an fsync each (call records) use
+ *   store_begin_lazy(): their commit survives a kill -9 at once, a power
+ *   cut after the next store_sync(), which the writer calls now and then.
  * - Errors are errno values: EEXIST (a constraint, e.g. a duplicate
  *   key), ENOSPC (disk full), EIO, EBUSY, ENOMEM, EINVAL (bad SQL, bad
  *   arguments); store_errmsg() says more, for the log.
@@ -66,7 +69,9 @@ int  store_execv(struct store *st, store_row_h *rowh, void *arg,
 int  store_append(struct store *st, const char *sql,
 		  const struct store_val *vals, size_t n);
 int  store_begin(struct store *st);
+int  store_begin_lazy(struct store *st);
 int  store_commit(struct store *st);
+int  store_sync(struct store *st);
 void store_rollback(struct store *st);
 uint64_t store_changes(const struct store *st);
 const char *store_errmsg(const struct store *st);

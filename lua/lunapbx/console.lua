@@ -356,6 +356,26 @@ function lib.room_lock(name, on)
   return confbridge_module().lock(name, on)
 end
 
+local CDR_COLS = {
+  { "SEQ", "sequence", right = true }, { "START (UTC)", "start" },
+  { "SRC", "src" }, { "DST", "dst" }, { "CONTEXT", "context" },
+  { "CHANNEL", "channel" }, { "DSTCHANNEL", "dstchannel" },
+  { "DISPOSITION", "disposition" }, { "DUR", "duration", right = true },
+  { "BILL", "billsec", right = true }, { "ACCOUNT", "accountcode" },
+  { "USERFIELD", "userfield" },
+}
+
+local function render_cdr(list)
+  if #list == 0 then return "no call records" end
+  return pretty.columns(list, CDR_COLS) .. "\n" .. plural(#list, "record")
+end
+
+--- cdr([n]): the last n call records (10), oldest first; each row has
+--- every field (uniqueid, linkedid, answer, ...) and the dialplan's own
+function lib.cdr(n)
+  return view(core.cdr(n), render_cdr)
+end
+
 ---------------------------------------------------------------------------
 -- Acting on the PBX
 
@@ -539,6 +559,7 @@ status()                 the PBX at a glance
 reload()                 compile the configuration again (file:line on error)
 hangup(id [, code])      end a call
 hangup_leg(id [, code])  end one leg
+cdr([n])                 the last n call records (10)
 voicemail([mailbox])     mailboxes and their counts; a mailbox's messages
 vm_delete(mailbox, id)   delete a message
 rooms([room])            conference rooms; a room's participants

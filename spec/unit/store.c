@@ -257,6 +257,78 @@ static void test_kill9(void)
 }
 
 
+/* Lazy commits (store_begin_lazy): no fsync each, yet a kill -9 right
+ * after them loses none; store_sync() then takes them to the disk. */
+static void lazy_child(int fd)
+{
+	struct store *st = NULL;
+	char ready = 'r';
+
+	if (store_open(&st, dbpath))
+		_exit(2);
+	for (int i = 0; i < 200; i++) {
+		char name[32];
+
+		re_snprintf(name, sizeof(name), "lazy-%d", i);
+		if (store_begin_lazy(st) ||
+		    store_exec(st, "INSERT INTO item(name, qty) VALUES (?, ?)",
+			       "si", name, (int64_t)i) ||
+		    store_commit(st))
+			_exit(3);
+	}
+	(void)write(fd, &ready, 1);
+	pause();
+	_exit(5);
+}
+
+
+static void test_lazy(void)
+{
+	struct store *st = NULL;
+	int fds[2], status = 0;
+	char c = 0;
+	pid_t pid;
+
+	(void)store_open(&st, dbpath);
+	ok(!store_begin_lazy(st) && store_begin_lazy(st) == EALREADY &&
+	   store_begin(st) == EALREADY, "a lazy transaction; none other"
+	   " while it is open");
+	ok(!store_exec(st, "INSERT INTO item(name, qty) VALUES ('l1', 1)",
+		       NULL) && !store_commit(st), "... committed");
+	is_int(store_sync(st), 0, "store_sync: the log to the disk");
+	ok(!store_begin(st) && store_sync(st) == EINVAL, "no sync inside a"
+	   " transaction: EINVAL");
+	store_rollback(st);
+	ok(!store_begin_lazy(st) && !store_exec(st, "INSERT INTO item(name,"
+	   " qty) VALUES ('l2', 2)", NULL), "a lazy transaction ...");
+	store_rollback(st);
+	is_int(count(st, "SELECT count(*) FROM item WHERE name IN ('l1',"
+		     " 'l2')"), 1, "... rolled back: only the committed row");
+	mem_deref(st);
+
+	if (pipe(fds)) {
+		ok(false, "pipe");
+		return;
+	}
+	pid = fork();
+	if (pid == 0) {
+		close(fds[0]);
+		lazy_child(fds[1]);
+	}
+	close(fds[1]);
+	ok(read(fds[0], &c, 1) == 1 && c == 'r', "a child process made 200"
+	   " lazy commits, no sync");
+	close(fds[0]);
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	ok(!store_open(&st, dbpath), "killed with SIGKILL: the database"
+	   " opens");
+	is_int(count(st, "SELECT count(*) FROM item WHERE name LIKE"
+		     " 'lazy-%'"), 200, "every lazy commit is there");
+	mem_deref(st);
+}
+
+
 struct named {
 	char cols[4][16];
 	char types[4];
@@ -369,6 +441,10 @@ int main(void)
 	leak_begin(&lc);
 	test_kill9();
 	leak_end(&lc, "kill -9");
+
+	leak_begin(&lc);
+	test_lazy();
+	leak_end(&lc, "lazy commits");
 
 	leak_begin(&lc);
 	test_args();
