@@ -18,51 +18,33 @@
 #include "call/bridge.h"
 #include "call/bridge_priv.h"
 #include "call/callev.h"
+#include "call/observers.h"
 
 static struct list bridges;
 static uint64_t bridge_seq;
 /* Whoever follows every bridge (call records): a few at most. */
-enum { MAX_OBSERVERS = 4 };
-static struct {
-	bridge_obs_h *h;
-	void *arg;
-} observers[MAX_OBSERVERS];
+static struct observers observers;
 
 
 /** Follow legs joining and leaving every bridge; ENOSPC: too many. */
 int bridge_observe(bridge_obs_h *h, void *arg)
 {
-	if (!h)
-		return EINVAL;
-
-	for (size_t i = 0; i < MAX_OBSERVERS; i++) {
-		if (!observers[i].h) {
-			observers[i].h = h;
-			observers[i].arg = arg;
-			return 0;
-		}
-	}
-
-	return ENOSPC;
+	return observers_add(&observers, (observers_fn *)h, arg);
 }
 
 
 void bridge_unobserve(bridge_obs_h *h, void *arg)
 {
-	for (size_t i = 0; i < MAX_OBSERVERS; i++) {
-		if (observers[i].h == h && observers[i].arg == arg) {
-			observers[i].h = NULL;
-			observers[i].arg = NULL;
-		}
-	}
+	observers_remove(&observers, (observers_fn *)h, arg);
 }
 
 
 static void observe(struct bridge *br, struct leg *leg, bool joined)
 {
-	for (size_t i = 0; i < MAX_OBSERVERS; i++) {
-		if (observers[i].h)
-			observers[i].h(br, leg, joined, observers[i].arg);
+	for (size_t i = 0; i < OBSERVERS_MAX; i++) {
+		if (observers.v[i].h)
+			((bridge_obs_h *)observers.v[i].h)(br, leg, joined,
+							   observers.v[i].arg);
 	}
 }
 

@@ -12,6 +12,7 @@
 #include "call/legmedia.h"
 #include "call/call.h"
 #include "call/callev.h"
+#include "call/observers.h"
 
 /* A reference in one of the call's lists. */
 struct ref {
@@ -62,47 +63,28 @@ void call_set_runner(const struct call_runner *r)
 
 
 /* Whoever follows every call (call records): a few at most. */
-enum { MAX_OBSERVERS = 4 };
-static struct {
-	call_obs_h *h;
-	void *arg;
-} observers[MAX_OBSERVERS];
+static struct observers observers;
 
 
 /** Follow every call's course (call_obs); ENOSPC when there are too many. */
 int call_observe(call_obs_h *h, void *arg)
 {
-	if (!h)
-		return EINVAL;
-
-	for (size_t i = 0; i < MAX_OBSERVERS; i++) {
-		if (!observers[i].h) {
-			observers[i].h = h;
-			observers[i].arg = arg;
-			return 0;
-		}
-	}
-
-	return ENOSPC;
+	return observers_add(&observers, (observers_fn *)h, arg);
 }
 
 
 void call_unobserve(call_obs_h *h, void *arg)
 {
-	for (size_t i = 0; i < MAX_OBSERVERS; i++) {
-		if (observers[i].h == h && observers[i].arg == arg) {
-			observers[i].h = NULL;
-			observers[i].arg = NULL;
-		}
-	}
+	observers_remove(&observers, (observers_fn *)h, arg);
 }
 
 
 static void observe(struct call *call, enum call_obs ev, struct dial *d)
 {
-	for (size_t i = 0; i < MAX_OBSERVERS; i++) {
-		if (observers[i].h)
-			observers[i].h(call, ev, d, observers[i].arg);
+	for (size_t i = 0; i < OBSERVERS_MAX; i++) {
+		if (observers.v[i].h)
+			((call_obs_h *)observers.v[i].h)(call, ev, d,
+							   observers.v[i].arg);
 	}
 }
 

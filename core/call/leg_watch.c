@@ -7,22 +7,20 @@
 #include "media/codec.h"
 #include "call/leg.h"
 #include "call/leg_priv.h"
+#include "call/observers.h"
 #include "call/callev.h"
 
 /* Whoever follows every leg (BLF, call records): a few at most. */
-enum { MAX_OBSERVERS = 4 };
-static struct {
-	leg_event_h *h;
-	void *arg;
-} observers[MAX_OBSERVERS];
+static struct observers observers;
 
 
 /** The observers only (a state change is no watcher's business). */
 void legwatch_observe(struct leg *leg, enum leg_event ev)
 {
-	for (size_t i = 0; i < MAX_OBSERVERS; i++) {
-		if (observers[i].h)
-			observers[i].h(leg, ev, observers[i].arg);
+	for (size_t i = 0; i < OBSERVERS_MAX; i++) {
+		if (observers.v[i].h)
+			((leg_event_h *)observers.v[i].h)(leg, ev,
+							   observers.v[i].arg);
 	}
 }
 
@@ -70,29 +68,13 @@ void leg_unwatch(struct leg *leg, enum leg_slot slot, void *arg)
  */
 int leg_observe(leg_event_h *h, void *arg)
 {
-	if (!h)
-		return EINVAL;
-
-	for (size_t i = 0; i < MAX_OBSERVERS; i++) {
-		if (!observers[i].h) {
-			observers[i].h = h;
-			observers[i].arg = arg;
-			return 0;
-		}
-	}
-
-	return ENOSPC;
+	return observers_add(&observers, (observers_fn *)h, arg);
 }
 
 
 void leg_unobserve(leg_event_h *h, void *arg)
 {
-	for (size_t i = 0; i < MAX_OBSERVERS; i++) {
-		if (observers[i].h == h && observers[i].arg == arg) {
-			observers[i].h = NULL;
-			observers[i].arg = NULL;
-		}
-	}
+	observers_remove(&observers, (observers_fn *)h, arg);
 }
 
 
