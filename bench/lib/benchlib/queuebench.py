@@ -52,7 +52,7 @@ def queue_state(pbx, addr):
                     (int(x) for x in m.groups())))
 
 
-class QueueTarget:
+class QueueTarget(callrate.Target):
     """callrate's target: the sipp caller calls 1000 (queue "bench")."""
 
     kind = "queue"
@@ -72,25 +72,6 @@ class QueueTarget:
                              template={"hold_ms": AGENT_TALK_MS}, name="agents").start()
         self.answered0 = 0
         return self
-
-    def stop(self):
-        if self.callee:
-            self.callee.stop()
-        if self.server:
-            self.server.stop()
-        self.server = self.callee = None
-
-    def restart(self):
-        self.stop()
-        time.sleep(1)
-        return self.start()
-
-    @property
-    def sip(self):
-        return self.server.sip
-
-    def alive(self):
-        return self.server.alive() and self.callee.sipp.running()
 
 
 def run_step(target, rate, seconds):
