@@ -38,6 +38,9 @@ FLAT = {"rss_kb": (0.02, 2048), "heap_kb": (0.02, 2048), "lua_bytes": (0.05, 262
         "timers": (0.1, 200), "calls": (0.1, 20), "contacts": (0.0, 5)}
 
 USERS_CONFIG = """\
+-- each dialog refreshed every 45 s (RFC 4028's least): an hour's soak
+-- holds some eighty refreshes per bridged call, answered by the sipp ends
+pbx.settings { session_expires = 90 }
 for i = 0, %d do
   pbx.endpoint("r" .. i) { secret = "rpw" .. i, context = "bench" }
 end

@@ -25,7 +25,7 @@ class PhoneLab:
 
     def __init__(self, t, pbx, phones, hz):
         self.t, self.pbx, self.phones, self.hz = t, pbx, phones, hz
-        self.fds0 = None
+        self.fds0 = self.held0 = None
 
     @classmethod
     def register(cls, t, pbx, net, hz, manual=(), limit=200, names=None, password=None,
@@ -82,7 +82,8 @@ class PhoneLab:
         time.sleep(1)
         self.hang(a, b)
         self.empty(5)
-        self.fds0 = self.pbx.fds()
+        self.held0 = self.pbx.settled_fds()
+        self.fds0 = len(self.held0 or ())
         a.wait_recording(len(a.recordings()) or 1)
         b.wait_recording(len(b.recordings()) or 1)
         time.sleep(1.1)          # baresip names recordings by the second
@@ -101,8 +102,16 @@ class PhoneLab:
         if self.fds0 is not None:
             ok = wait_until(lambda: self.pbx.fds() == self.fds0, 5)
             t.ok(ok, "%s: file descriptors back to %s (%s)"
-                 % (what, self.fds0, self.pbx.fds()))
+                 % (what, self.fds0, self.pbx.fds()), diag=self.fds_diff)
         time.sleep(1.1)          # the next call's recordings get new names
+
+    def fds_diff(self):
+        """The descriptors opened or closed since the first call."""
+        now = self.pbx.fd_targets() or {}
+        before = self.held0 or {}
+        opened = {n: v for n, v in now.items() if before.get(n) != v}
+        closed = {n: v for n, v in before.items() if now.get(n) != v}
+        return "opened since %s, closed since %s" % (opened, closed)
 
     def heard(self, rec, who):
         return heard(rec, self.hz[who])

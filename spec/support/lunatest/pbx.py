@@ -98,10 +98,40 @@ class Pbx:
 
     def fds(self):
         """How many file descriptors the PBX holds now (None: not running)."""
+        held = self.fd_targets()
+        return None if held is None else len(held)
+
+    def fd_targets(self):
+        """What each descriptor the PBX holds points at ("socket:[123]",
+        a path...), by number; None when the PBX is not running."""
+        d = "/proc/%d/fd" % self.proc.pid if self.proc else None
         try:
-            return len(os.listdir("/proc/%d/fd" % self.proc.pid))
-        except (OSError, AttributeError):
+            names = os.listdir(d)
+        except (OSError, TypeError):
             return None
+        held = {}
+        for n in names:
+            try:
+                held[int(n)] = os.readlink(os.path.join(d, n))
+            except OSError:
+                pass             # closed between listdir and readlink
+        return held
+
+    def settled_fds(self, timeout=5):
+        """The descriptors once their count holds still for half a second
+        (a console connection the test just closed may still be open in
+        the PBX until its loop reads the end of it)."""
+        last, since = None, time.time()
+        deadline = since + timeout
+        while time.time() < deadline:
+            now = self.fd_targets()
+            n = None if now is None else len(now)
+            if n != last:
+                last, since = n, time.time()
+            elif time.time() - since >= 0.5:
+                return now
+            time.sleep(0.1)
+        return self.fd_targets()
 
     def stop(self, grace=3.0):
         """SIGTERM, SIGKILL after `grace` s. Returns (returncode, needed_sigkill, seconds)."""
