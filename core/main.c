@@ -28,6 +28,7 @@
 #include "call/rtpwatch.h"
 #include "lua/runtime.h"
 #include "media/sound.h"
+#include "media/moh.h"
 #include "media/recorder.h"
 #include "media/rtpring.h"
 #include "security/seclog.h"
@@ -417,6 +418,7 @@ static void shutdown_pbx(struct pbx *pbx)
 	pbx->vmbox = mem_deref(pbx->vmbox);
 	pbx->store = mem_deref(pbx->store);
 	rtpring_close();            /* the calls' streams are gone */
+	moh_close();                /* the classes' streams */
 	sound_cache_flush();         /* the prompts and music still cached */
 }
 

@@ -61,6 +61,7 @@ struct pbx_settings {
 	uint32_t session_expires;  /**< session timers, s; 0 = none     */
 	uint32_t session_min_se;   /**< the least we take (422 below)   */
 	bool cdr_csv;              /**< records also in <state>/cdr-csv/Master.csv */
+	int moh_mode;              /**< enum moh_mode: stream, files, random */
 	struct pbx_http http;
 	struct sec_settings sec;
 };

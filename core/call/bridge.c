@@ -269,7 +269,8 @@ int bridge_music(struct member *m, const char *cls, char *errbuf,
 	char dir[512];
 	int err;
 
-	err = moh_player(&p, pbx_sounds_dir(pbx, dir, sizeof(dir)), cls, true,
+	err = moh_player(&p, pbx_sounds_dir(pbx, dir, sizeof(dir)), cls,
+			 (enum moh_mode)pbx->set.moh_mode,
 			 errbuf, errsz);
 	if (err)
 		return err;

@@ -219,7 +219,8 @@ static int l_start_moh(lua_State *L)
 		return luart_result(L, ENOTCONN);
 	if (!cls)
 		cls = ep && ep->moh ? ep->moh : "default";
-	if (moh_player(&p, sounds(L, dir, sizeof(dir)), cls, true, err,
+	if (moh_player(&p, sounds(L, dir, sizeof(dir)), cls,
+		       (enum moh_mode)luart_pbx(L)->set.moh_mode, err,
 		       sizeof(err)))
 		return luaL_error(L, "start_moh: %s", err);
 

@@ -427,9 +427,11 @@ static struct player *class_player(lua_State *L, const char *cls,
 				   bool random)
 {
 	char dir[PATH_SZ], err[256];
+	enum moh_mode mode = random ? MOH_RANDOM
+		: (enum moh_mode)luart_pbx(L)->set.moh_mode;
 	struct player *p;
 
-	if (moh_player(&p, sounds_dir(L, dir, sizeof(dir)), cls, random, err,
+	if (moh_player(&p, sounds_dir(L, dir, sizeof(dir)), cls, mode, err,
 		       sizeof(err)))
 		luaL_error(L, "moh: %s", err);
 

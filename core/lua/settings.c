@@ -14,6 +14,7 @@
 #include "call/blf.h"
 #include "media/codec.h"
 #include "media/dtmf.h"
+#include "media/moh.h"
 #include "sip/endpoint.h"
 #include "sip/registrar.h"
 #include "sip/sipsec.h"
@@ -324,6 +325,31 @@ static uint32_t opt_seconds(lua_State *L, int t, const char *key,
 }
 
 
+/* moh_mode: "stream" (one stream per class, every listener hears it),
+ * "files" (each caller its own, from the first file) or "random" (its own,
+ * from a random file). */
+static int settings_moh_mode(lua_State *L, int t, int *mode, char *errbuf,
+			     size_t errsz)
+{
+	static const char *names[] = { "stream", "files", "random" };
+	const char *s = opt_string(L, t, "moh_mode");
+
+	*mode = MOH_STREAM;
+	if (!s)
+		return 0;
+	for (int i = 0; i < (int)ARRAY_SIZE(names); i++) {
+		if (0 == strcmp(s, names[i])) {
+			*mode = i;
+			return 0;
+		}
+	}
+	re_snprintf(errbuf, errsz, "moh_mode: '%s' is not stream, files or"
+		    " random", s);
+
+	return EINVAL;
+}
+
+
 /* Settings that need the sockets to be re-made apply at start only. */
 static int read_settings(lua_State *L, int t, struct pbx_settings *set,
 			 enum log_level *level, bool initial, char *errbuf,
@@ -366,6 +392,8 @@ static int read_settings(lua_State *L, int t, struct pbx_settings *set,
 	if (set->session_expires && set->session_expires < set->session_min_se)
 		set->session_expires = set->session_min_se;
 
+	if (settings_moh_mode(L, t, &set->moh_mode, errbuf, errsz))
+		goto fail;
 	if (settings_http(L, t, &set->http, errbuf, errsz))
 		goto fail;
 

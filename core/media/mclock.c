@@ -4,6 +4,7 @@
 #include <string.h>
 #include <re.h>
 #include "media/mclock.h"
+#include "media/rtpring.h"
 
 static struct {
 	struct list srcs;
@@ -11,6 +12,7 @@ static struct {
 	uint64_t epoch;         /* jiffies of frame 0                */
 	uint64_t next;          /* first frame not yet produced      */
 	bool epoch_set;
+	struct le *cursor;      /* the source produce() runs next     */
 	struct mclock_stats stats;
 } clk;
 
@@ -35,18 +37,23 @@ uint64_t mclock_frame_now(void)
 }
 
 
+/* Every source's frame; what they send in it leaves in one system call
+ * (rtpring.h), not one per packet.  A handler may take any source off
+ * the clock, itself or another (mclock_stop() moves the cursor on). */
 static void produce(uint64_t frame)
 {
-	struct le *le = list_head(&clk.srcs);
+	bool batch = rtpring_batch_begin();
 
-	while (le) {
-		struct mclock_src *src = le->data;
+	clk.cursor = list_head(&clk.srcs);
+	while (clk.cursor) {
+		struct mclock_src *src = clk.cursor->data;
 
-		le = le->next;   /* a handler may take itself off the clock
-				    (never another source) */
+		clk.cursor = clk.cursor->next;
 		src->h(frame, src->arg);
 		++clk.stats.frames;
 	}
+	if (batch)
+		rtpring_batch_end();
 }
 
 
@@ -101,6 +108,8 @@ void mclock_stop(struct mclock_src *src)
 	if (!mclock_running(src))
 		return;
 
+	if (clk.cursor == &src->le)
+		clk.cursor = src->le.next;
 	list_unlink(&src->le);
 	--clk.stats.sources;
 	if (list_isempty(&clk.srcs))

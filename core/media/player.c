@@ -5,6 +5,7 @@
 #include <string.h>
 #include <re.h>
 #include "media/codec.h"
+#include "media/feed.h"
 #include "media/player.h"
 #include "media/sound.h"
 
@@ -20,8 +21,9 @@ struct seg {
 };
 
 struct player {
-	struct seg segv[MAX_SEGMENTS];
-	size_t segc;
+	struct seg *segv;      /* grown as segments come */
+	size_t segc, segcap;
+	struct feed *feed;     /* a live player: what the feed plays */
 	size_t idx;            /* current segment          */
 	uint32_t pos;          /* samples into it          */
 	bool loop;
@@ -38,6 +40,8 @@ static void destructor(void *arg)
 
 	for (size_t i = 0; i < p->segc; i++)
 		mem_deref(p->segv[i].snd);
+	mem_deref(p->segv);
+	mem_deref(p->feed);
 }
 
 
@@ -61,6 +65,33 @@ int player_alloc(struct player **pp, bool loop)
 
 
 /**
+ * A live player: what @a f plays now, the same frame for every listener
+ * (a term joins the feed rather than reading the player: feed.h).  It
+ * never ends; player_read() gives it nothing.
+ */
+int player_alloc_feed(struct player **pp, struct feed *f)
+{
+	int err;
+
+	if (!f)
+		return EINVAL;
+
+	err = player_alloc(pp, true);
+	if (!err)
+		(*pp)->feed = mem_ref(f);
+
+	return err;
+}
+
+
+/** The feed of a live player, NULL for any other. */
+struct feed *player_feed(const struct player *p)
+{
+	return p ? p->feed : NULL;
+}
+
+
+/**
  * Add a segment: @a snd whole (samples 0), @a snd for @a samples (looping
  * inside it), or silence (snd NULL).  @a once: skipped when the player
  * loops (Asterisk's `!`).
@@ -70,10 +101,21 @@ int player_add(struct player *p, struct sound *snd, uint32_t samples,
 {
 	struct seg *s;
 
-	if (!p || (!snd && !samples))
+	if (!p || (!snd && !samples) || p->feed)
 		return EINVAL;
 	if (p->segc >= MAX_SEGMENTS)
 		return EOVERFLOW;
+	if (p->segc == p->segcap) {
+		size_t cap = p->segcap ? 2 * p->segcap : 4;
+		struct seg *v = p->segv ? mem_realloc(p->segv,
+						      cap * sizeof(*v))
+			: mem_alloc(cap * sizeof(*v), NULL);
+
+		if (!v)
+			return ENOMEM;
+		p->segv = v;
+		p->segcap = cap;
+	}
 
 	s = &p->segv[p->segc++];
 	s->snd = mem_ref(snd);
@@ -128,7 +170,7 @@ size_t player_read(struct player *p, enum codec_id codec, uint8_t *out,
 	uint8_t silence = codec_encode_sample(codec, 0);
 	size_t w = 0;
 
-	if (!p || !out)
+	if (!p || !out || p->feed)
 		return 0;
 
 	while (w < n && !p->done) {
@@ -174,7 +216,7 @@ size_t player_read(struct player *p, enum codec_id codec, uint8_t *out,
 
 bool player_done(const struct player *p)
 {
-	return !p || p->done;
+	return !p || (p->done && !p->feed);
 }
 
 

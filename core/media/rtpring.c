@@ -38,10 +38,11 @@
 enum {
 	NBUF = 2048,          /* receive buffers, a power of 2      */
 	BUFSZ = 2048,
-	NSEND = 4096,         /* sends in flight: a tick of a big room */
+	NSEND = 8192,         /* sends in flight: a tick of a big room,
+				 or of everybody on hold */
 	BGID = 1,             /* the buffer group of receive buffers */
 	SQ_ENTRIES = 1024,
-	CQ_ENTRIES = 8192,
+	CQ_ENTRIES = 16384,
 };
 
 enum kind { K_RECV = 1, K_SEND, K_CANCEL, K_SHARED };
@@ -716,7 +717,7 @@ int rtpring_send(struct udp_sock *us, int fd, const struct sa *src,
  */
 bool rtpring_batch_begin(void)
 {
-	if (!R.ok || R.in_batch)
+	if (!ready() || R.in_batch)
 		return false;
 
 	R.in_batch = true;

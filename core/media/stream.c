@@ -613,11 +613,10 @@ int stream_send(struct stream *s, bool marker, uint8_t pt, uint32_t ts,
 	pos = mb->pos;
 	err = rtp_hdr_encode(mb, &hdr);
 	mb->pos = pos;
-	if (!err && s->flowing)  /* queued in a batch, else at once */
+	if (!err)  /* queued in a batch (a tick of the media clock), else
+		      at once */
 		err = rtpring_send(s->rtp_us, s->rtp_fd, &s->rtp_laddr,
 				   &s->rtp_raddr, s->connected, mb);
-	else if (!err)
-		err = udp_send(s->rtp_us, &s->rtp_raddr, mb);
 	if (err)
 		return err;
 	TAP(s, true, s->rtp_us, &s->rtp_raddr, mb);

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <re.h>
 #include "media/codec.h"
+#include "media/feed.h"
 #include "media/mclock.h"
 #include "media/player.h"
 #include "media/stream.h"
@@ -23,6 +24,7 @@ struct term {
 	struct stream *stream;
 	struct term_params prm;
 	struct mclock_src clk;
+	struct feed_ear ear;        /* a live player's: the feed sends    */
 	struct mbuf *mb;            /* the one packet buffer, reused      */
 	struct player *player;
 	bool echo, want_audio;
@@ -56,6 +58,7 @@ static void destructor(void *arg)
 	struct term *t = arg;
 
 	mclock_stop(&t->clk);
+	feed_unlisten(&t->ear);
 	stream_set_handler(t->stream, NULL, NULL);
 	mem_deref(t->stream);
 	mem_deref(t->mb);
@@ -177,11 +180,28 @@ static void tick(uint64_t frame, void *arg)
 
 	if (t->digits[0])           /* audio pauses while digits go out */
 		dtmf_frame(t, frame);
-	else if (t->player)
+	else if (t->player && !feed_listening(&t->ear))
 		play_frame(t, frame);
 
-	if (!t->player && !t->digits[0])
+	if (!t->digits[0] && (!t->player || feed_listening(&t->ear)))
 		mclock_stop(&t->clk);
+}
+
+
+/* A frame of the feed we listen to (a live player): our header on the
+ * bytes every listener gets. */
+static void feed_frame(uint64_t frame, const uint8_t *const *frames,
+		       size_t n, void *arg)
+{
+	struct term *t = arg;
+	const uint8_t *src = (unsigned)t->prm.codec < CODEC_MAX ?
+		frames[t->prm.codec] : NULL;
+
+	if (t->digits[0] || !src || n > PAYLOAD_MAX)
+		return;             /* audio pauses while digits go out */
+
+	memcpy(t->mb->buf + RTP_HEADER_SIZE, src, n);
+	send_audio(t, frame, n);
 }
 
 
@@ -288,9 +308,12 @@ void term_play(struct term *t, struct player *p)
 	if (!t)
 		return;
 
+	feed_unlisten(&t->ear);
 	mem_deref(t->player);
 	t->player = mem_ref(p);
-	if (p)
+	if (player_feed(p))
+		feed_listen(player_feed(p), &t->ear, feed_frame, t);
+	else if (p)
 		mclock_start(&t->clk, tick, t);
 }
 

@@ -47,6 +47,7 @@ local SETTINGS = {
   lua_memory_mb = "number", call_memory_mb = "number",
   reload_on_change = "boolean", rtp_timeout = "number", rtp_hold_timeout = "number",
   session_expires = "number", session_min_se = "number", cdr_csv = "boolean",
+  moh_mode = "string",
   http = "table",
   security = "table",   -- checked by the core (README, Security)
 }
