@@ -2,9 +2,9 @@
  * @file feed.c  One source, many listeners (feed.h).
  *
  * What a listener costs is its RTP header and its send: the player is read
- * once per tick for everybody, the A-law copy made once from the u-law
- * frame (a table lookup per byte), and the sends of the tick leave in one
- * system call (the media clock opens a batch around its sources).
+ * once per tick for everybody, in both laws (a copy each from the sounds'
+ * own encodings, made once per file), and the sends of the tick leave in
+ * one system call (the media clock opens a batch around its sources).
  */
 #include <string.h>
 #include <re.h>
@@ -41,21 +41,22 @@ static void destructor(void *arg)
 }
 
 
-/* The player's next frame, in each law; false once it ended (a class of
- * empty files) or gave nothing. */
+/* The player's next frame, in each law from the sounds' own encodings
+ * (not transcoded from one another); false once it ended (a class of
+ * empty files). */
 static bool read_frame(struct feed *f)
 {
-	size_t n = player_read(f->player, CODEC_PCMU, f->buf[CODEC_PCMU],
-			       FRAME);
+	uint8_t *outs[CODEC_MAX] = { NULL };
+	size_t n;
 
+	outs[CODEC_PCMU] = f->buf[CODEC_PCMU];
+	outs[CODEC_PCMA] = f->buf[CODEC_PCMA];
+	n = player_read_laws(f->player, outs, FRAME);
 	if (!n)
 		return false;
-	if (n < FRAME)
-		memset(f->buf[CODEC_PCMU] + n,
-		       codec_encode_sample(CODEC_PCMU, 0), FRAME - n);
 
-	memcpy(f->buf[CODEC_PCMA], f->buf[CODEC_PCMU], FRAME);
-	codec_transcode(CODEC_PCMU, CODEC_PCMA, f->buf[CODEC_PCMA], FRAME);
+	for (int c = CODEC_PCMU; n < FRAME && c < CODEC_MAX; c++)
+		memset(f->buf[c] + n, codec_encode_sample(c, 0), FRAME - n);
 	++f->stats.frames;
 
 	return true;

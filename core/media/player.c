@@ -159,23 +159,14 @@ static void copy_sound(uint8_t *out, const uint8_t *enc, size_t sn,
 }
 
 
-/**
- * Up to @a n samples of the next frame, in @a codec.
- *
- * @return samples written: fewer than @a n only when the player ended
- */
-size_t player_read(struct player *p, enum codec_id codec, uint8_t *out,
-		   size_t n)
+/* Up to @a n samples of the next frame into outs[codec] for each law
+ * whose buffer is given. */
+static size_t read_laws(struct player *p, uint8_t *const *outs, size_t n)
 {
-	uint8_t silence = codec_encode_sample(codec, 0);
 	size_t w = 0;
-
-	if (!p || !out || p->feed)
-		return 0;
 
 	while (w < n && !p->done) {
 		const struct seg *s;
-		const uint8_t *enc;
 		size_t take;
 
 		if (p->idx >= p->segc) {
@@ -194,12 +185,20 @@ size_t player_read(struct player *p, enum codec_id codec, uint8_t *out,
 		if (take > n - w)
 			take = n - w;
 
-		enc = s->snd ? sound_encoded(s->snd, codec) : NULL;
-		if (enc)
-			copy_sound(out + w, enc, sound_samples(s->snd),
-				   p->pos, take);
-		else
-			memset(out + w, silence, take);
+		for (int c = CODEC_NONE + 1; c < CODEC_MAX; c++) {
+			const uint8_t *enc;
+
+			if (!outs[c])
+				continue;
+			enc = s->snd ? sound_encoded(s->snd, c) : NULL;
+			if (enc)
+				copy_sound(outs[c] + w, enc,
+					   sound_samples(s->snd), p->pos,
+					   take);
+			else
+				memset(outs[c] + w, codec_encode_sample(c, 0),
+				       take);
+		}
 
 		w += take;
 		p->pos += (uint32_t)take;
@@ -211,6 +210,41 @@ size_t player_read(struct player *p, enum codec_id codec, uint8_t *out,
 	p->played += w;
 
 	return w;
+}
+
+
+/**
+ * Up to @a n samples of the next frame, in @a codec.
+ *
+ * @return samples written: fewer than @a n only when the player ended
+ */
+size_t player_read(struct player *p, enum codec_id codec, uint8_t *out,
+		   size_t n)
+{
+	uint8_t *outs[CODEC_MAX] = { NULL };
+
+	if (!p || !out || p->feed || codec <= CODEC_NONE ||
+	    codec >= CODEC_MAX)
+		return 0;
+
+	outs[codec] = out;
+
+	return read_laws(p, outs, n);
+}
+
+
+/**
+ * The next frame in every law at once, each from the sounds' own
+ * encoding: outs[codec] (indexed by enum codec_id, NULL: not wanted).
+ *
+ * @return samples written to each: fewer than @a n when the player ended
+ */
+size_t player_read_laws(struct player *p, uint8_t *const *outs, size_t n)
+{
+	if (!p || !outs || p->feed)
+		return 0;
+
+	return read_laws(p, outs, n);
 }
 
 

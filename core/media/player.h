@@ -22,5 +22,6 @@ int  player_alloc_feed(struct player **pp, struct feed *f);
 struct feed *player_feed(const struct player *p);
 size_t player_read(struct player *p, enum codec_id codec, uint8_t *out,
 		   size_t n);
+size_t player_read_laws(struct player *p, uint8_t *const *outs, size_t n);
 bool player_done(const struct player *p);
 uint64_t player_played(const struct player *p);

@@ -10,6 +10,7 @@
 #include "media/codec.h"
 #include "media/pcmjb.h"
 #include "media/mixer.h"
+#include "media/rtpring.h"
 #include "tap.h"
 #include "audio.h"
 
@@ -652,6 +653,8 @@ int main(void)
 		mem_deref(mb);
 		mem_deref(m);
 	}
+	if (rtpring_batch_begin())    /* the ring, made on first use */
+		rtpring_batch_end();
 
 	leak_begin(&lc);
 	test_three();
@@ -673,6 +676,7 @@ int main(void)
 	test_codecs_rates();
 	leak_end(&lc, "silence, clipping, volumes, codecs, rates");
 
+	rtpring_close();
 	libre_close();
 
 	return done_testing();
