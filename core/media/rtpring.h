@@ -14,8 +14,9 @@
  * sends leave through one raw socket (rawudp.h).
  *
  * Terminated streams may ask for the same (stream_ring(): conference
- * members), and what the media clock makes them send in a tick can be
- * batched too: rtpring_batch_begin() ... rtpring_batch_end().
+ * members), and what the PBX sends in a tick of the media clock (prompts,
+ * music, a room's mix) is batched too: rtpring_batch_begin() ...
+ * rtpring_batch_end(), the first of which makes the ring.
  */
 
 struct udp_sock;
