@@ -158,7 +158,8 @@ ASAN_E2E := spec/e2e/20_calls_sipp.t spec/e2e/30_b2bua_sipp.t \
             spec/e2e/51_netfuzz.t spec/e2e/67_crash_restart.t \
             spec/e2e/24_queue_phones.t spec/e2e/25_queue_strategies.t \
             spec/e2e/26_queue_agents.t spec/e2e/27_queue_console.t \
-            spec/e2e/28_queue_wallboard.t \
+            spec/e2e/28_queue_wallboard.t spec/e2e/22_queue_weight_pause.t \
+            spec/e2e/23_queue_ring_announce.t spec/e2e/29_queue_announce.t \
             spec/e2e/68_cdr.t spec/e2e/69_cdr_kill9.t spec/e2e/98_install.t
 ASAN_WRAP := $(ASAN_E2E:spec/e2e/%.t=$(BUILD)/asan-e2e/%.t)
 
