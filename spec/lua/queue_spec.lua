@@ -179,4 +179,84 @@ describe("queues", function()
     assert.is_false(queue.is_member("s", "a2"))
     assert.are.same({ nil, "no queue nope" }, { queue.add("nope", "x") })
   end)
+
+  it("Asterisk's words for announce_position, announce_holdtime, autopause", function()
+    local q = queue.define "s" { announce_position = "more", announce_holdtime = true,
+                                 autopause = "all" }
+    assert.are.equal("more", q.announce_position)
+    assert.are.equal("yes", q.announce_holdtime)
+    assert.are.equal("all", q.autopause)
+    assert.are.equal("no", queue.define("d") {}.autopause)
+    assert.has_error(function() queue.define "x" { autopause = "sometimes" } end,
+      "queue 'x': 'autopause' must be true, false or one of \"all\", \"no\", \"yes\"")
+    assert.has_error(function() queue.define "x" { periodic_announce = { "a", 2 } } end,
+      "queue 'x': periodic_announce[2] must be a prompt name")
+  end)
+
+  it("weight: a member of two queues is kept for the heavier one's callers", function()
+    local light = queue.define "light" { weight = 0, members = { "a1", "a2" } }
+    queue.define "heavy" { weight = 5, members = { "a1" } }
+    local hs = state.queue("heavy")
+    local ls = state.queue("light")
+    local function names(list)
+      local out = {}
+      for i, m in ipairs(list) do out[i] = m.name end
+      return out
+    end
+    assert.are.same({ "a1", "a2" }, names(state.available(light, ls)))
+    hs.entries[1] = { leg = { hungup = false } }            -- a caller waits in heavy
+    assert.are.same({ "a2" }, names(state.available(light, ls)))
+    hs.entries[1].ringing = {}                               -- ... already ringing someone
+    assert.are.same({ "a1", "a2" }, names(state.available(light, ls)))
+  end)
+
+  it("max_penalty and min_penalty bound the members offered", function()
+    local q = queue.define "p" { members = { "a1", { "a2", penalty = 1 }, { "a3", penalty = 2 } } }
+    local qs = state.queue("p")
+    assert.are.equal("a1", state.available(q, qs)[1].name)
+    assert.are.equal("a2", state.available(q, qs, nil, 1)[1].name)
+    queue.pause("a1")
+    queue.pause("a2")
+    assert.are.equal("a3", state.available(q, qs)[1].name)
+    assert.are.equal(0, #state.available(q, qs, 1))
+  end)
+end)
+
+describe("announcements", function()
+  local A = require "lunapbx.queue_announce"
+  local q = { announce_frequency = 10, min_announce_frequency = 3, periodic_announce_frequency = 7,
+              periodic_announce = "p", queue_holdtime = "h", queue_lessthan = "lt",
+              queue_minute = "minute", queue_minutes = "minutes" }
+
+  it("the position on joining, every announce_frequency, sooner when it changed", function()
+    local e = {}
+    A.start(q, e, 100)
+    assert.are.equal(100, A.position_due(q, e, 2))          -- at once
+    assert.are.equal(107, e.next_periodic)
+    e.pos_at, e.pos_said, e.next_announce = 100, 2, 110
+    assert.are.equal(110, A.position_due(q, e, 2))          -- the same: the frequency
+    assert.are.equal(103, A.position_due(q, e, 1))          -- moved up: min_announce_frequency
+    assert.are.equal(103, A.next_due(q, e, 1))
+    local slow = { announce_frequency = 2, min_announce_frequency = 15 }
+    assert.are.equal(115, A.position_due(slow, e, 2))       -- never before the minimum
+    local off = {}
+    A.start({ announce_frequency = 0, periodic_announce_frequency = 0 }, off, 100)
+    assert.is_nil(A.next_due(q, off, 1))
+  end)
+
+  it("the hold time: the average less the wait, in minutes; once", function()
+    local st = { answered = 2, holdtime = 600 }             -- 300 s on average
+    local p, n, unit = A.holdtime_prompts({ announce_holdtime = "yes", queue_holdtime = "h",
+      queue_minute = "minute", queue_minutes = "minutes" }, st, 60, false)
+    assert.are.same({ "h" }, p)
+    assert.are.equal(4, n)
+    assert.are.equal("minutes", unit)
+    p, n = A.holdtime_prompts({ announce_holdtime = "yes", queue_holdtime = "h",
+      queue_lessthan = "lt", queue_minute = "minute" }, st, 280, false)
+    assert.are.same({ "h", "lt" }, p)
+    assert.are.equal(1, n)
+    assert.is_nil(A.holdtime_prompts({ announce_holdtime = "once" }, st, 60, false))
+    assert.is_nil(A.holdtime_prompts({ announce_holdtime = "yes" }, st, 400, true))
+    assert.is_nil(A.holdtime_prompts({ announce_holdtime = "no" }, st, 0, true))
+  end)
 end)
