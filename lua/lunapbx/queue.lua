@@ -206,7 +206,8 @@ end
 
 --- queue.join(call, name [, opts]) -> status [, info]: Asterisk's
 --- Queue(); see lunapbx.queue_caller.  opts: timeout, prio, max_penalty,
---- skills.
+--- min_penalty, skills, ringing (the ringback tone instead of music),
+--- announce (the agent's prompt, over the queue's).
 function M.join(call, name, opts)
   local q = CFG[name]
   if not q then error(("queue.join: no queue '%s'"):format(tostring(name)), 2) end
