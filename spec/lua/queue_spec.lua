@@ -223,7 +223,14 @@ describe("queues", function()
 end)
 
 describe("announcements", function()
-  local A = require "lunapbx.queue_announce"
+  local A
+
+  before_each(function()
+    _G._core = fake_core()               -- the module reads the clock it was loaded with
+    package.loaded["lunapbx.queue_announce"] = nil
+    A = require "lunapbx.queue_announce"
+  end)
+
   local q = { announce_frequency = 10, min_announce_frequency = 3, periodic_announce_frequency = 7,
               periodic_announce = "p", queue_holdtime = "h", queue_lessthan = "lt",
               queue_minute = "minute", queue_minutes = "minutes" }
@@ -258,5 +265,60 @@ describe("announcements", function()
     assert.is_nil(A.holdtime_prompts({ announce_holdtime = "once" }, st, 60, false))
     assert.is_nil(A.holdtime_prompts({ announce_holdtime = "yes" }, st, 400, true))
     assert.is_nil(A.holdtime_prompts({ announce_holdtime = "no" }, st, 0, true))
+  end)
+
+  it("says the position as announce_position asks, then the hold time, then thanks", function()
+    local played
+    local call = {
+      play = function(_, p) played[#played + 1] = type(p) == "table" and table.concat(p, "+") or p end,
+      say_number = function(_, n) played[#played + 1] = "#" .. n end,
+    }
+    local function run(over, pos, st, e)
+      local qq = { announce_frequency = 10, min_announce_frequency = 3,
+                   periodic_announce_frequency = 0, announce_position = "yes",
+                   announce_position_limit = 5, announce_holdtime = "no",
+                   queue_youarenext = "next", queue_thereare = "there", queue_thankyou = "thanks",
+                   queue_quantity1 = "q1", queue_quantity2 = "q2", queue_holdtime = "h",
+                   queue_lessthan = "lt", queue_minute = "minute", queue_minutes = "minutes",
+                   musicclass = "default" }
+      for k, v in pairs(over) do qq[k] = v end
+      e = e or { joined = _core.now(), leg = { hungup = false, start_moh = function() end } }
+      if not e.next_announce and not e.pos_said then A.start(qq, e, _core.now()) end
+      played = {}
+      A.run(call, qq, { stats = st or { answered = 0, holdtime = 0 } }, e, pos, _core.now())
+      return table.concat(played, " "), e
+    end
+    assert.are.equal("next thanks", (run({}, 1)))
+    assert.are.equal("there #3 thanks", (run({}, 3)))
+    assert.are.equal("q1 #5 q2 thanks", (run({ announce_position = "more" }, 7)))
+    assert.are.equal("there #4 thanks", (run({ announce_position = "limit" }, 4)))
+    assert.are.equal("", (run({ announce_position = "limit" }, 6)))
+    local st = { answered = 1, holdtime = 200 }
+    local said, e = run({ announce_position = "no", announce_holdtime = "once" }, 2, st)
+    assert.are.equal("h #3 minutes thanks", said)
+    _core.advance(10)
+    assert.are.equal("", (run({ announce_position = "no", announce_holdtime = "once" }, 2, st, e)))
+  end)
+
+  it("plays the periodic prompts in turn, from the start or the end of the last", function()
+    local played = {}
+    local call = { play = function(_, p) played[#played + 1] = p _core.advance(2) end }
+    local qq = { announce_frequency = 0, periodic_announce = { "p1", "p2" },
+                 periodic_announce_frequency = 5, musicclass = "default" }
+    local e = { leg = { hungup = false, start_moh = function() end } }
+    local t0 = _core.now()
+    A.start(qq, e, t0)
+    A.run(call, qq, {}, e, 1, t0 + 4)
+    assert.are.same({}, played)
+    for _ = 1, 3 do
+      _core.advance(e.next_periodic - _core.now())
+      A.run(call, qq, {}, e, 1, _core.now())
+    end
+    assert.are.same({ "p1", "p2", "p1" }, played)
+    assert.are.equal(t0 + 20, e.next_periodic)            -- every 5 s from the start
+    qq.relative_periodic_announce = true
+    _core.advance(e.next_periodic - _core.now())
+    A.run(call, qq, {}, e, 1, _core.now())
+    assert.are.equal(t0 + 27, e.next_periodic)            -- 5 s after it ended
   end)
 end)
