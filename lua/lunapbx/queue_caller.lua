@@ -58,8 +58,6 @@ local function prune(qs)
 end
 M.prune = prune
 
-local autopauses, autopause
-
 local function strategy_of(q)
   local s = q.strategy
   if type(s) == "function" then return s end
@@ -127,7 +125,7 @@ end
 -- Does this ending of a ring pause its members (autopause: a member
 -- that does not answer; one that is busy with autopausebusy, unreachable
 -- with autopauseunavail)?
-function autopauses(q, status)
+local function autopauses(q, status)
   if q.autopause == "no" then return false end
   if status == "BUSY" then return q.autopausebusy end
   if status == "CHANUNAVAIL" or status == "CONGESTION" then return q.autopauseunavail end
@@ -136,7 +134,7 @@ end
 
 -- Asterisk's reason "Auto-Pause": in this queue, or (autopause = "all")
 -- in every queue the member is in.
-function autopause(q, qs, m)
+local function autopause(q, m)
   core.log("info", ("queue %s: %s did not answer: paused (autopause %s)"):format(
            q.name, m.name, q.autopause))
   if q.autopause ~= "all" then
@@ -204,7 +202,7 @@ local function ring(call, q, qs, e, picks, deadline)
   local pause = autopauses(q, d.status)
   for _, m in ipairs(picks) do
     state.log(qs.name, e.id, m.name, "RINGNOANSWER", ms)
-    if pause then autopause(q, qs, m) end
+    if pause then autopause(q, m) end
   end
   state.kick(qs, #picks + 1)   -- this caller goes on; the others may take them
   return "failed"
