@@ -9,7 +9,11 @@
 #   music between them, not under them;
 #   min_announce_frequency = 3: a second caller hears "caller number 2"
 #   on joining; once the first hangs up it is first in line and hears so
-#   3 s after its last announcement (not 10).
+#   3 s after its last announcement (not 10);
+#   announce_holdtime = "once": with no call answered yet nothing is said;
+#   after one answered (bob, the member of "ht", answers after 5 s) a
+#   caller hears the hold time (queue_holdtime 1400 Hz, "less than 1
+#   minute") after its position on joining, and not in the next one.
 import os
 import sys
 import time
@@ -22,10 +26,10 @@ from lunatest.queuesounds import sounds_dir  # noqa: E402
 
 net = Net(29)
 HZ = {"alice": 700, "bob": 1100}
-MOH, NEXT, THERE, THANKS, PERIODIC = 400, 1200, 900, 1600, 2000
+MOH, NEXT, THERE, THANKS, PERIODIC, HOLD = 400, 1200, 900, 1600, 2000, 1400
 SOUNDS = sounds_dir(workdir("sounds"), {
     "test-next": (NEXT, 0.6), "test-there": (THERE, 0.6), "test-thanks": (THANKS, 0.4),
-    "test-periodic": (PERIODIC, 1.0)}, moh=("tone", MOH))
+    "test-periodic": (PERIODIC, 1.0), "test-hold": (HOLD, 0.6)}, moh=("tone", MOH))
 
 CONFIG = """
 local pbx = require "lunapbx"
@@ -42,12 +46,18 @@ queue.define "wait" {
   queue_youarenext = "test-next", queue_thereare = "test-there",
   queue_thankyou = "test-thanks",
 }
+queue.define "ht" {
+  members = { "bob" }, musicclass = "tone", timeout = 20,
+  announce_frequency = 4, min_announce_frequency = 4, announce_holdtime = "once",
+  queue_youarenext = "test-next", queue_thankyou = "test-thanks", queue_holdtime = "test-hold",
+}
 pbx.context "q" {
   ["500"] = function(call)
     local status = queue.join(call, "wait")
     pbx.log("info", "QUEUESTATUS %%s", status)
     call:hangup()
   end,
+  ["501"] = function(call) queue.join(call, "ht") call:hangup() end,
 }
 """ % {"pbx": net.ip(0), "rtp": net.pbx_rtp, "sounds": SOUNDS}
 
@@ -75,7 +85,7 @@ def near(got, want, tol=0.6):
 with Tap(timeout=120) as t:
     t.require_pbx()
     pbx = Pbx(CONFIG, listen="%s:5070" % net.ip(0))
-    lab = PhoneLab.register(t, pbx, net, HZ)
+    lab = PhoneLab.register(t, pbx, net, HZ, manual=("bob",))
     alice, bob = lab.phones["alice"], lab.phones["bob"]
     rec = lab.recorder()
 
@@ -126,6 +136,32 @@ with Tap(timeout=120) as t:
          "bob first in line: 'you are next' 3 s after (min_announce_frequency), not 10 (%s)"
          % rel)
     t.ok(not starts(wav, PERIODIC), "bob's 7 s did not come: no periodic prompt")
+
+    # -- the hold time, once, after a first answered call ---------------------------------
+    alice.dial("sip:501@%s" % pbx.sip)
+    alice.wait_event("CALL_ESTABLISHED", 10)
+    t.ok(bob.wait_event("CALL_INCOMING", 10), "alice calls ht: bob rings at once")
+    time.sleep(5)
+    bob.accept()
+    t.ok(bob.wait_event("CALL_ESTABLISHED", 10), "... and answers 5 s later")
+    time.sleep(1)
+    lab.hang(alice, bob)
+    wav = rec("alice")
+    rec("bob")
+    t.ok(wav and not starts(wav, HOLD), "no call answered before: no hold time said")
+    console_exec(pbx, "return require('lunapbx.queue').pause('bob')")
+    time.sleep(1.1)
+    alice.dial("sip:501@%s" % pbx.sip)
+    alice.wait_event("CALL_ESTABLISHED", 10)
+    time.sleep(7)
+    lab.hang(alice)
+    wav = rec("alice")
+    nxt, hold = starts(wav, NEXT), starts(wav, HOLD)
+    t.ok(near(nxt, [0, 4]), "bob paused: alice waits, 'you are next' at 0 and 4 s (%s)" % nxt)
+    t.ok(nxt and near(hold, [nxt[0] + 0.6], 0.3),
+         "... the hold time right after the first (%s), once: not after the second" % hold)
+    console_exec(pbx, "return require('lunapbx.queue').unpause('bob')")
+    t.is_(queues.stat(pbx, "ht", "answered"), "1", "ht: one call answered")
     t.is_(queues.stat(pbx, "wait", "waiting"), "0", "nobody left in line")
     t.ok(lab.empty(), "nothing left (calls, legs, bridges)")
     lab.stop()
