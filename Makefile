@@ -141,6 +141,7 @@ test: deps
 ASAN_E2E := spec/e2e/20_calls_sipp.t spec/e2e/30_b2bua_sipp.t \
             spec/e2e/35_hold_fork.t spec/e2e/36_late_offer.t \
             spec/e2e/33_refer_replaces.t spec/e2e/37_hold_moh.t \
+            spec/e2e/49_moh_stream.t \
             spec/e2e/38_transfer_blind.t spec/e2e/39_transfer_attended.t \
             spec/e2e/73_seed_transfer.t \
             spec/e2e/50_torture.t spec/e2e/60_reload_safety.t \
