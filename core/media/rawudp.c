@@ -5,6 +5,7 @@
  * UDP checksum is ours, over the pseudo-header (RFC 768), since a raw
  * socket's packet gets no checksum offload.
  */
+#include <endian.h>
 #include <stddef.h>
 #include <string.h>
 #include <netinet/ip.h>
@@ -15,8 +16,18 @@
 enum { TTL = 64 };
 
 
-static uint32_t sum16(uint32_t sum, const uint8_t *p, size_t len)
+/* The 16-bit big-endian words of @a p added to @a sum.  Eight bytes at a
+ * time: a 32-bit word is two 16-bit ones, and 2^16 = 1 modulo 0xffff, so
+ * folding the 64-bit total gives the ones' complement sum (RFC 1071). */
+static uint64_t sum16(uint64_t sum, const uint8_t *p, size_t len)
 {
+	for (; len >= 8; p += 8, len -= 8) {
+		uint64_t w;
+
+		memcpy(&w, p, sizeof(w));
+		w = be64toh(w);
+		sum += (w >> 32) + (w & 0xffffffffu);
+	}
 	for (; len > 1; p += 2, len -= 2)
 		sum += (uint32_t)p[0] << 8 | p[1];
 	if (len)
@@ -25,7 +36,7 @@ static uint32_t sum16(uint32_t sum, const uint8_t *p, size_t len)
 }
 
 
-static uint16_t fold(uint32_t sum)
+static uint16_t fold(uint64_t sum)
 {
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);

@@ -68,10 +68,54 @@ static void test_refusals(void)
 }
 
 
+/* RFC 768 written out the slow way, one 16-bit word at a time. */
+static unsigned ref_csum(const uint8_t *dgram, size_t n)
+{
+	uint32_t sum = 17 + (uint32_t)(n - 20);
+	uint8_t tmp[512];
+
+	memcpy(tmp, dgram, n);
+	tmp[26] = tmp[27] = 0;
+	for (size_t i = 12; i < 20; i += 2)         /* the addresses */
+		sum += (uint32_t)tmp[i] << 8 | tmp[i + 1];
+	for (size_t i = 20; i < n; i += 2)
+		sum += (uint32_t)tmp[i] << 8 | (i + 1 < n ? tmp[i + 1] : 0);
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	sum = ~sum & 0xffff;
+
+	return sum ? sum : 0xffff;
+}
+
+
+/* Every payload length up to 300 bytes (an RTP packet is 172), random
+ * bytes: the checksum is RFC 768's. */
+static void test_lengths(void)
+{
+	uint8_t payload[300], buf[512];
+	struct sa src, dst;
+	int bad = 0;
+
+	(void)sa_set_str(&src, "10.1.2.3", 40000);
+	(void)sa_set_str(&dst, "10.200.3.4", 5004);
+	for (size_t len = 0; len <= sizeof(payload); len++) {
+		size_t n;
+
+		for (size_t i = 0; i < len; i++)
+			payload[i] = (uint8_t)rand_u16();
+		n = rawudp_fill(buf, sizeof(buf), &src, &dst, payload, len);
+		bad += n != RAWUDP_HDR + len || be16(buf + 26) !=
+			ref_csum(buf, n);
+	}
+	is_int(bad, 0, "checksums of payloads of 0 to 300 random bytes");
+}
+
+
 int main(void)
 {
 	test_datagram("lunapbx!", 0x2d0b);
 	test_datagram("lunapbx", 0x2d2e);
+	test_lengths();
 	test_refusals();
 
 	return done_testing();
