@@ -350,6 +350,14 @@ class Phone:
         return Hearing(self, count)
 
 
+def fresh_names():
+    """Phone.fresh_name for every phone still running: a call started now
+    records under new names on all of them."""
+    for ph in Phone._all:
+        if ph.alive():
+            ph.fresh_name()
+
+
 def wav_frames(path):
     """Frames in a WAV file's header (0 until libsndfile closes it)."""
     try:
