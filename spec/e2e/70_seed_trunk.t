@@ -108,7 +108,8 @@ with Tap(timeout=180) as t:
         est = ph.wait_event("CALL_ESTABLISHED", 10)
         t.ok(est, "%s calls 600 on %s: the echo test answers" % (ph.name, who))
         if est:
-            time.sleep(7)            # the prompt, then a few seconds of echo
+            # the prompt, then its own tone echoed back
+            ph.listen(n + 1).wait(ph.tone_hz, 2.0, timeout=20)
         ph.hangup()
         ph.wait_event("CALL_CLOSED", 5)
         rec = ph.wait_recording(n + 1)

@@ -206,7 +206,7 @@ with Tap(timeout=280) as t:
     n = len(amine.recordings())
     amine.dial("sip:600@%s" % pbx.sip)
     t.ok(amine.wait_event("CALL_ESTABLISHED", 10), "600 answers (the echo test)")
-    time.sleep(7)
+    amine.listen(n + 1).wait(CALLER_HZ, 2.0, timeout=20)   # the prompt, then the echo
     amine.send_dtmf("#")
     t.ok(amine.wait_event("CALL_CLOSED", 12), "# ends it")
     rec = amine.wait_recording(n + 1, timeout=8)
