@@ -8,8 +8,11 @@
 /** The sounds folder: the setting, else lua/../sounds. */
 const char *pbx_sounds_dir(const struct pbx *pbx, char *buf, size_t sz)
 {
-	if (pbx->set.sounds_dir[0])
-		return pbx->set.sounds_dir;
+	/* into buf either way: callers read the buffer they passed */
+	if (pbx->set.sounds_dir[0]) {
+		str_ncpy(buf, pbx->set.sounds_dir, sz);
+		return buf;
+	}
 
 	re_snprintf(buf, sz, "%s/../sounds", pbx->lib_dir);
 

@@ -72,6 +72,20 @@ static void party_destructor(void *arg)
 }
 
 
+/** An empty party (no leg yet), unlinked; freed with mem_deref. */
+struct cdr_party *cdr_party_alloc(void)
+{
+	return mem_zalloc(sizeof(struct cdr_party), party_destructor);
+}
+
+
+/** An empty record, unlinked; freed with mem_deref. */
+struct cdr_rec *cdr_rec_alloc(void)
+{
+	return mem_zalloc(sizeof(struct cdr_rec), rec_destructor);
+}
+
+
 static void close_rec(struct cdr_party *p, struct cdr_rec *r);
 static void leg_obs(struct leg *leg, enum leg_event ev, void *arg);
 static void call_obs(struct call *call, enum call_obs ev, struct dial *d,
@@ -282,7 +296,7 @@ static void link_add(struct cdr *cdr, const struct leg *leg,
 static struct cdr_party *party_new(struct cdr *cdr, struct leg *leg,
 				   const char *linkedid)
 {
-	struct cdr_party *p = mem_zalloc(sizeof(*p), party_destructor);
+	struct cdr_party *p = cdr_party_alloc();
 
 	if (!p)
 		return NULL;
@@ -307,7 +321,7 @@ static struct cdr_rec *rec_new(struct cdr_party *p, const char *dst,
 			       const char *context)
 {
 	struct cdr_rec *prev = cdr_current(p);
-	struct cdr_rec *r = mem_zalloc(sizeof(*r), rec_destructor);
+	struct cdr_rec *r = cdr_rec_alloc();
 	int err;
 
 	if (!r)

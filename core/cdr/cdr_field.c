@@ -136,7 +136,6 @@ int cdr_set(struct cdr *cdr, const struct call *call, const char *name,
 	    const char *value)
 {
 	struct cdr_rec *r;
-	struct cdr_var *v;
 	char **field = NULL;
 
 	if (!cdr || !call || !name)
@@ -157,6 +156,15 @@ int cdr_set(struct cdr *cdr, const struct call *call, const char *name,
 	}
 	if (is_fixed(name))
 		return EPERM;
+	return cdr_rec_var(r, name, value);
+}
+
+
+/** Set (or with @a value NULL remove) a variable of record @a r. */
+int cdr_rec_var(struct cdr_rec *r, const char *name, const char *value)
+{
+	struct cdr_var *v;
+
 	if (!cdr_name_valid(name))
 		return EINVAL;
 

@@ -76,6 +76,10 @@ struct cdr {
 
 /* cdr.c */
 struct leg;
+struct cdr_party *cdr_party_alloc(void);
+struct cdr_rec *cdr_rec_alloc(void);
+/* cdr_field.c */
+int cdr_rec_var(struct cdr_rec *r, const char *name, const char *value);
 struct cdr_party *cdr_party_of(const struct cdr *cdr, const struct leg *leg);
 struct cdr_rec *cdr_current(const struct cdr_party *p);
 

@@ -7,6 +7,8 @@
  *                  a function(call) to run instead; vars are copied into
  *                  the new call's call.vars
  *   leg:start_moh([class])  leg:stop_moh()   music under nothing else
+ *   leg:start_tones(spec)   tones (indications syntax) in the music's
+ *                  place: a ringback while a caller waits (stop_moh ends it)
  *   leg:refer_notify(code [, reason])        how its transfer request went
  *   leg.id .state .hungup .inbound .uri .endpoint .context .caller
  *   .caller_name .codec .held .bridge .refer .transfer
@@ -227,6 +229,33 @@ static int l_start_moh(lua_State *L)
 	mem_deref(p);
 	if (e == EBUSY)
 		return luaL_error(L, "start_moh: leg %d is in a bridge",
+				  (int)leg_id(leg));
+
+	return luart_result(L, e);
+}
+
+
+/* Tones as background media, like music: a queue's caller hears the
+ * ringback tone instead of music (Asterisk's Queue() option r). */
+static int l_start_tones(lua_State *L)
+{
+	struct leg *leg = luart_acting_leg(L, 1);
+	const char *spec = luaL_checkstring(L, 2);
+	struct player *p;
+	int e;
+
+	if (player_tones(&p, spec))
+		return luaL_error(L, "start_tones: bad tone '%s' (Asterisk's"
+				  " syntax: \"425/1000,0/4000\")", spec);
+	if (!leg) {
+		mem_deref(p);
+		return luart_result(L, ENOTCONN);
+	}
+
+	e = legmedia_background(leg, p);
+	mem_deref(p);
+	if (e == EBUSY)
+		return luaL_error(L, "start_tones: leg %d is in a bridge",
 				  (int)leg_id(leg));
 
 	return luart_result(L, e);
@@ -495,6 +524,7 @@ void luart_open_leg(lua_State *L)
 		{ "redirect",     l_redirect },
 		{ "start_moh",    l_start_moh },
 		{ "stop_moh",     l_stop_moh },
+		{ "start_tones",  l_start_tones },
 		{ "refer_notify", l_refer_notify },
 		{ NULL, NULL }
 	};

@@ -5,6 +5,7 @@
 --                 tries=, invalid=, no_input=, valid=, complete= }
 --   call:say_digits("123#" [, opts])     call:say_number(42 [, opts])
 --   call:tone("ring" [, seconds [, opts]])   call:silence(seconds)
+--   call:tone_spec("ring" [, opts]) -> "440+480/2000,0/4000" (the zone's)
 --
 -- Each configuration generation gets its own copy (require is per
 -- generation), bound to its settings by methods(settings).
@@ -114,12 +115,18 @@ function M.methods(settings)
     return call:play(numbers.prompts(n, language(call, settings, opts), opts), opts)
   end
 
-  function methods.tone(call, name, secs, opts)
+  -- call:tone_spec(name [, opts]) -> the tone of the call's zone, in
+  -- indications syntax (what call:playtones and leg:start_tones take)
+  function methods.tone_spec(call, name, opts)
     local zone = (opts and opts.zone) or call.vars.tonezone or settings.tonezone
     if not zone then
       zone = language(call, settings, opts) == "fr" and "fr" or "us"
     end
-    local spec, err = tones.spec(name, zone)
+    return tones.spec(name, zone)
+  end
+
+  function methods.tone(call, name, secs, opts)
+    local spec, err = methods.tone_spec(call, name, opts)
     if not spec then error("tone: " .. err, 2) end
     return call:playtones(spec, secs, opts)
   end

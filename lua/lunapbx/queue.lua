@@ -27,8 +27,16 @@ local DEFAULTS = {
   strategy = "ringall", timeout = 15, retry = 5, wrapuptime = 0, maxlen = 0, weight = 0,
   joinempty = "yes", leavewhenempty = "no", ringinuse = true, autofill = true,
   persistentmembers = true, musicclass = "default", announce_frequency = 0,
-  announce_holdtime = false, announce_position = true, periodic_announce_frequency = 0,
-  servicelevel = 60, options = "", autopause = false,
+  min_announce_frequency = 15, announce_holdtime = false, announce_position = true,
+  announce_position_limit = 5, periodic_announce_frequency = 0,
+  random_periodic_announce = false, relative_periodic_announce = false,
+  servicelevel = 60, options = "", autopause = "no", autopausebusy = false,
+  autopauseunavail = false,
+  -- the prompts (queues.conf's queue-youarenext, queue-thereare, ...)
+  queue_youarenext = "queue-youarenext", queue_thereare = "queue-position",
+  queue_holdtime = "queue-holdtime", queue_lessthan = "queue-less-than",
+  queue_minute = "minute", queue_minutes = "minutes", queue_thankyou = "queue-thankyou",
+  queue_quantity1 = "queue-quantity1", queue_quantity2 = "queue-quantity2",
 }
 
 local FIELDS = {
@@ -36,12 +44,50 @@ local FIELDS = {
   maxlen = "number", weight = "number", joinempty = "string|boolean",
   leavewhenempty = "string|boolean", ringinuse = "boolean", autofill = "boolean",
   persistentmembers = "boolean", musicclass = "string", announce_frequency = "number",
-  announce_holdtime = "boolean", announce_position = "boolean",
-  periodic_announce = "string", periodic_announce_frequency = "number",
+  min_announce_frequency = "number", announce_holdtime = "boolean|string",
+  announce_position = "boolean|string", announce_position_limit = "number",
+  periodic_announce = "string|table", periodic_announce_frequency = "number",
+  random_periodic_announce = "boolean", relative_periodic_announce = "boolean",
+  announce = "string",
   servicelevel = "number", context = "string", exits = "table", options = "string",
-  autopause = "boolean", members = "table", template = "string|table",
+  autopause = "boolean|string", autopausebusy = "boolean", autopauseunavail = "boolean",
+  members = "table", template = "string|table",
   random = "function", number = "string",
+  queue_youarenext = "string", queue_thereare = "string", queue_callswaiting = "string",
+  queue_holdtime = "string", queue_lessthan = "string", queue_minute = "string",
+  queue_minutes = "string", queue_thankyou = "string", queue_quantity1 = "string",
+  queue_quantity2 = "string",
 }
+
+-- Fields taking Asterisk's words: the words allowed, true/false meaning
+-- "yes"/"no".
+local WORDS = {
+  announce_position = { yes = true, no = true, limit = true, more = true },
+  announce_holdtime = { yes = true, no = true, once = true },
+  autopause = { yes = true, no = true, all = true },
+}
+
+local function words(name, q)
+  for k, allowed in pairs(WORDS) do
+    local v = q[k]
+    if v == true then v = "yes" elseif v == false then v = "no" end
+    if not allowed[v] then
+      local list = {}
+      for w in pairs(allowed) do list[#list + 1] = '"' .. w .. '"' end
+      table.sort(list)
+      error(("queue '%s': '%s' must be true, false or one of %s"):format(
+            name, k, table.concat(list, ", ")), 3)
+    end
+    q[k] = v
+  end
+  if type(q.periodic_announce) == "table" then
+    for i, p in ipairs(q.periodic_announce) do
+      if type(p) ~= "string" then
+        error(("queue '%s': periodic_announce[%d] must be a prompt name"):format(name, i), 3)
+      end
+    end
+  end
+end
 
 local function check(what, name, t)
   for k, v in pairs(t) do
@@ -135,6 +181,7 @@ function M.define(name)
     check("queue", name, t)
     local ok, q = pcall(resolve, t)
     if not ok then error(("queue '%s': %s"):format(name, q), 2) end
+    words(name, q)
     if type(q.strategy) == "string" and not strategies[q.strategy] then
       error(("queue '%s': no strategy '%s'"):format(name, q.strategy), 2)
     end
@@ -159,7 +206,8 @@ end
 
 --- queue.join(call, name [, opts]) -> status [, info]: Asterisk's
 --- Queue(); see lunapbx.queue_caller.  opts: timeout, prio, max_penalty,
---- skills.
+--- min_penalty, skills, ringing (the ringback tone instead of music),
+--- announce (the agent's prompt, over the queue's).
 function M.join(call, name, opts)
   local q = CFG[name]
   if not q then error(("queue.join: no queue '%s'"):format(tostring(name)), 2) end
@@ -226,9 +274,7 @@ function M.pause(member, opts)
   local n = each_queue(opts.queue, function(q, qs, members)
     local m = members[member]
     if not m then return 0 end
-    m.paused, m.reason = true, opts.reason
-    persist(q, m)
-    state.log(q.name, "NONE", member, "PAUSE", opts.reason or "")
+    state.pause(q, m, opts.reason)
     return 1
   end)
   if n == 0 then return nil, "not a member" end

@@ -7,6 +7,7 @@
 local core = _core
 local state = require "lunapbx.queue_state"
 local strategies = require "lunapbx.queue_strategy"
+local announce = require "lunapbx.queue_announce"
 
 local M = {}
 
@@ -16,6 +17,7 @@ local function remove_entry(qs, e)
   end
   e.gone = true
   state.kick(qs)            -- the others move up
+  state.kick_shared(qs)     -- a member held for this queue's weight is free
 end
 
 local function position(qs, e)
@@ -77,7 +79,7 @@ end
 local function pick(q, qs, e, now)
   if e.retry_at and now < e.retry_at then return nil end
   prune(qs)
-  local avail = state.available(q, qs, e.max_penalty)
+  local avail = state.available(q, qs, e.max_penalty, e.min_penalty)
   if #avail == 0 then return nil end
   local ahead = waiting_ahead(qs, e, now)
   if ahead > 0 and (not q.autofill or ahead >= #avail) then return nil end
@@ -117,6 +119,31 @@ local function run_exit(call, q, key)
     if fn then return fn(call, x) end
   elseif type(x) == "function" then
     return x(call, key)
+  end
+end
+
+-- Does this ending of a ring pause its members (autopause: a member
+-- that does not answer; one that is busy with autopausebusy, unreachable
+-- with autopauseunavail)?
+local function autopauses(q, status)
+  if q.autopause == "no" then return false end
+  if status == "BUSY" then return q.autopausebusy end
+  if status == "CHANUNAVAIL" or status == "CONGESTION" then return q.autopauseunavail end
+  return status == "NOANSWER"
+end
+
+-- Asterisk's reason "Auto-Pause": in this queue, or (autopause = "all")
+-- in every queue the member is in.
+local function autopause(q, m)
+  core.log("info", ("queue %s: %s did not answer: paused (autopause %s)"):format(
+           q.name, m.name, q.autopause))
+  if q.autopause ~= "all" then
+    if not m.paused then state.pause(q, m, "Auto-Pause") end
+    return
+  end
+  for qname, other in pairs(state.S.queues) do
+    local om, oq = other.members[m.name], state.CFG[qname]
+    if om and oq and not om.paused then state.pause(oq, om, "Auto-Pause") end
   end
 end
 
@@ -172,12 +199,10 @@ local function ring(call, q, qs, e, picks, deadline)
     return "answer", state.new_member({ members = {}, seq = 0 }, leg.endpoint or "pickup", {}), leg
   end
   local ms = math.floor((core.now() - now) * 1000)
+  local pause = autopauses(q, d.status)
   for _, m in ipairs(picks) do
     state.log(qs.name, e.id, m.name, "RINGNOANSWER", ms)
-    if q.autopause then
-      m.paused, m.reason = true, "autopause"
-      state.log(qs.name, "NONE", m.name, "PAUSE", "autopause")
-    end
+    if pause then autopause(q, m) end
   end
   state.kick(qs, #picks + 1)   -- this caller goes on; the others may take them
   return "failed"
@@ -230,8 +255,7 @@ local function next_wake(q, qs, e, now, deadline)
   local function at(x) if x and x > now and x < t then t = x end end
   at(deadline)
   at(e.retry_at)
-  at(e.next_announce)
-  at(e.next_periodic)
+  at(announce.next_due(q, e, position(qs, e)))
   for name, m in pairs(qs.members) do
     local a = state.S.agents[name]
     at(a and a.last_call and a.last_call + q.wrapuptime)
@@ -245,33 +269,16 @@ local function next_wake(q, qs, e, now, deadline)
   return math.max(t - now, 0.01)
 end
 
-local function announce(call, q, qs, e, now)
-  local played = false
-  if e.next_announce and now >= e.next_announce then
-    local pos = position(qs, e)
-    if q.announce_position ~= false and pos > 0 then
-      if pos == 1 then call:play("queue-youarenext")
-      else call:play("queue-position") call:say_number(pos) end
-    end
-    if q.announce_holdtime then
-      local st = qs.stats
-      local avg = st.answered > 0 and st.holdtime / st.answered or 0
-      local mins = math.max(1, math.ceil(avg / 60))
-      call:play("queue-holdtime")
-      if avg < 60 then call:play("queue-less-than") end
-      call:say_number(mins)
-      call:play(mins == 1 and "minute" or "minutes")
-    end
-    call:play("queue-thankyou")
-    e.next_announce = now + q.announce_frequency
-    played = true
-  end
-  if e.next_periodic and now >= e.next_periodic then
-    call:play(q.periodic_announce)
-    e.next_periodic = core.now() + q.periodic_announce_frequency
-    played = true
-  end
-  if played and not e.leg.hungup then e.leg:start_moh(q.musicclass) end
+-- The queue's announce (or Queue()'s) to the agent who answered, before
+-- the two are put through; the caller keeps its music meanwhile.
+-- "ok", "hangup" (the caller left) or "dump" (the agent hung up).
+local function announce_agent(e, m, leg, prompt)
+  m.announcing, e.ringing = leg, leg
+  leg:play(prompt)
+  m.announcing, e.ringing = nil, nil
+  if e.leg.hungup then return "hangup" end
+  if leg.hungup then return "dump" end
+  return "ok"
 end
 
 -- Asterisk's data: position, original position, wait; EXITWITHKEY has
@@ -289,8 +296,10 @@ local function leave(qs, e, event, now, key)
 end
 
 --- Queue(): see the module's head.  opts: timeout (s, the whole wait),
---- prio, max_penalty, skills, announce (a prompt for the agent, skipped
---- here), caller/caller_name (as shown to agents).
+--- prio, max_penalty, min_penalty, skills, announce (a prompt for the
+--- agent who answers, over the queue's), ringing (the ringback tone
+--- instead of music, Queue()'s option r), caller/caller_name (as shown
+--- to agents).
 function M.join(call, q, opts)
   opts = opts or {}
   local qs = state.queue(q.name)
@@ -299,19 +308,21 @@ function M.join(call, q, opts)
   local e = { id = call.id, leg = call.leg, joined = now, prio = opts.prio or 0,
               caller = opts.caller or call.caller, caller_name = opts.caller_name
                 or call.caller_name, max_penalty = opts.max_penalty,
+              min_penalty = opts.min_penalty,
               skills = opts.skills, vars = call.vars, tried = {} }
   if q.maxlen > 0 and #qs.entries >= q.maxlen then
     state.log(q.name, e.id, "NONE", "FULL")
     return "FULL"
   end
-  local empty = state.empty(q, qs, state.conditions(q.joinempty), e.max_penalty)
+  local empty = state.empty(q, qs, state.conditions(q.joinempty), e.max_penalty, e.min_penalty)
   if empty then
     state.log(q.name, e.id, "NONE", "JOINEMPTY")
     return "JOIN" .. empty
   end
   if e.leg.hungup then return "hangup" end
   call:answer()
-  e.leg:start_moh(q.musicclass)
+  if opts.ringing then e.ringback = call:tone_spec("ring") end
+  announce.hold(call, q, e)
   e.sig = core.signal()
   -- priority callers go before the others, in order of arrival
   local at = #qs.entries + 1
@@ -322,10 +333,8 @@ function M.join(call, q, opts)
   e.origpos = at
   st.calls = st.calls + 1
   state.log(q.name, e.id, "NONE", "ENTERQUEUE", "", e.caller or "")
-  if q.announce_frequency > 0 then e.next_announce = now + q.announce_frequency end
-  if q.periodic_announce and q.periodic_announce_frequency > 0 then
-    e.next_periodic = now + q.periodic_announce_frequency
-  end
+  announce.start(q, e, now)
+  local to_agent = opts.announce or q.announce
   local deadline = opts.timeout and (now + opts.timeout) or nil
   local leave_conds = state.conditions(q.leavewhenempty, true)
 
@@ -342,7 +351,7 @@ function M.join(call, q, opts)
       st.timeouts = st.timeouts + 1
       return "TIMEOUT"
     end
-    local gone = state.empty(q, qs, leave_conds, e.max_penalty)
+    local gone = state.empty(q, qs, leave_conds, e.max_penalty, e.min_penalty)
     if gone then
       leave(qs, e, "EXITEMPTY", now)
       st.exits = st.exits + 1
@@ -352,6 +361,15 @@ function M.join(call, q, opts)
     local again = false
     if picks then
       local r, m, leg = ring(call, q, qs, e, picks, deadline)
+      if r == "answer" and to_agent then
+        local how = announce_agent(e, m, leg, to_agent)
+        if how ~= "ok" then
+          if not leg.hungup then leg:hangup() end
+          state.log(q.name, e.id, m.name, how == "dump" and "AGENTDUMP" or "RINGCANCELED", 0)
+          state.kick(qs)
+          r = how == "hangup" and "hangup" or "failed"
+        end
+      end
       now = core.now()
       if r == "answer" then
         local pos = position(qs, e)
@@ -386,7 +404,7 @@ function M.join(call, q, opts)
       again = true
     end
     if not again then
-      announce(call, q, qs, e, core.now())
+      announce.run(call, q, qs, e, position(qs, e), core.now())
       local who, what, key = core.wait(e.leg, e.sig, next_wake(q, qs, e, core.now(), deadline))
       if who == e.leg and what == "taken" then
         leave(qs, e, "ABANDON", core.now())

@@ -133,6 +133,11 @@ function M.member_state(qs, m, pres)
     if not m.leg.hungup then return "talking" end
     M.finish(qs, m, m.leg, "agent")
   end
+  -- answered, hearing the queue's announce before the caller is put through
+  if m.announcing then
+    if not m.announcing.hungup then return "talking" end
+    m.announcing = nil
+  end
   if m.paused then return "paused" end
   -- this queue's wrapup after the agent's last call of any queue
   -- (Asterisk's shared_lastcall)
@@ -147,23 +152,49 @@ function M.member_state(qs, m, pres)
   return "idle"
 end
 
--- Held for a queue of more weight that has callers waiting (Asterisk's
--- weight: a member of two queues serves the heavier first).
+-- The members of a queue free to be rung (weights aside).
+local function free_count(q, qs)
+  local pres, n = presence(qs), 0
+  for _, m in pairs(qs.members) do
+    local st = M.member_state(qs, m, pres)
+    if st == "idle" or (st == "inuse" and q.ringinuse) then n = n + 1 end
+  end
+  return n
+end
+
+-- Held for a queue of more weight (Asterisk's compare_weight): a member
+-- of both is kept for the heavier one while its callers waiting for a
+-- member (not ringing one already) are at least as many as its free
+-- members.
 local function held_elsewhere(q, qs, name)
   for oname, other in pairs(S.queues) do
     local oq = M.CFG[oname]
     if other ~= qs and oq and (oq.weight or 0) > (q.weight or 0) and other.members[name] then
+      local waiting = 0
       for _, e in ipairs(other.entries) do
-        if not e.ringing then return true end
+        if not e.ringing and not e.leg.hungup then waiting = waiting + 1 end
       end
+      if waiting > 0 and waiting >= free_count(oq, other) then return true end
     end
   end
   return false
 end
 
+--- A caller left qs: the queues sharing members with it look again (a
+--- member held for qs's weight may be theirs now).
+function M.kick_shared(qs)
+  for _, other in pairs(S.queues) do
+    if other ~= qs and #other.entries > 0 then
+      for name in pairs(qs.members) do
+        if other.members[name] then M.kick(other) break end
+      end
+    end
+  end
+end
+
 --- The members that may be rung now, the lowest penalty tier, in the
 --- queue's order; and the states of all (name -> state).
-function M.available(q, qs, max_penalty)
+function M.available(q, qs, max_penalty, min_penalty)
   local pres = presence(qs)
   local list, states, best = {}, {}, nil
   for name, m in pairs(qs.members) do
@@ -171,6 +202,7 @@ function M.available(q, qs, max_penalty)
     states[name] = st
     if (st == "idle" or (st == "inuse" and q.ringinuse))
         and (not max_penalty or m.penalty <= max_penalty)
+        and (not min_penalty or m.penalty >= min_penalty)
         and not held_elsewhere(q, qs, name) then
       list[#list + 1] = m
       if not best or m.penalty < best then best = m.penalty end
@@ -209,7 +241,7 @@ end
 --- Is the queue "empty" under these conditions?  nil when someone is
 --- there; else "EMPTY" (nobody, or everyone excluded) or "UNAVAIL"
 --- (members there, all of them unregistered).
-function M.empty(q, qs, conds, max_penalty)
+function M.empty(q, qs, conds, max_penalty, min_penalty)
   if next(conds) == nil then return nil end
   local pres = presence(qs)
   local n, unavail = 0, 0
@@ -217,7 +249,8 @@ function M.empty(q, qs, conds, max_penalty)
     n = n + 1
     local st = M.member_state(qs, m, pres)
     local c = STATE_COND[st]
-    local out = (c and conds[c]) or (conds.penalty and max_penalty and m.penalty > max_penalty)
+    local out = (c and conds[c]) or (conds.penalty and ((max_penalty and m.penalty > max_penalty)
+                                      or (min_penalty and m.penalty < min_penalty)))
     if not out then return nil end
     if st == "unavailable" then unavail = unavail + 1 end
   end
@@ -266,6 +299,14 @@ function M.kick_member(name)
       M.kick(qs)
     end
   end
+end
+
+--- Pause member m of queue q (persisted with persistentmembers, in the
+--- queue log with its reason).
+function M.pause(q, m, reason)
+  m.paused, m.reason = true, reason
+  if q.persistentmembers then store.save(q.name, m) end
+  M.log(q.name, "NONE", m.name, "PAUSE", reason or "")
 end
 
 --- A new member record.

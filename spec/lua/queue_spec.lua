@@ -179,4 +179,146 @@ describe("queues", function()
     assert.is_false(queue.is_member("s", "a2"))
     assert.are.same({ nil, "no queue nope" }, { queue.add("nope", "x") })
   end)
+
+  it("Asterisk's words for announce_position, announce_holdtime, autopause", function()
+    local q = queue.define "s" { announce_position = "more", announce_holdtime = true,
+                                 autopause = "all" }
+    assert.are.equal("more", q.announce_position)
+    assert.are.equal("yes", q.announce_holdtime)
+    assert.are.equal("all", q.autopause)
+    assert.are.equal("no", queue.define("d") {}.autopause)
+    assert.has_error(function() queue.define "x" { autopause = "sometimes" } end,
+      "queue 'x': 'autopause' must be true, false or one of \"all\", \"no\", \"yes\"")
+    assert.has_error(function() queue.define "x" { periodic_announce = { "a", 2 } } end,
+      "queue 'x': periodic_announce[2] must be a prompt name")
+  end)
+
+  it("weight: a member of two queues is kept for the heavier one's callers", function()
+    local light = queue.define "light" { weight = 0, members = { "a1", "a2" } }
+    queue.define "heavy" { weight = 5, members = { "a1" } }
+    local hs = state.queue("heavy")
+    local ls = state.queue("light")
+    local function names(list)
+      local out = {}
+      for i, m in ipairs(list) do out[i] = m.name end
+      return out
+    end
+    assert.are.same({ "a1", "a2" }, names(state.available(light, ls)))
+    hs.entries[1] = { leg = { hungup = false } }            -- a caller waits in heavy
+    assert.are.same({ "a2" }, names(state.available(light, ls)))
+    hs.entries[1].ringing = {}                               -- ... already ringing someone
+    assert.are.same({ "a1", "a2" }, names(state.available(light, ls)))
+  end)
+
+  it("max_penalty and min_penalty bound the members offered", function()
+    local q = queue.define "p" { members = { "a1", { "a2", penalty = 1 }, { "a3", penalty = 2 } } }
+    local qs = state.queue("p")
+    assert.are.equal("a1", state.available(q, qs)[1].name)
+    assert.are.equal("a2", state.available(q, qs, nil, 1)[1].name)
+    queue.pause("a1")
+    queue.pause("a2")
+    assert.are.equal("a3", state.available(q, qs)[1].name)
+    assert.are.equal(0, #state.available(q, qs, 1))
+  end)
+end)
+
+describe("announcements", function()
+  local A
+
+  before_each(function()
+    _G._core = fake_core()               -- the module reads the clock it was loaded with
+    package.loaded["lunapbx.queue_announce"] = nil
+    A = require "lunapbx.queue_announce"
+  end)
+
+  local q = { announce_frequency = 10, min_announce_frequency = 3, periodic_announce_frequency = 7,
+              periodic_announce = "p", queue_holdtime = "h", queue_lessthan = "lt",
+              queue_minute = "minute", queue_minutes = "minutes" }
+
+  it("the position on joining, every announce_frequency, sooner when it changed", function()
+    local e = {}
+    A.start(q, e, 100)
+    assert.are.equal(100, A.position_due(q, e, 2))          -- at once
+    assert.are.equal(107, e.next_periodic)
+    e.pos_at, e.pos_said, e.next_announce = 100, 2, 110
+    assert.are.equal(110, A.position_due(q, e, 2))          -- the same: the frequency
+    assert.are.equal(103, A.position_due(q, e, 1))          -- moved up: min_announce_frequency
+    assert.are.equal(103, A.next_due(q, e, 1))
+    local slow = { announce_frequency = 2, min_announce_frequency = 15 }
+    assert.are.equal(115, A.position_due(slow, e, 2))       -- never before the minimum
+    local off = {}
+    A.start({ announce_frequency = 0, periodic_announce_frequency = 0 }, off, 100)
+    assert.is_nil(A.next_due(q, off, 1))
+  end)
+
+  it("the hold time: the average less the wait, in minutes; once", function()
+    local st = { answered = 2, holdtime = 600 }             -- 300 s on average
+    local p, n, unit = A.holdtime_prompts({ announce_holdtime = "yes", queue_holdtime = "h",
+      queue_minute = "minute", queue_minutes = "minutes" }, st, 60, false)
+    assert.are.same({ "h" }, p)
+    assert.are.equal(4, n)
+    assert.are.equal("minutes", unit)
+    p, n = A.holdtime_prompts({ announce_holdtime = "yes", queue_holdtime = "h",
+      queue_lessthan = "lt", queue_minute = "minute" }, st, 280, false)
+    assert.are.same({ "h", "lt" }, p)
+    assert.are.equal(1, n)
+    assert.is_nil(A.holdtime_prompts({ announce_holdtime = "once" }, st, 60, false))
+    assert.is_nil(A.holdtime_prompts({ announce_holdtime = "yes" }, st, 400, true))
+    assert.is_nil(A.holdtime_prompts({ announce_holdtime = "no" }, st, 0, true))
+  end)
+
+  it("says the position as announce_position asks, then the hold time, then thanks", function()
+    local played
+    local call = {
+      play = function(_, p) played[#played + 1] = type(p) == "table" and table.concat(p, "+") or p end,
+      say_number = function(_, n) played[#played + 1] = "#" .. n end,
+    }
+    local function run(over, pos, st, e)
+      local qq = { announce_frequency = 10, min_announce_frequency = 3,
+                   periodic_announce_frequency = 0, announce_position = "yes",
+                   announce_position_limit = 5, announce_holdtime = "no",
+                   queue_youarenext = "next", queue_thereare = "there", queue_thankyou = "thanks",
+                   queue_quantity1 = "q1", queue_quantity2 = "q2", queue_holdtime = "h",
+                   queue_lessthan = "lt", queue_minute = "minute", queue_minutes = "minutes",
+                   musicclass = "default" }
+      for k, v in pairs(over) do qq[k] = v end
+      e = e or { joined = _core.now(), leg = { hungup = false, start_moh = function() end } }
+      if not e.next_announce and not e.pos_said then A.start(qq, e, _core.now()) end
+      played = {}
+      A.run(call, qq, { stats = st or { answered = 0, holdtime = 0 } }, e, pos, _core.now())
+      return table.concat(played, " "), e
+    end
+    assert.are.equal("next thanks", (run({}, 1)))
+    assert.are.equal("there #3 thanks", (run({}, 3)))
+    assert.are.equal("q1 #5 q2 thanks", (run({ announce_position = "more" }, 7)))
+    assert.are.equal("there #4 thanks", (run({ announce_position = "limit" }, 4)))
+    assert.are.equal("", (run({ announce_position = "limit" }, 6)))
+    local st = { answered = 1, holdtime = 200 }
+    local said, e = run({ announce_position = "no", announce_holdtime = "once" }, 2, st)
+    assert.are.equal("h #3 minutes thanks", said)
+    _core.advance(10)
+    assert.are.equal("", (run({ announce_position = "no", announce_holdtime = "once" }, 2, st, e)))
+  end)
+
+  it("plays the periodic prompts in turn, from the start or the end of the last", function()
+    local played = {}
+    local call = { play = function(_, p) played[#played + 1] = p _core.advance(2) end }
+    local qq = { announce_frequency = 0, periodic_announce = { "p1", "p2" },
+                 periodic_announce_frequency = 5, musicclass = "default" }
+    local e = { leg = { hungup = false, start_moh = function() end } }
+    local t0 = _core.now()
+    A.start(qq, e, t0)
+    A.run(call, qq, {}, e, 1, t0 + 4)
+    assert.are.same({}, played)
+    for _ = 1, 3 do
+      _core.advance(e.next_periodic - _core.now())
+      A.run(call, qq, {}, e, 1, _core.now())
+    end
+    assert.are.same({ "p1", "p2", "p1" }, played)
+    assert.are.equal(t0 + 20, e.next_periodic)            -- every 5 s from the start
+    qq.relative_periodic_announce = true
+    _core.advance(e.next_periodic - _core.now())
+    A.run(call, qq, {}, e, 1, _core.now())
+    assert.are.equal(t0 + 27, e.next_periodic)            -- 5 s after it ended
+  end)
 end)

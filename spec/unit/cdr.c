@@ -16,46 +16,11 @@
 #include "cdr/cdr.h"
 #include "cdr/cdr_priv.h"
 #include "tap.h"
+#include "tmpstore.h"
 
 struct pbx *pbx_instance;  /* core/main.c's, which is not linked in */
 
 static char dir[64], dbpath[96], csvpath[96];
-
-
-static void rec_destructor(void *arg)
-{
-	struct cdr_rec *r = arg;
-
-	list_unlink(&r->le);
-	list_flush(&r->vars);
-	mem_deref(r->src);
-	mem_deref(r->dst);
-	mem_deref(r->context);
-	mem_deref(r->clid);
-	mem_deref(r->channel);
-	mem_deref(r->dstchannel);
-	mem_deref(r->accountcode);
-	mem_deref(r->userfield);
-}
-
-
-static void var_destructor(void *arg)
-{
-	struct cdr_var *v = arg;
-
-	list_unlink(&v->le);
-	mem_deref(v->name);
-	mem_deref(v->value);
-}
-
-
-static void party_destructor(void *arg)
-{
-	struct cdr_party *p = arg;
-
-	list_unlink(&p->le);
-	list_flush(&p->recs);
-}
 
 
 /* A record as cdr.c would have closed it: times in ms of the wall clock. */
@@ -63,7 +28,7 @@ static struct cdr_rec *rec(struct cdr_party *p, uint64_t start,
 			   uint64_t answer, uint64_t end, const char *disp,
 			   const char *userfield)
 {
-	struct cdr_rec *r = mem_zalloc(sizeof(*r), rec_destructor);
+	struct cdr_rec *r = cdr_rec_alloc();
 
 	r->start = start;
 	r->answer = answer;
@@ -85,11 +50,7 @@ static struct cdr_rec *rec(struct cdr_party *p, uint64_t start,
 
 static void var(struct cdr_rec *r, const char *name, const char *value)
 {
-	struct cdr_var *v = mem_zalloc(sizeof(*v), var_destructor);
-
-	(void)str_dup(&v->name, name);
-	(void)str_dup(&v->value, value);
-	list_append(&r->vars, &v->le, v);
+	(void)cdr_rec_var(r, name, value);
 }
 
 
@@ -169,7 +130,7 @@ static void test_write_read(void)
 	memset(&g, 0, sizeof(g));
 	ok(!cdr_last(cdr, 10, collect, &g) && g.n == 0, "no record yet");
 
-	p = mem_zalloc(sizeof(*p), party_destructor);
+	p = cdr_party_alloc();
 	str_ncpy(p->uniqueid, "1767323045.10", sizeof(p->uniqueid));
 	str_ncpy(p->linkedid, "1767323045.10", sizeof(p->linkedid));
 	r = rec(p, T0, T0 + 4200, T0 + 6999, "ANSWERED", "vip");
@@ -237,7 +198,7 @@ static void test_write_read(void)
 	/* two parties (calls that ended in the same commit window): one
 	 * transaction */
 	{
-		struct cdr_party *q = mem_zalloc(sizeof(*q), party_destructor);
+		struct cdr_party *q = cdr_party_alloc();
 
 		str_ncpy(q->uniqueid, "1767323046.12", sizeof(q->uniqueid));
 		str_ncpy(q->linkedid, "1767323046.12", sizeof(q->linkedid));
@@ -326,21 +287,13 @@ static void test_args(void)
 int main(void)
 {
 	struct leakcheck lc;
-	struct store *st = NULL;
-	char cmd[128];
+	char cmd[160];
 
 	libre_init();
-	re_snprintf(dir, sizeof(dir), "/tmp/lunapbx-cdr-%d", getpid());
+	if (tmpstore_init(dir, sizeof(dir), "cdr"))
+		return 1;
 	re_snprintf(dbpath, sizeof(dbpath), "%s/test.db", dir);
 	re_snprintf(csvpath, sizeof(csvpath), "%s/cdr-csv/Master.csv", dir);
-	if (mkdir(dir, 0700))
-		return 1;
-
-	/* SQLite keeps a few blocks for the process's life from the first
-	 * open on */
-	re_snprintf(cmd, sizeof(cmd), "%s/warm.db", dir);
-	(void)store_open(&st, cmd);
-	mem_deref(st);
 
 	/* SQLite sets up a few things for good on the first queries of some
 	 * kinds (sorting into a temporary table): a first run warms up */
@@ -360,8 +313,7 @@ int main(void)
 	test_args();
 	leak_end(&lc, "bad arguments");
 
-	re_snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	(void)system(cmd);
+	tmpstore_remove(dir);
 	libre_close();
 
 	return done_testing();

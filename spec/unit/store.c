@@ -15,6 +15,7 @@
 #include "pbx.h"
 #include "store/store.h"
 #include "tap.h"
+#include "tmpstore.h"
 
 struct pbx *pbx_instance;  /* core/main.c's, which is not linked in */
 
@@ -407,20 +408,11 @@ static void test_args(void)
 int main(void)
 {
 	struct leakcheck lc;
-	struct store *st = NULL;
-	char cmd[128];
 
 	libre_init();
-	re_snprintf(dir, sizeof(dir), "/tmp/lunapbx-store-%d", getpid());
-	re_snprintf(dbpath, sizeof(dbpath), "%s/test.db", dir);
-	if (mkdir(dir, 0700))
+	if (tmpstore_init(dir, sizeof(dir), "store"))
 		return 1;
-
-	/* SQLite keeps a few blocks for the process's life (its mutexes,
-	 * the page cache's set-up) from the first open on */
-	re_snprintf(cmd, sizeof(cmd), "%s/warm.db", dir);
-	(void)store_open(&st, cmd);
-	mem_deref(st);
+	re_snprintf(dbpath, sizeof(dbpath), "%s/test.db", dir);
 
 	leak_begin(&lc);
 	test_schema();
@@ -450,8 +442,7 @@ int main(void)
 	test_args();
 	leak_end(&lc, "bad arguments");
 
-	re_snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	(void)system(cmd);
+	tmpstore_remove(dir);
 	libre_close();
 
 	return done_testing();
