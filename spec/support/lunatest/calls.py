@@ -55,18 +55,7 @@ class PhoneLab:
             n[who] += 1
             r = self.phones[who].wait_recording(n[who], timeout=8)
             return r and r["dec"]
-
-        def live(who):
-            """What phone who heard so far in the call it is in (the
-            recording rec(who) will give next): a phone.Hearing."""
-            return self.phones[who].listen(n[who] + 1)
-        rec.live = live
         return rec
-
-    def talk(self, rec, pairs, secs=1.0, timeout=15):
-        """Until each (listener, speaker) of pairs: the listener heard secs
-        of the speaker's tone in the call it is in now (rec: a recorder)."""
-        return all(rec.live(a).wait(self.hz[b], secs, timeout) for a, b in pairs)
 
     def stop(self):
         for ph in self.phones.values():
