@@ -57,10 +57,16 @@ with Tap(timeout=200) as t:
     call, order, leftovers = lab.call, lab.order, lab.leftovers
     t.ok(lab.settle_fds(carol, "204", dave), "a first call, carol to dave")
 
+    def talk(*who):
+        """Until each (listener, its recording number, speaker): the
+        listener heard 1 s of the speaker's tone in that call."""
+        for a, k, b in who:
+            phones[a].listen(k).wait(HZ[b], 1.0, timeout=15)
+
     # -- 1. blind by keys ----------------------------------------------------------------
     mark = pbx.log_mark()
     t.ok(call(alice, "202", bob), "alice calls 202: bob answers")
-    time.sleep(2)
+    talk(("alice", 1, "bob"), ("bob", 1, "alice"))
     bob.send_dtmf("#1203")
     ec = carol.wait_event("CALL_ESTABLISHED", 15)
     t.ok(ec, "bob keys #1 203: carol's phone rings and answers",
@@ -69,7 +75,7 @@ with Tap(timeout=200) as t:
     t.ok(cb, "... bob's leg ends")
     t.like(pbx.log_since(mark), r"blind transfer of leg \d+ to 203@internal",
            "... the log says the blind transfer")
-    time.sleep(3)
+    talk(("alice", 1, "carol"), ("carol", 2, "alice"))
     alice.hangup()
     t.ok(carol.wait_event("CALL_CLOSED", 5), "alice hangs up: carol's leg ends")
     alice.wait_event("CALL_CLOSED", 5)
@@ -84,7 +90,7 @@ with Tap(timeout=200) as t:
     # -- 2. blind by REFER ---------------------------------------------------------------
     mark = pbx.log_mark()
     t.ok(call(alice, "202", bob), "alice calls 202 again: bob answers")
-    time.sleep(2)
+    talk(("alice", 2, "bob"), ("bob", 2, "alice"))
     r = bob.command("transfer", "sip:203@%s" % pbx.sip)
     t.ok(r is not None, "bob's phone transfers to 203 (/transfer: a REFER)", diag=lambda: repr(r))
     t.ok(carol.wait_event("CALL_ESTABLISHED", 15), "carol answers the transferred call",
@@ -92,7 +98,7 @@ with Tap(timeout=200) as t:
     t.ok(bob.wait_event("CALL_CLOSED", 8), "bob's leg ends (the NOTIFY said 200, bob's BYE)")
     t.like(pbx.log_since(mark), r"transfer request to sip:203@", "the PBX took the REFER")
     t.like(pbx.log_since(mark), r"REFER: leg \d+ to 203@internal", "... and ran it")
-    time.sleep(3)
+    talk(("alice", 2, "carol"), ("carol", 3, "alice"))
     carol.hangup()
     t.ok(alice.wait_event("CALL_CLOSED", 5), "carol hangs up: alice's leg ends")
     ra, rc = alice.wait_recording(2), carol.wait_recording(3)

@@ -57,10 +57,16 @@ with Tap(timeout=280) as t:
         n[who] += 1
         return lab.last(phones[who], n[who])
 
-    def start(what):
+    def talk(pairs, secs=1.0):
+        """Until each (listener, speaker): the listener heard secs of the
+        speaker's tone in the call it is in now (its next recording)."""
+        for a, b in pairs:
+            phones[a].listen(n[a] + 1).wait(HZ[b], secs, timeout=15)
+
+    def start(what, secs=1.0):
         mark = pbx.log_mark()
         t.ok(lab.call(alice, "202", bob), "%s: alice calls 202, bob answers" % what)
-        time.sleep(2)
+        talk([("alice", "bob"), ("bob", "alice")], secs)
         return mark
 
     # -- 1. complete: bob hangs up after talking to carol ------------------------------------
@@ -68,7 +74,7 @@ with Tap(timeout=280) as t:
     bob.send_dtmf("*2203")
     t.ok(carol.wait_event("CALL_ESTABLISHED", 15), "bob keys *2 203: carol answers",
          diag=lambda: lab.pbx.log_since(mark)[-3000:])
-    time.sleep(3)
+    talk([("bob", "carol"), ("carol", "bob")])
     lab.hang(bob)
     time.sleep(3)
     t.ok(not alice.wait_event("CALL_CLOSED", 0.2) and not carol.wait_event("CALL_CLOSED", 0.2),
@@ -86,7 +92,7 @@ with Tap(timeout=280) as t:
     mark = start("abort")
     bob.send_dtmf("*2203")
     t.ok(carol.wait_event("CALL_ESTABLISHED", 15), "bob keys *2 203: carol answers")
-    time.sleep(2)
+    talk([("bob", "carol")])
     bob.send_dtmf("*1")
     t.ok(carol.wait_event("CALL_CLOSED", 8), "bob keys *1: carol's leg ends")
     time.sleep(3)
@@ -101,7 +107,7 @@ with Tap(timeout=280) as t:
     lab.leftovers("abort")
 
     # -- 3. no answer ----------------------------------------------------------------------
-    mark = start("no answer")
+    mark = start("no answer", secs=2.0)     # bob must hear 3 s of alice in all
     bob.send_dtmf("*2205")
     t.ok(erin.wait_event("CALL_INCOMING", 10) or "erin" in console_exec(pbx, "legs()").out,
          "bob keys *2 205: erin's phone rings (she does not answer)")
@@ -141,7 +147,7 @@ with Tap(timeout=280) as t:
     time.sleep(2)
     erin.accept()
     t.ok(erin.wait_event("CALL_ESTABLISHED", 10), "bob hangs up; erin answers")
-    time.sleep(3)
+    talk([("alice", "erin"), ("erin", "alice")])
     t.like(pbx.log_since(mark), r"transfer done while ringing", "... the transfer is done")
     lab.hang(erin, alice)
     ra, re_ = rec("alice"), rec("erin")

@@ -85,7 +85,7 @@ with Tap(timeout=90) as t:
                   rtp_ports=net.phone_rtp(0), tone_hz=A_HZ, codecs="PCMU", limit=60,
                   name="alice-pcmu")
     t.ok(alice.registered(10), "alice re-registers, now offering only PCMU", diag=alice.reginfo)
-    time.sleep(1.1)          # sndfile names have 1 s resolution
+    fresh_names()          # baresip names recordings by the second
     alice.dial("sip:202@%s" % pbx.sip)
     ea = alice.wait_event("CALL_ESTABLISHED", 10)
     eb = bob.wait_event("CALL_ESTABLISHED", 5)

@@ -76,7 +76,7 @@ def call(t, phone, exten, seconds=10):
     closed = phone.wait_event("CALL_CLOSED", seconds)
     t.ok(est and closed, "%s calls %s: answered, then hung up by the PBX" % (phone.name, exten),
          diag=lambda: phone.event_types())
-    time.sleep(1.1)        # baresip names recordings by the second
+    fresh_names()          # baresip names recordings by the second
 
 
 with Tap(timeout=120) as t:

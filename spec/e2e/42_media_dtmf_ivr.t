@@ -131,7 +131,7 @@ with Tap(timeout=150) as t:
 
     # -- nobody presses anything: the operator ------------------------------------------
     mark = pbx.log_mark()
-    time.sleep(1.1)
+    fresh_names()          # baresip names recordings by the second
     rfc.dial("sip:8@%s" % pbx.sip)
     e1 = rfc.wait_event("CALL_ESTABLISHED", 10)
     e2 = op.wait_event("CALL_ESTABLISHED", 25)
@@ -148,7 +148,7 @@ with Tap(timeout=150) as t:
 
     # -- a prompt interrupted by a key stops within 100 ms ----------------------------------
     mark = pbx.log_mark()
-    time.sleep(1.1)
+    fresh_names()          # baresip names recordings by the second
     cap = RtpCapture([net.ip(0)], name="interrupt").start()
     rfc.dial("sip:9@%s" % pbx.sip)
     t.ok(rfc.wait_event("CALL_ESTABLISHED", 10), "rfc calls 9: a 10 s prompt")
@@ -174,7 +174,7 @@ with Tap(timeout=150) as t:
 
     # -- DTMF out --------------------------------------------------------------------
     mark = pbx.log_mark()
-    time.sleep(1.1)
+    fresh_names()          # baresip names recordings by the second
     rfc.dial("sip:7@%s" % pbx.sip)
     t.ok(rfc.wait_event("CALL_ESTABLISHED", 10), "rfc calls 7: the PBX sends it 42#")
     got = []

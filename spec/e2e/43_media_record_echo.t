@@ -52,7 +52,7 @@ def logged(exten, since):
 
 
 def dial_wait(phone, exten, seconds=15):
-    time.sleep(1.1)          # baresip names recordings by the second
+    fresh_names()          # baresip names recordings by the second
     phone.dial("sip:%s@%s" % (exten, pbx.sip))
     est = phone.wait_event("CALL_ESTABLISHED", 10)
     return est, (phone.wait_event("CALL_CLOSED", seconds) if seconds else None)

@@ -32,7 +32,7 @@ with Tap(timeout=150) as t:
              diag=ph.reginfo)
 
     def dial(exten):
-        time.sleep(1.1)      # baresip names recordings by the second
+        fresh_names()          # baresip names recordings by the second
         n = len(chhiny.recordings())
         chhiny.dial("sip:%s@%s" % (exten, pbx.sip))
         return n, chhiny.wait_event("CALL_ESTABLISHED", 10)
@@ -49,7 +49,8 @@ with Tap(timeout=150) as t:
     # -- 600: echo test ------------------------------------------------------------
     n, est = dial("600")
     t.ok(est, "600 answers (echo test)")
-    time.sleep(7)                    # the prompt, then a few seconds of echo
+    # the prompt, then its own tone echoed back
+    chhiny.listen(n + 1).wait(CALLER_HZ, 2.0, timeout=20)
     chhiny.send_dtmf("#")
     t.ok(chhiny.wait_event("CALL_CLOSED", 12), "# ends the echo; the PBX says goodbye and"
          " hangs up")
@@ -123,7 +124,7 @@ with Tap(timeout=150) as t:
         t.ok(False, "the caller recorded the music")
 
     # -- #1 in a call: blind transfer -----------------------------------------------
-    time.sleep(1.1)
+    fresh_names()          # baresip names recordings by the second
     mark = pbx.log_mark()
     amine.dial("sip:900@%s" % pbx.sip)
     t.ok(chhiny.wait_event("CALL_ESTABLISHED", 10) and amine.wait_event("CALL_ESTABLISHED", 5),

@@ -127,7 +127,7 @@ with Tap(timeout=200) as t:
                 rtp_ports=net.phone_rtp(0), tone_hz=BOB_HZ, limit=150)
     t.ok(bob.registered(10), "bob (baresip) registers", diag=bob.reginfo)
     mark = pbx.log_mark()
-    time.sleep(1.1)
+    fresh_names()          # baresip names recordings by the second
     bob.dial("sip:200@%s" % pbx.sip)
     t.ok(bob.wait_event("CALL_ESTABLISHED", 10), "bob calls 200: voicemail answers")
     t.ok(pbx.wait_log(r"voicemail 200: recording a message from 201", 20, since=mark),

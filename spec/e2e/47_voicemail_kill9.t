@@ -49,7 +49,7 @@ with Tap(timeout=150) as t:
 
     def deposit(seconds, kill=False):
         mark = pbx.log_mark()
-        time.sleep(1.1)
+        fresh_names()          # baresip names recordings by the second
         alice.dial("sip:200@%s" % pbx.sip)
         est = alice.wait_event("CALL_ESTABLISHED", 10)
         rec = pbx.wait_log(r"voicemail 200: recording a message", 15, since=mark)
@@ -104,7 +104,7 @@ with Tap(timeout=150) as t:
         t.ok(d >= 2.0, "message %d is whole: %.2f s of the %d Hz tone" % (i, d, HZ))
 
     mark = pbx.log_mark()
-    time.sleep(1.1)
+    fresh_names()          # baresip names recordings by the second
     n = len(alice.recordings())
     alice.dial("sip:300@%s" % pbx.sip)
     t.ok(alice.wait_event("CALL_CLOSED", 20) and pbx.wait_log(r"played 2 messages", 2,

@@ -20,7 +20,6 @@ import os
 import re
 import sys
 import time
-import wave
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from harness import *  # noqa: E402,F401
 from lunatest.audio import heard as tone_heard, rms  # noqa: E402
@@ -51,14 +50,6 @@ pbx.context "internal" {
 """ % net.pbx_rtp
 
 
-def wav_frames(path):
-    try:
-        with wave.open(path, "rb") as w:
-            return w.getnframes()
-    except (OSError, EOFError, wave.Error):
-        return 0
-
-
 def mwi_events(phone):
     return [e for e in phone.events if e.get("type") == "MWI_NOTIFY"]
 
@@ -84,19 +75,25 @@ with Tap(timeout=420) as t:
     t.ok(carol.registered(10), "carol (baresip, mwi) registers", diag=carol.reginfo)
     hz = dict(HZ, carol=CAROL_HZ)
 
+    # Keys are typed ahead: the PBX queues a call's digits until a prompt
+    # or a collect takes them (a prompt ends at once on a queued key), so
+    # the waits are for what the PBX logs, not for its prompts.
     def dial(phone, exten):
-        time.sleep(1.1)      # baresip names recordings by the second
+        phone.fresh_name()   # baresip names recordings by the second
         n = len(phone.recordings())
         phone.dial("sip:%s@%s" % (exten, pbx.sip))
         return n, phone.wait_event("CALL_ESTABLISHED", 15)
 
     def heard(phone, n):
-        time.sleep(1.0)      # baresip completes the WAV header after the call
-        r = phone.wait_recording(n + 1, timeout=15)   # later on a loaded machine
-        # its header says how long it is only once baresip closed it
-        if not r or not wait_until(lambda: wav_frames(r["dec"]) > 0, 15):
+        r = phone.wait_closed(n + 1, timeout=15)   # later on a loaded machine
+        if not r:
             t.diag("no finished recording %d from %s" % (n + 1, phone.name))
         return r["dec"] if r else None
+
+    def hears(phone, n, who, secs):
+        """Until phone, in its call being recorded as n + 1, has heard secs
+        of who's tone and then 0.5 s without it (what played it ended)."""
+        return phone.listen(n + 1).wait(hz[who], secs, timeout=30, then_quiet=0.5)
 
     def secs(rec, who):
         return tone_duration(rec, hz[who]) if rec else 0
@@ -108,24 +105,17 @@ with Tap(timeout=420) as t:
     def login(phone, box, pin, what=None):
         mark = pbx.log_mark()
         n, est = dial(phone, "9")
-        time.sleep(1.0)
-        phone.send_dtmf(box + "#")
-        time.sleep(1.5)
-        phone.send_dtmf(pin + "#")
-        ok = est and pbx.wait_log(r"voicemail %s: logged in from" % box, 8, since=mark)
+        phone.send_dtmf(box + "#" + pin + "#")
+        ok = est and pbx.wait_log(r"voicemail %s: logged in from" % box, 10, since=mark)
         if what:
             t.ok(ok, what, diag=lambda: tail(pbx.log_since(mark), 15))
-        time.sleep(1.0)
         return n, mark, ok
 
     def refused(phone, box, pin, what):
         mark = pbx.log_mark()
         n, est = dial(phone, "9")
-        time.sleep(1.0)
-        phone.send_dtmf(box + "#")
-        time.sleep(1.5)
-        phone.send_dtmf(pin + "#")
-        ok = est and pbx.wait_log(r"voicemail: login to mailbox %s from \d+ refused" % box, 8,
+        phone.send_dtmf(box + "#" + pin + "#")
+        ok = est and pbx.wait_log(r"voicemail: login to mailbox %s from \d+ refused" % box, 10,
                                   since=mark)
         t.ok(ok and not re.search(r"voicemail %s: logged in" % box, pbx.log_since(mark)),
              what, diag=lambda: tail(pbx.log_since(mark), 15))
@@ -134,12 +124,10 @@ with Tap(timeout=420) as t:
     def record_greeting(phone, box, key, kind):
         who = "carol" if phone is carol else phone.name
         n, mark, ok = login(phone, box, box)
-        phone.send_dtmf("0")            # mailbox options
-        time.sleep(1.0)
-        phone.send_dtmf(key)
+        phone.send_dtmf("0" + key)      # mailbox options, then the greeting
         ok = ok and pbx.wait_log(r"voicemail %s: recording the %s greeting" % (box, kind), 12,
                                  since=mark)
-        time.sleep(3.5)                 # the beep, then 2.5 s or more of the phone's tone
+        time.sleep(3.0)                 # the beep, then 2 s or more of the phone's tone
         phone.send_dtmf("#")
         ok = ok and pbx.wait_log(r"voicemail %s: %s greeting recorded" % (box, kind), 8,
                                  since=mark)
@@ -150,11 +138,16 @@ with Tap(timeout=420) as t:
              " %s's tone (%.1f s)" % (who, box, key, kind, who, d),
              diag=lambda: tail(pbx.log_since(mark), 15))
 
-    def deposit(exten, keep=0.0):
+    def deposit(exten, keep=0.0, skip=None):
         """alice calls exten (voicemail); keep > 0: she leaves keep s of her
-        tone, else she hangs up at the beep.  What she heard."""
+        tone, else she hangs up at the beep.  skip: once she heard that
+        one's greeting to its end (its tone, then 1 s without it), # skips
+        "leave your message after the tone".  What she heard."""
         mark = pbx.log_mark()
         n, est = dial(alice, exten)
+        if est and skip:
+            alice.listen(n + 1).wait(hz[skip], 1.5, timeout=20, then_quiet=1.0)
+            alice.send_dtmf("#")
         ok = est and pbx.wait_log(r"voicemail \d+: recording a message from 201", 25,
                                   since=mark)
         if keep:
@@ -164,8 +157,8 @@ with Tap(timeout=420) as t:
             ok = ok and pbx.wait_log(r"voicemail \d+: message \d+ from 201", 5, since=mark)
         return ok, heard(alice, n)
 
-    def greeting_heard(exten, who, never, what, keep=0.0):
-        ok, rec = deposit(exten, keep)
+    def greeting_heard(exten, who, never, what, keep=0.0, skip=True):
+        ok, rec = deposit(exten, keep, who if skip and not keep else None)
         got = secs(rec, who)
         bad = {n: secs(rec, n) for n in never}
         t.ok(ok and got >= 1.5 and all(v < 0.3 for v in bad.values()),
@@ -192,7 +185,8 @@ with Tap(timeout=420) as t:
                                            HZ["alice"]) >= 2.0,
          "alice's message is kept in 202, her tone in it (%s)" % files)
     greeting_heard("8202", "carol", ("bob", "dave"), "202 busy")
-    rec = greeting_heard("7203", "dave", ("bob", "carol"), "203, no greeting but a name")
+    rec = greeting_heard("7203", "dave", ("bob", "carol"), "203, no greeting but a name",
+                         skip=False)
     run = rec and tone_heard(rec, HZ["dave"])
     words = rms(rec, run[1] + 0.2, run[1] + 1.0) if run else 0
     t.ok(words > 300, "... then words (\"is not available\": rms %.0f after the name)" % words)
@@ -203,11 +197,7 @@ with Tap(timeout=420) as t:
     greeting_heard("7202", "dave", ("bob", "carol"), "202 with a temporary greeting, unavailable")
     greeting_heard("8202", "dave", ("bob", "carol"), "202 with a temporary greeting, busy")
     n, mark, ok = login(dave, "202", "202")
-    dave.send_dtmf("0")
-    time.sleep(1.0)
-    dave.send_dtmf("4")                 # a temporary greeting exists: 1 record, 2 remove
-    time.sleep(1.5)
-    dave.send_dtmf("2")
+    dave.send_dtmf("042")               # 0 4: a temporary greeting exists: 1 record, 2 remove
     ok = ok and pbx.wait_log(r"voicemail 202: temporary greeting removed", 8, since=mark)
     hang(dave)
     t.ok(ok and not os.path.exists(os.path.join(vmdir, "202", "greet-temp.wav")),
@@ -218,16 +208,11 @@ with Tap(timeout=420) as t:
     # -- forward: 8, 203# ----------------------------------------------------------------
     n, mark, ok = login(bob, "202", "202", "bob logs into 202")
     bob.send_dtmf("1")                  # the envelope, then alice's message
-    time.sleep(12)
-    bob.send_dtmf("8")
-    time.sleep(1.5)
-    bob.send_dtmf("203#")
+    hears(bob, n, "alice", 2.2)
+    bob.send_dtmf("8203#")
     m = pbx.wait_log(r"voicemail 202: message \d+ forwarded to 203 \((\d+)\)", 8, since=mark)
     t.ok(m, "8 then 203#: the message is forwarded", diag=lambda: tail(pbx.log_since(mark), 15))
-    time.sleep(2.5)                     # "message forwarded"
-    bob.send_dtmf("#")                  # back to the main menu ...
-    time.sleep(1.5)
-    bob.send_dtmf("#")                  # ... goodbye
+    bob.send_dtmf("##")                 # back to the main menu, then goodbye
     t.ok(bob.wait_event("CALL_CLOSED", 10), "# #: goodbye, the PBX hangs up")
     rec = heard(bob, n)
     t.ok(secs(rec, "alice") >= 2.0, "bob heard alice's message (%.1f s of her tone)"
@@ -252,10 +237,8 @@ with Tap(timeout=420) as t:
 
     n, mark, ok = login(carol, "203", "203", "carol logs into 203")
     carol.send_dtmf("1")
-    time.sleep(12)
-    carol.send_dtmf("#")
-    time.sleep(1.5)
-    carol.send_dtmf("#")
+    hears(carol, n, "alice", 2.2)
+    carol.send_dtmf("##")
     t.ok(carol.wait_event("CALL_CLOSED", 10), "carol leaves")
     rec = heard(carol, n)
     t.ok(secs(rec, "alice") >= 2.0, "carol heard the forwarded message: alice's tone (%.1f s)"
@@ -268,17 +251,15 @@ with Tap(timeout=420) as t:
     # -- call back: 3 then 2 ---------------------------------------------------------------
     n, mark, ok = login(bob, "202", "202", "bob logs into 202 again")
     na = len(alice.recordings())
-    bob.send_dtmf("1")
-    time.sleep(2.0)
-    bob.send_dtmf("3")                  # advanced options, in the envelope
-    time.sleep(1.5)
-    bob.send_dtmf("2")                  # call the caller back
+    bob.send_dtmf("132")                # 1 plays: 3 (advanced options) ends the envelope,
+                                        # 2 calls the caller back
     rang = (pbx.wait_log(r"voicemail 202: calling back 201", 10, since=mark)
             and pbx.wait_log(r"dial \d+: ringing alice", 3, since=mark))
     t.ok(rang, "3 then 2: alice's phone rings (her number in bob's context)",
          diag=lambda: tail(pbx.log_since(mark), 15))
     t.ok(alice.wait_event("CALL_ESTABLISHED", 10), "alice (auto answer) answers")
-    time.sleep(4.0)
+    bob.listen(n + 1).wait(hz["alice"], 2.7, timeout=15)
+    alice.listen(na + 1).wait(hz["bob"], 2.7, timeout=15)
     hang(bob)
     t.ok(alice.wait_event("CALL_CLOSED", 5), "bob hangs up: alice's call ends too")
     rec_b = heard(bob, n)
@@ -291,13 +272,7 @@ with Tap(timeout=420) as t:
 
     # -- PIN change: 0 5, twice --------------------------------------------------------------
     n, mark, ok = login(bob, "202", "202", "bob logs into 202 to change the PIN")
-    bob.send_dtmf("0")
-    time.sleep(1.0)
-    bob.send_dtmf("5")
-    time.sleep(1.5)
-    bob.send_dtmf("4321#")
-    time.sleep(1.5)
-    bob.send_dtmf("4321#")
+    bob.send_dtmf("054321#4321#")       # 0 5, the new PIN, again
     t.ok(pbx.wait_log(r"voicemail 202: PIN changed", 8, since=mark), "0 5, 4321# twice: the"
          " PIN is changed", diag=lambda: tail(pbx.log_since(mark), 15))
     hang(bob)

@@ -121,7 +121,7 @@ with Tap(timeout=150) as t:
     bria_rtp.write_wav(wav, 0)
     bria_rtp.close()
     t.ok(lab.heard(wav, "amine"), "bria hears amine")
-    time.sleep(1.1)
+    fresh_names()          # baresip names recordings by the second
     t.ok(lab.empty(), "nothing left after the pickup")
 
     # -- 2. reload ---------------------------------------------------------------------------
@@ -150,7 +150,7 @@ with Tap(timeout=150) as t:
          "6002's lamp showed xlite's call to 701 (a dialog of xlite's)")
 
     # -- 4. confirmed, terminated -------------------------------------------------------------
-    time.sleep(1.1)
+    fresh_names()          # baresip names recordings by the second
     amine.dial("sip:6002@%s" % pbx.sip)
     t.ok(xlite.wait_event("CALL_INCOMING", 10), "amine calls 6002 again")
     time.sleep(1)

@@ -89,7 +89,7 @@ with Tap(timeout=180) as t:
     t.like(pbx_b.log_since(mb), r"-> 900@internal", "... extension 900")
 
     # -- B -> A: 100 over the trunk -------------------------------------------
-    time.sleep(1.1)      # sndfile names have a 1 s resolution
+    fresh_names()          # baresip names recordings by the second
     ma, mb = pbx_a.log_mark(), pbx_b.log_mark()
     call(t, chhiny, amine, "sip:100@%s" % b_sip, "chhinyleboss -> 100")
     t.like(pbx_b.log_since(mb), r"ringing A \(sip:100@%s:5060\)" % net.ip(0).replace(".", r"\."),
@@ -102,13 +102,14 @@ with Tap(timeout=180) as t:
 
     # -- 600 on each side: the echo test --------------------------------------
     for ph, sip, who in ((amine, a_sip, "A"), (chhiny, b_sip, "B")):
-        time.sleep(1.1)
+        fresh_names()          # baresip names recordings by the second
         n = len(ph.recordings())
         ph.dial("sip:600@%s" % sip)
         est = ph.wait_event("CALL_ESTABLISHED", 10)
         t.ok(est, "%s calls 600 on %s: the echo test answers" % (ph.name, who))
         if est:
-            time.sleep(7)            # the prompt, then a few seconds of echo
+            # the prompt, then its own tone echoed back
+            ph.listen(n + 1).wait(ph.tone_hz, 2.0, timeout=20)
         ph.hangup()
         ph.wait_event("CALL_CLOSED", 5)
         rec = ph.wait_recording(n + 1)
@@ -122,7 +123,7 @@ with Tap(timeout=180) as t:
                   rtp_ports=net.phone_rtp(2), tone_hz=B_HZ, answermode="manual",
                   limit=100, name="chhiny-quiet")
     t.ok(quiet.registered(10), "chhinyleboss registers again, answering nothing")
-    time.sleep(1.1)
+    fresh_names()          # baresip names recordings by the second
     mb = pbx_b.log_mark()
     n = len(amine.recordings())
     amine.dial("sip:900@%s" % a_sip)

@@ -58,7 +58,7 @@ with Tap(timeout=150) as t:
     lab.order(ra and ra["dec"], "chhinyleboss", "zoiper", "amine (A)")
     lab.only(rz and rz["dec"], "amine", ["chhinyleboss"], "zoiper (B)")
     chhiny.wait_recording(1)
-    time.sleep(1.1)
+    fresh_names()          # baresip names recordings by the second
 
     # -- 2. an attended transfer to a number across the trunk --------------------------
     mb = pbx_b.log_mark()

@@ -214,7 +214,7 @@ with Tap(timeout=120) as t:
 
     # -- 2. alice -> carol: carol has no video --
     cap = Capture([pbx_ip], name="capture2")
-    time.sleep(1.1)
+    fresh_names()          # baresip names recordings by the second
     mark = pbx.log_mark()
     alice.dial("sip:203@%s" % pbx.sip)
     ea = alice.wait_event("CALL_ESTABLISHED", 10)
@@ -247,7 +247,7 @@ with Tap(timeout=120) as t:
 
     # -- 3. carol -> bob: no video offered --
     cap = Capture([pbx_ip], name="capture3")
-    time.sleep(1.1)
+    fresh_names()          # baresip names recordings by the second
     carol.dial("sip:202@%s" % pbx.sip)
     ec = carol.wait_event("CALL_ESTABLISHED", 10)
     eb = bob.wait_event("CALL_ESTABLISHED", 5)

@@ -113,7 +113,7 @@ with Tap(timeout=90) as t:
 
     # -- 2. terminated by the PBX --
     cap = Capture([pbx_ip], name="capture2")
-    time.sleep(1.1)
+    fresh_names()          # baresip names recordings by the second
     mark = pbx.log_mark()
     alice.dial("sip:300@%s" % pbx.sip)
     t.ok(alice.wait_event("CALL_ESTABLISHED", 10), "2: alice -> 300, answered by the PBX")

@@ -87,7 +87,7 @@ with Tap(timeout=120) as t:
     t.sipp_ok(r, "an OPTIONS over TCP")
 
     talk(t, alice, bob, "202", 6, "call 1")
-    time.sleep(1.1)                  # baresip names recordings by the second
+    fresh_names()          # baresip names recordings by the second
 
     # -- the dialplan switches to calls.pcap, SIP only; call 3 asks for its RTP
     mark = pbx.log_mark()
@@ -98,7 +98,7 @@ with Tap(timeout=120) as t:
     t.like(pbx.log_since(mark), r"capture: %s closed \(\d+ packets\)" % boot,
            "boot.pcap is closed, with its packet count in the log")
     t2 = talk(t, alice, bob, "202", 3, "call 2 (not chosen)")
-    time.sleep(1.1)
+    fresh_names()          # baresip names recordings by the second
     t3 = time.time()
     talk(t, alice, bob, "203", 4, "call 3 (call:capture(true))")
     mark = pbx.log_mark()

@@ -161,7 +161,7 @@ with Tap(timeout=150) as t:
          diag=repr(seen))
 
     # -- originate and hang up by command -------------------------------------------------
-    time.sleep(1.1)
+    fresh_names()          # baresip names recordings by the second
     r = ws.command({"action": "originate", "to": "alice", "exten": "202", "timeout": 10})
     t.ok(r and r.get("ok") and isinstance(r.get("result", {}).get("call"), int),
          "originate: the new call's id", diag=repr(r))

@@ -81,7 +81,7 @@ with Tap(timeout=200) as t:
     else:
         t.ok(False, "bob and carol recorded the calls")
     t.ok(lab.empty(), "transfer: nothing left")
-    time.sleep(1.1)
+    fresh_names()          # baresip names recordings by the second
 
     # -- play, then on to an extension ---------------------------------------------------
     s = last_seq()
@@ -98,7 +98,7 @@ with Tap(timeout=200) as t:
     ra = alice.wait_recording(2)
     h = ra and heard(ra["dec"], TONE)
     t.ok(h and h[2] >= 1.5, "alice heard the %d Hz tone (%s)" % (TONE, h))
-    time.sleep(1.1)
+    fresh_names()          # baresip names recordings by the second
 
     # -- record ------------------------------------------------------------------------------
     s = last_seq()
@@ -116,7 +116,7 @@ with Tap(timeout=200) as t:
         t.ok(1.5 <= d <= 2.5, "... with carol's %d Hz tone, %.1f s of it" % (HZ["carol"], d))
     else:
         t.ok(False, "... with carol's tone")
-    time.sleep(1.1)
+    fresh_names()          # baresip names recordings by the second
 
     # -- bridge ---------------------------------------------------------------------------------
     s = last_seq()
@@ -142,7 +142,7 @@ with Tap(timeout=200) as t:
          diag=lambda: console_exec(pbx, "calls() legs() status()").out)
 
     # -- park ----------------------------------------------------------------------------------
-    time.sleep(1.1)
+    fresh_names()          # baresip names recordings by the second
     s = last_seq()
     t.ok(lab.call(alice, "202", bob), "alice calls 202: bob answers")
     bleg = leg_of("bob", s)

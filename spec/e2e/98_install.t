@@ -202,11 +202,11 @@ with Tap(timeout=280) as t:
     amine = Phone("chhinyleboss", net.ip(1), registrar=pbx.sip, password="vitrygtr",
                   rtp_ports=net.phone_rtp(0), tone_hz=CALLER_HZ, limit=120)
     t.ok(amine.registered(10), "a baresip phone registers as a demo endpoint", diag=amine.reginfo)
-    time.sleep(1.1)
+    fresh_names()          # baresip names recordings by the second
     n = len(amine.recordings())
     amine.dial("sip:600@%s" % pbx.sip)
     t.ok(amine.wait_event("CALL_ESTABLISHED", 10), "600 answers (the echo test)")
-    time.sleep(7)
+    amine.listen(n + 1).wait(CALLER_HZ, 2.0, timeout=20)   # the prompt, then the echo
     amine.send_dtmf("#")
     t.ok(amine.wait_event("CALL_CLOSED", 12), "# ends it")
     rec = amine.wait_recording(n + 1, timeout=8)

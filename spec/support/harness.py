@@ -34,7 +34,7 @@ from lunatest.events import EventClient, http, http_json, parse_prometheus
 from lunatest.linphone import Linphone
 from lunatest.net import Net
 from lunatest.pbx import Pbx, PbxError
-from lunatest.phone import Phone
+from lunatest.phone import Phone, fresh_names
 from lunatest.proc import (ROOT, SIPP_DIR, SUPPORT, HardTimeout, pbx_binary, read_text,
                            tail, wait_until, workdir)
 from lunatest.sipmsg import SipMsg, parse_auth_header, parse_sipp_messages
@@ -43,7 +43,7 @@ from lunatest.tap import Tap
 
 __all__ = [
     "ROOT", "SUPPORT", "SIPP_DIR", "Tap", "Pbx", "PbxError", "Sipp", "SippResult",
-    "SipMsg", "parse_sipp_messages", "render_template", "Phone", "Net",
+    "SipMsg", "parse_sipp_messages", "render_template", "Phone", "fresh_names", "Net",
     "make_tone", "make_silence", "read_wav", "goertzel_power", "tone_powers",
     "dominant_tone", "tone_present", "tone_duration", "heard", "pbx_binary", "workdir", "HardTimeout",
     "parse_auth_header", "wait_until", "tail", "SDP", "read_text", "basic_config",

@@ -86,7 +86,7 @@ class PhoneLab:
         self.fds0 = len(self.held0 or ())
         a.wait_recording(len(a.recordings()) or 1)
         b.wait_recording(len(b.recordings()) or 1)
-        time.sleep(1.1)          # baresip names recordings by the second
+        self.fresh_names()
         return ok
 
     def empty(self, timeout=8):
@@ -103,7 +103,13 @@ class PhoneLab:
             ok = wait_until(lambda: self.pbx.fds() == self.fds0, 5)
             t.ok(ok, "%s: file descriptors back to %s (%s)"
                  % (what, self.fds0, self.pbx.fds()), diag=self.fds_diff)
-        time.sleep(1.1)          # the next call's recordings get new names
+        self.fresh_names()       # the next call's recordings get new names
+
+    def fresh_names(self):
+        """Until a call started now records under a new name on every
+        phone (baresip names recordings by the second)."""
+        for ph in self.phones.values():
+            ph.fresh_name()
 
     def fds_diff(self):
         """The descriptors opened or closed since the first call."""

@@ -4,11 +4,15 @@ import json
 import os
 import re
 import socket
+import struct
+import sys
 import threading
 import time
+import wave
+from array import array
 
 from . import proc
-from .audio import make_tone
+from .audio import SILENCE_RMS, goertzel_power, make_tone
 from .proc import kill_proc, read_text, spawn, tail, wait_until, workdir
 
 
@@ -307,3 +311,157 @@ class Phone:
             if s is not None and s == last:
                 return self.recordings()[-1]
             last = s
+
+    def fresh_name(self):
+        """Wait, if needed, until a call dialled now records under a new
+        name: baresip names recordings by the second (dump-YYYY-mm-dd-HH-
+        MM-SS) and a call starting within the second of the last one's
+        start would overwrite it.  No wait when that second is past."""
+        recs = self.recordings()
+        if not recs:
+            return
+        m = re.search(r"(\d{4}-\d\d-\d\d-\d\d-\d\d-\d\d)-(?:enc|dec)\.wav$",
+                      next(iter(recs[-1].values())))
+        if not m:
+            time.sleep(1.1)
+            return
+        began = time.mktime(time.strptime(m.group(1), "%Y-%m-%d-%H-%M-%S"))
+        left = began + 1.05 - time.time()
+        if left > 0:
+            time.sleep(left)
+
+    def wait_closed(self, count=1, timeout=15.0):
+        """The count-th recording (1 = the first) once baresip closed it:
+        libsndfile writes the WAV header's length only then.  None when it
+        does not come within timeout."""
+        def closed():
+            recs = self.recordings()
+            if len(recs) < count:
+                return None
+            r = recs[count - 1]
+            if all(k in r and wav_frames(r[k]) > 0 for k in ("dec", "enc")):
+                return r
+            return None
+        return wait_until(closed, timeout, 0.1)
+
+    def listen(self, count):
+        """A Hearing of the count-th recording (1 = the first) while its call
+        goes on: what the phone heard so far, read as baresip writes it."""
+        return Hearing(self, count)
+
+
+def fresh_names():
+    """Phone.fresh_name for every phone still running: a call started now
+    records under new names on all of them."""
+    for ph in Phone._all:
+        if ph.alive():
+            ph.fresh_name()
+
+
+def wav_frames(path):
+    """Frames in a WAV file's header (0 until libsndfile closes it)."""
+    try:
+        with wave.open(path, "rb") as w:
+            return w.getnframes()
+    except (OSError, EOFError, wave.Error):
+        return 0
+
+
+class Hearing:
+    """What a phone heard in a call still going on, from the decoded WAV
+    baresip is writing (its header's length stays 0 until the call ends:
+    the samples are read up to the end of the file).  wait(hz, secs) waits
+    until the tone hz was heard for secs in all, by the same 50 ms blocks
+    as audio.tone_duration, so the finished file holds at least as much."""
+
+    BLOCK = 400
+
+    def __init__(self, phone, count):
+        self.phone, self.count = phone, count
+        self.path = None
+        self.data_at = None
+        self.rate = 8000
+        self.channels = 1
+        self.done = 0            # bytes of samples already read
+        self.samples = array("h")
+        self.hits = {}           # hz -> [blocks counted, [blocks where it dominates]]
+
+    def _open(self):
+        if self.path is None:
+            recs = self.phone.recordings()
+            if len(recs) < self.count or "dec" not in recs[self.count - 1]:
+                return False
+            self.path = recs[self.count - 1]["dec"]
+        if self.data_at is None:
+            with open(self.path, "rb") as f:
+                head = f.read(4096)
+            if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+                return False
+            pos = 12
+            while pos + 8 <= len(head):
+                cid = head[pos:pos + 4]
+                size = struct.unpack("<I", head[pos + 4:pos + 8])[0]
+                if cid == b"fmt ":
+                    fmt, ch, rate, _, _, bits = struct.unpack("<HHIIHH", head[pos + 8:pos + 24])
+                    if bits != 16:
+                        raise ValueError("%s: %d-bit samples" % (self.path, bits))
+                    self.channels, self.rate = ch, rate
+                elif cid == b"data":
+                    self.data_at = pos + 8
+                    return True
+                pos += 8 + size + (size & 1)
+            return False
+        return True
+
+    def _read(self):
+        """Take the samples written since the last read."""
+        if not self._open():
+            return
+        step = 2 * self.channels
+        with open(self.path, "rb") as f:
+            f.seek(self.data_at + self.done)
+            raw = f.read()
+        raw = raw[:len(raw) - len(raw) % step]
+        if not raw:
+            return
+        self.done += len(raw)
+        a = array("h")
+        a.frombytes(raw)
+        if sys.byteorder == "big":
+            a.byteswap()
+        if self.channels > 1:
+            a = a[0::self.channels]
+        self.samples.extend(a)
+
+    def _count(self, hz):
+        """The blocks where hz dominates, counted up to the last whole one."""
+        at, hits = self.hits.setdefault(hz, [0, []])
+        n = len(self.samples) // self.BLOCK
+        for k in range(at, n):
+            b = self.samples[k * self.BLOCK:(k + 1) * self.BLOCK]
+            e = sum(x * x for x in b) / self.BLOCK
+            if e >= SILENCE_RMS * SILENCE_RMS and goertzel_power(b, hz, self.rate) / e >= 0.5:
+                hits.append(k)
+        self.hits[hz][0] = n
+        return n, hits
+
+    def seconds(self, hz):
+        """The seconds of hz heard so far."""
+        self._read()
+        return len(self._count(hz)[1]) * self.BLOCK / float(self.rate)
+
+    def wait(self, hz, secs, timeout=30.0, then_quiet=0.0):
+        """Until hz was heard for secs in all (and, then_quiet > 0, has
+        not been heard for the last then_quiet s since: what played it
+        ended).  The seconds heard, or None at the timeout."""
+        quiet = int(then_quiet * self.rate / self.BLOCK)
+
+        def enough():
+            self._read()
+            n, hits = self._count(hz)
+            if len(hits) * self.BLOCK < secs * self.rate:
+                return False
+            return not quiet or n - 1 - hits[-1] >= quiet
+        if not wait_until(enough, timeout, 0.2):
+            return None
+        return len(self.hits[hz][1]) * self.BLOCK / float(self.rate)
