@@ -210,9 +210,16 @@ def options_ping(cli, target, timeout=1.0):
            "Content-Length: 0\r\n\r\n"
            % (target, cli.sent_by, rand_token(), cli.local[0], rand_token(), target, cid))
     cli.remember([cid])
-    cli.send(req.encode())
-    final, _, _ = cli.collect([cid], timeout, exact=True)
-    return final
+    # sent again as RFC 3261's timer E would (0.5 s, then doubling): UDP may
+    # drop a datagram when the PBX's socket is full of a fuzzer's burst
+    deadline, wait = time.time() + timeout, 0.5
+    while True:
+        cli.send(req.encode())
+        final, _, _ = cli.collect([cid], min(wait, max(0.0, deadline - time.time())),
+                                  exact=True)
+        if final is not None or time.time() >= deadline:
+            return final
+        wait = min(2 * wait, 4.0)
 
 
 def make_ack(request, resp):
