@@ -234,7 +234,7 @@ class MediaRun:
                        media="%s:%d" % (self.addr.ip(Addr.UAC), 10000 + 10 * k),
                        remote=self.pbx.sip, service=self.SERVICE[self.kind],
                        rate=SETUP_RATE, calls=n, limit=n,
-                       template={"hold_ms": hold_ms or self.hold_ms, "rtp_ip": ip,
+                       template={"hold_s": -(-(hold_ms or self.hold_ms) // 1000), "rtp_ip": ip,
                                  "rtp_port": port},
                        log_media=True, name="uac-%s-%d" % (self.kind, k))
         self.callers.append(uac.start())
