@@ -16,7 +16,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from harness import *  # noqa: E402,F401
 from lunatest import queues  # noqa: E402
-from lunatest.audio import tone_runs  # noqa: E402
+from lunatest.audio import tone_spans as runs  # noqa: E402
 from lunatest.proc import workdir  # noqa: E402
 from lunatest.queuesounds import sounds_dir  # noqa: E402
 
@@ -48,17 +48,6 @@ pbx.context "q" {
   end,
 }
 """ % {"pbx": net.ip(0), "rtp": net.pbx_rtp, "sounds": SOUNDS}
-
-
-def runs(wav, hz, min_len=0.25):
-    """(start, end) of each run of hz, runs closer than 0.3 s joined."""
-    out = []
-    for start, length in tone_runs(wav, hz):
-        if out and start - out[-1][1] < 0.3:
-            out[-1] = (out[-1][0], start + length)
-        else:
-            out.append((start, start + length))
-    return [(round(s, 2), round(e, 2)) for s, e in out if e - s >= min_len]
 
 
 with Tap(timeout=120) as t:

@@ -20,7 +20,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from harness import *  # noqa: E402,F401
 from lunatest import queues  # noqa: E402
-from lunatest.audio import tone_runs  # noqa: E402
+from lunatest.audio import tone_runs, tone_spans  # noqa: E402
 from lunatest.proc import workdir  # noqa: E402
 from lunatest.queuesounds import sounds_dir  # noqa: E402
 
@@ -62,15 +62,9 @@ pbx.context "q" {
 """ % {"pbx": net.ip(0), "rtp": net.pbx_rtp, "sounds": SOUNDS}
 
 
-def starts(wav, hz, min_len=0.25):
-    """The start of each run of hz (runs closer than 0.3 s are one)."""
-    out = []
-    for start, length in tone_runs(wav, hz):
-        if out and start - out[-1][1] < 0.3:
-            out[-1] = (out[-1][0], start + length)
-        else:
-            out.append((start, start + length))
-    return [round(s, 2) for s, e in out if e - s >= min_len]
+def starts(wav, hz):
+    """The start of each stretch of hz (see tone_spans)."""
+    return [s for s, _ in tone_spans(wav, hz)]
 
 
 def overlap(runs, lo, hi):

@@ -168,6 +168,19 @@ def tone_runs(wav_path, freq, min_fraction=0.5, block=80):
     return runs
 
 
+def tone_spans(wav_path, freq, min_len=0.25, gap=0.3):
+    """(start, end) of each stretch of freq, in seconds rounded to 10 ms:
+    runs closer than gap s are one, those shorter than min_len s left out
+    (a prompt's start and end, a ringback's cadence)."""
+    out = []
+    for start, length in tone_runs(wav_path, freq):
+        if out and start - out[-1][1] < gap:
+            out[-1] = (out[-1][0], start + length)
+        else:
+            out.append((start, start + length))
+    return [(round(s, 2), round(e, 2)) for s, e in out if e - s >= min_len]
+
+
 def heard(wav_path, freq, min_len=0.3, gap=0.5):
     """When freq was heard: (first start, last end, seconds in all) over its
     runs of at least min_len s (runs closer than gap s are one), or None.
