@@ -87,7 +87,7 @@ $(BUILD)/core/main.o: $(BUILD)/paths.h
 $(BUILD)/lunapbx: $(BUILD)/core/main.o $(CORE_OBJ)
 	$(CC) -o $@ $^ $(MALLOC) $(LDLIBS)
 
-$(BUILD)/spec/unit/%.t: spec/unit/%.c $(CORE_OBJ) spec/support/tap.h spec/support/audio.h spec/support/tmpstore.h
+$(BUILD)/spec/unit/%.t: spec/unit/%.c $(CORE_OBJ) spec/support/tap.h spec/support/audio.h spec/support/tmpstore.h spec/support/wavfile.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Ispec/support -o $@ $< $(CORE_OBJ) $(LDLIBS)
 

@@ -24,6 +24,7 @@
 #include "media/term.h"
 #include "tap.h"
 #include "reloop.h"
+#include "wavfile.h"
 
 
 enum {
@@ -103,11 +104,8 @@ static void phone_recv(const struct sa *src, struct mbuf *mb, void *arg)
 
 static int write_class(void)
 {
-	SF_INFO info = { .samplerate = 8000, .channels = 1,
-			 .format = SF_FORMAT_WAV | SF_FORMAT_PCM_16 };
 	int16_t *pcm = mem_alloc(NFRAMES * FRAME * sizeof(*pcm), NULL);
-	SNDFILE *sf;
-	int err = 0;
+	int err;
 
 	re_snprintf(ph.path, sizeof(ph.path), "%s/moh", ph.dir);
 	(void)mkdir(ph.path, 0700);
@@ -115,18 +113,10 @@ static int write_class(void)
 	(void)mkdir(ph.path, 0700);
 	re_snprintf(ph.path, sizeof(ph.path), "%s/moh/test/noise.wav", ph.dir);
 
-	sf = sf_open(ph.path, SFM_WRITE, &info);
-	if (!sf || !pcm) {
-		err = EIO;
-		goto out;
-	}
-	for (size_t i = 0; i < NFRAMES * FRAME; i++)
+	for (size_t i = 0; pcm && i < NFRAMES * FRAME; i++)
 		pcm[i] = (int16_t)((int)(rand_u16() % 16000) - 8000);
-	if (sf_writef_short(sf, pcm, NFRAMES * FRAME) != NFRAMES * FRAME)
-		err = EIO;
- out:
-	if (sf)
-		sf_close(sf);
+	err = wavfile_write(ph.path, SF_FORMAT_WAV | SF_FORMAT_PCM_16, 8000,
+			    1, pcm, NFRAMES * FRAME);
 	mem_deref(pcm);
 
 	return err;

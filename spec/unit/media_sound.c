@@ -12,6 +12,7 @@
 #include "media/sound.h"
 #include "tap.h"
 #include "audio.h"
+#include "wavfile.h"
 
 
 static char tmpdir[64];
@@ -87,22 +88,13 @@ static void test_antialias(void)
 static int write_file(const char *path, int format, int rate, int ch,
 		      double hz, double seconds)
 {
-	SF_INFO info = { .samplerate = rate, .channels = ch, .format = format };
 	size_t frames = (size_t)(rate * seconds);
 	int16_t *pcm = mem_alloc(frames * ch * sizeof(*pcm), NULL);
-	SNDFILE *sf = sf_open(path, SFM_WRITE, &info);
-	int err = 0;
+	int err;
 
-	if (!sf || !pcm) {
-		err = EIO;
-		goto out;
-	}
-	make_sine(pcm, frames, ch, hz, rate, 8000);
-	if (sf_writef_short(sf, pcm, (sf_count_t)frames) != (sf_count_t)frames)
-		err = EIO;
- out:
-	if (sf)
-		sf_close(sf);
+	if (pcm)
+		make_sine(pcm, frames, ch, hz, rate, 8000);
+	err = wavfile_write(path, format, rate, ch, pcm, frames);
 	mem_deref(pcm);
 
 	return err;
